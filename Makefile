@@ -1,0 +1,29 @@
+# The two commands a newcomer needs are `make run` and `make test`; each sets up what it needs.
+SHELL := /bin/bash
+CARGO ?= cargo
+SETUP_STAMP := .cargo/config.toml
+
+.PHONY: setup build run test bench clean
+
+# libtorch 2.13.0 (for tch 0.26) once per user under ~/.cache/dag, and a git-ignored
+# .cargo/config.toml pointing cargo at it; export LIBTORCH beforehand to use your own.
+setup: $(SETUP_STAMP)
+$(SETUP_STAMP): scripts/setup-libtorch.sh
+	./scripts/setup-libtorch.sh
+
+build: setup
+	$(CARGO) build --release --bins
+
+# The main job: the study pipeline.
+run: build
+	./target/release/dag run pipelines/study.yaml
+
+test: setup
+	$(CARGO) test --all-targets
+
+bench: build
+	./bench/run.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf cache/* results

@@ -1,0 +1,231 @@
+//! The one place that wires the engine to the study, and carries out each command.
+
+use crate::cli::{Cli, Command, GraphFormat, PipelineArgs, ProgressArg, RunArgs};
+use crate::engine::cache::{Cache, LockMode};
+use crate::engine::diagnostic::{suggest, Diagnostics};
+use crate::engine::error::Error;
+use crate::engine::events::{Event, EventBus, Reporter};
+use crate::engine::expand::Expansion;
+use crate::engine::plan::{self, Status};
+use crate::engine::report::{log, progress, summary};
+use crate::engine::scheduler::{RunOptions, Scheduler};
+use crate::engine::spec::{self, Spec};
+use crate::engine::statcache::StatCache;
+use crate::engine::task::Registry;
+
+/// Every task kind the `dag` binary knows: the engine's generic ones and the study's.
+pub fn registry() -> Registry {
+    let mut r = Registry::default();
+    crate::engine::builtin::register(&mut r);
+    crate::study::register(&mut r);
+    r
+}
+
+pub fn run(cli: Cli) -> Result<(), Error> {
+    log::init(cli.verbose, cli.log_json.as_deref()).map_err(|source| Error::Io { path: cli.log_json.clone().unwrap_or_default(), source })?;
+    let registry = registry();
+    match cli.command {
+        Command::Run(args) => run_pipeline(&registry, args),
+        Command::Plan { pipeline, json, all } => {
+            let spec = load(&pipeline, &registry)?;
+            let cache = Cache::open(&pipeline.cache, LockMode::ReadOnly, |_| {})?;
+            let mut stat = StatCache::load(pipeline.cache.join("statcache"));
+            let p = plan::plan(&spec, &registry, &cache, &mut stat)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&p).expect("plan serialises"));
+            } else {
+                print!("{}", p.render(all));
+            }
+            Ok(())
+        }
+        Command::Why { pipeline, id } => {
+            let spec = load(&pipeline, &registry)?;
+            let cache = Cache::open(&pipeline.cache, LockMode::ReadOnly, |_| {})?;
+            let mut stat = StatCache::load(pipeline.cache.join("statcache"));
+            let p = plan::plan(&spec, &registry, &cache, &mut stat)?;
+            print!("{}", why(&spec, &cache, &p, &id)?);
+            Ok(())
+        }
+        Command::Graph { pipeline, format } => {
+            let spec = load(&pipeline, &registry)?;
+            let x = Expansion::new(&spec)?;
+            let counts: Vec<Option<usize>> = x.by_node.iter().map(|v| v.as_ref().map(Vec::len)).collect();
+            let format = match format {
+                GraphFormat::Dot => crate::engine::graph::Format::Dot,
+                GraphFormat::Mermaid => crate::engine::graph::Format::Mermaid,
+            };
+            print!("{}", crate::engine::graph::render(&spec, format, &counts));
+            Ok(())
+        }
+        Command::Check { pipeline } => {
+            let spec = load(&pipeline, &registry)?;
+            let x = Expansion::new(&spec)?;
+            let missing = crate::engine::keys::missing_inputs(&spec, &registry, &x.instances);
+            if !missing.is_empty() {
+                return Err(Diagnostics(missing).into());
+            }
+            println!("{}: ok ({} nodes, {} instances known before running)", pipeline.file.display(), spec.nodes.len(), x.instances.len());
+            Ok(())
+        }
+        Command::Gc { cache, keep_runs, dry_run } => {
+            let mut c = Cache::open(&cache, LockMode::Wait, |owner| eprintln!("waiting for the dag run holding {}{owner}…", cache.display()))?;
+            let r = c.gc(keep_runs, dry_run)?;
+            println!(
+                "{}{} outputs removed ({:.1} MB), {} kept (used by the last {} runs), {} action records dropped",
+                if dry_run { "dry run: " } else { "" },
+                r.outputs_removed,
+                r.bytes_freed as f64 / 1e6,
+                r.outputs_kept,
+                r.runs_considered,
+                r.actions_removed
+            );
+            Ok(())
+        }
+        Command::Tasks => {
+            for t in registry.iter() {
+                println!("{:<16} v{:<3} {}", t.kind(), t.version(), t.description());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn load(p: &PipelineArgs, registry: &Registry) -> Result<Spec, Error> {
+    Ok(spec::load(&p.file, &p.set, registry)?)
+}
+
+fn parse_gpus(s: &str) -> Result<Vec<usize>, Error> {
+    match s {
+        "none" | "" => Ok(Vec::new()),
+        "auto" => Ok((0..cuda_devices()?).collect()),
+        list => list
+            .split(',')
+            .map(|g| g.trim().parse::<usize>().map_err(|_| Error::Usage(format!("--gpus: `{g}` is not a GPU ordinal (use auto, none or e.g. 0,1)"))))
+            .collect(),
+    }
+}
+
+/// Asks libtorch, through the `dag-torch` helper beside this binary, how many CUDA devices
+/// there are (see src/bin/dag-torch.rs for why it is a separate process).
+fn cuda_devices() -> Result<usize, Error> {
+    let exe = std::env::current_exe().map_err(|source| Error::Io { path: "dag".into(), source })?;
+    let helper = exe.with_file_name("dag-torch");
+    let out = std::process::Command::new(&helper)
+        .arg("devices")
+        .output()
+        .map_err(|source| Error::Io { path: helper.clone(), source })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(text.trim())
+        .map_err(|_| Error::Usage(format!("{} devices answered `{}`; use --gpus none or --gpus 0,1", helper.display(), text.trim())))?;
+    Ok(v["cuda_devices"].as_u64().unwrap_or(0) as usize)
+}
+
+fn machine_memory_gb() -> f64 {
+    let kb = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| t.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()));
+    kb.map_or(f64::INFINITY, |kb| kb / 1e6)
+}
+
+fn run_pipeline(registry: &Registry, args: RunArgs) -> Result<(), Error> {
+    let spec = load(&args.pipeline, registry)?;
+    let x = Expansion::new(&spec)?;
+    let missing = crate::engine::keys::missing_inputs(&spec, registry, &x.instances);
+    if !missing.is_empty() {
+        return Err(Diagnostics(missing).into());
+    }
+    let cpus = args.cpus.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
+    let opts = RunOptions {
+        cpus,
+        mem_gb: args.mem_gb.unwrap_or_else(machine_memory_gb),
+        // Only a pipeline that asks for GPUs pays for asking libtorch how many there are.
+        gpus: if args.gpus == "auto" && spec.nodes.iter().all(|n| n.resources.gpu == 0) { Vec::new() } else { parse_gpus(&args.gpus)? },
+        keep_going: args.keep_going,
+        results: (!args.no_results).then(|| args.results.clone()),
+        workdir: std::env::current_dir().map_err(|source| Error::Io { path: ".".into(), source })?,
+    };
+    let cache_dir = &args.pipeline.cache;
+    let mode = if args.no_wait { LockMode::NoWait } else { LockMode::Wait };
+    let mut cache = Cache::open(cache_dir, mode, |owner| eprintln!("waiting for the dag run holding {}{owner}…", cache_dir.display()))?;
+    let mut stat = StatCache::load(cache_dir.join("statcache"));
+    let mode = match args.progress {
+        ProgressArg::Auto => progress::Mode::auto(),
+        ProgressArg::Bars => progress::Mode::Bars,
+        ProgressArg::Plain => progress::Mode::Plain,
+        ProgressArg::Quiet => progress::Mode::Quiet,
+    };
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(log::LogReporter)];
+    reporters.extend(progress::reporter(mode));
+    let bus = EventBus::new(reporters);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads((cpus as usize * 2).max(4))
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Io { path: "tokio runtime".into(), source })?;
+    let scheduler = Scheduler::new(&spec, registry, &mut cache, &mut stat, &opts, &bus, x);
+    let result = rt.block_on(scheduler.run());
+    let s = match result {
+        Ok(s) => s,
+        Err(e) => {
+            bus.close();
+            return Err(e.into());
+        }
+    };
+    bus.emit(Event::RunFinished(s.clone()));
+    bus.close();
+    if mode != progress::Mode::Quiet || !s.ok() {
+        print!("{}", summary::render(&s));
+    }
+    if s.interrupted {
+        Err(Error::Interrupted)
+    } else if !s.ok() {
+        Err(Error::RunFailed)
+    } else {
+        Ok(())
+    }
+}
+
+fn why(spec: &Spec, cache: &Cache, p: &plan::Plan, id: &str) -> Result<String, Error> {
+    let Some(e) = p.nodes.iter().find(|e| e.id == id) else {
+        let help = suggest(id, p.nodes.iter().map(|e| e.id.as_str())).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+        return Err(Error::Usage(format!("no instance `{id}` in {}{help}", spec.file.display())));
+    };
+    let node = spec.node(&e.node).expect("plan nodes exist");
+    let mut out = format!("{} — node `{}` defined at {}:{}:{}\n", e.id, e.node, spec.file.display(), node.pos.line, node.pos.column);
+    out.push_str(&match e.status {
+        Status::Cached => "status: cached — its inputs match a stored result\n".to_owned(),
+        Status::Run => format!("status: will run — {}\n", e.reason.as_deref().unwrap_or("")),
+        Status::Pending => format!("status: pending — {}\n", e.reason.as_deref().unwrap_or("")),
+    });
+    if let (Some(key), Some(hi)) = (&e.key, &e.inputs) {
+        out.push_str(&format!("key: {key}\n  task: {} v{}\n  parameters: {}\n", hi.kind, hi.version, hi.params));
+        for (k, v) in &hi.uses {
+            out.push_str(&format!("  uses params.{k} = {v}\n"));
+        }
+        for (path, d) in &hi.files {
+            out.push_str(&format!("  input file {path} sha256:{}\n", &d[..16]));
+        }
+        out.push_str(&format!("  upstream outputs: {}\n", hi.upstream.len()));
+        for (up, d) in hi.upstream.iter().take(10) {
+            out.push_str(&format!("    {up} → {}\n", &d[..16]));
+        }
+        if hi.upstream.len() > 10 {
+            out.push_str(&format!("    … and {} more\n", hi.upstream.len() - 10));
+        }
+    }
+    if let Some((key, _, output)) = plan::last_run(cache, spec, id) {
+        out.push_str(&format!("last run: key {}…, output {}\n", &key[..16], output.as_deref().map_or("?", |o| &o[..16.min(o.len())])));
+    } else {
+        out.push_str("last run: none recorded in this cache\n");
+    }
+    if let Some(o) = &e.output {
+        let files = cache.manifest(o).map(|m| m.files.iter().map(|f| format!("{} ({} B)", f.path, f.size)).collect::<Vec<_>>().join(", "));
+        out.push_str(&format!("output: {} [{}]\n", cache.out_path(o).display(), files.unwrap_or_default()));
+    }
+    let log = cache.log_path(&e.node, id);
+    if log.exists() {
+        out.push_str(&format!("log: {}\n", log.display()));
+    }
+    Ok(out)
+}

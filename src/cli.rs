@@ -1,0 +1,125 @@
+//! The command line (clap). Parsing only; `app` does the work.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "dag", version, about = "Run YAML-described pipelines, incrementally and reproducibly")]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Also write every log record as JSON lines to FILE.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub log_json: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PipelineArgs {
+    /// The pipeline file (YAML).
+    pub file: PathBuf,
+    /// Override a parameter: --set alpha=0.1 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub set: Vec<(String, String)>,
+    /// The cache folder.
+    #[arg(long, value_name = "DIR", default_value = "cache", env = "DAG_CACHE")]
+    pub cache: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a pipeline: everything not cached, as concurrently as the pools allow.
+    Run(RunArgs),
+    /// Show what `run` would do for each instance, and why.
+    Plan {
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// List every instance, cached ones too.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Tell the story of one instance: its key, its inputs, why it runs or is cached.
+    Why {
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+        /// The instance, e.g. `pre[17]`.
+        id: String,
+    },
+    /// Draw the node-level graph.
+    Graph {
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+        #[arg(long, value_enum, default_value = "dot")]
+        format: GraphFormat,
+    },
+    /// Check a pipeline file and report every problem in it.
+    Check {
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+    },
+    /// Delete cached outputs that none of the most recent runs used.
+    Gc {
+        #[arg(long, value_name = "DIR", default_value = "cache", env = "DAG_CACHE")]
+        cache: PathBuf,
+        /// How many recent runs to keep the outputs of.
+        #[arg(long, default_value_t = 5)]
+        keep_runs: usize,
+        /// Report what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List the built-in task kinds.
+    Tasks,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// CPU slots (default: all cores).
+    #[arg(long)]
+    pub cpus: Option<u32>,
+    /// GPUs to use: `auto` (ask libtorch), `none`, or ordinals such as `0,1`.
+    #[arg(long, default_value = "auto")]
+    pub gpus: String,
+    /// Memory pool in GB (default: the machine's memory).
+    #[arg(long)]
+    pub mem_gb: Option<f64>,
+    /// After a failure, finish every branch that does not depend on it.
+    #[arg(long, short = 'k')]
+    pub keep_going: bool,
+    /// Refuse at once, instead of waiting, when another run holds the cache.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Where the readable tree of results goes.
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// Do not maintain the results tree.
+    #[arg(long)]
+    pub no_results: bool,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: ProgressArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ProgressArg {
+    Auto,
+    Bars,
+    Plain,
+    Quiet,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(k, v)| (k.trim().to_owned(), v.to_owned())).ok_or_else(|| format!("expected KEY=VALUE, got `{s}`"))
+}

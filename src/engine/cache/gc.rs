@@ -1,0 +1,109 @@
+//! `dag gc`: keep what the most recent runs used, delete the rest.
+//!
+//! Every run (a no-op one too) writes the list of action keys it used to `runs/`. Garbage
+//! collection keeps the outputs of the keys that the last `keep_runs` runs used — whatever
+//! pipeline they ran — and deletes all other outputs, action records and run lists.
+
+use super::{io_err, journal, store, Cache, CacheError};
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::Path;
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct GcReport {
+    pub runs_considered: usize,
+    pub outputs_kept: usize,
+    pub outputs_removed: usize,
+    pub bytes_freed: u64,
+    pub actions_removed: usize,
+}
+
+pub(super) fn note_run(root: &Path, keys: &[&str]) -> Result<(), CacheError> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let path = root.join("runs").join(format!("{:020}-{}.keys", now.as_nanos(), std::process::id()));
+    let mut text = String::with_capacity(keys.len() * 65);
+    for k in keys {
+        text.push_str(k);
+        text.push('\n');
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(io_err(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io_err(&path))
+}
+
+fn dir_size(p: &Path) -> u64 {
+    std::fs::read_dir(p)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => dir_size(&e.path()),
+                    _ => e.metadata().map_or(0, |m| m.len()),
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+pub(super) fn collect(cache: &mut Cache, keep_runs: usize, dry_run: bool) -> Result<GcReport, CacheError> {
+    let root = cache.root.clone();
+    let runs_dir = root.join("runs");
+    let mut runs: Vec<_> = std::fs::read_dir(&runs_dir)
+        .map_err(io_err(&runs_dir))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "keys"))
+        .collect();
+    runs.sort();
+    let (old, recent) = runs.split_at(runs.len().saturating_sub(keep_runs));
+    let mut live_keys = HashSet::new();
+    for r in recent {
+        for k in std::fs::read_to_string(r).map_err(io_err(r))?.lines() {
+            live_keys.insert(k.to_owned());
+        }
+    }
+    let live_outputs: HashSet<String> =
+        cache.actions.values().filter(|a| live_keys.contains(&a.key)).map(|a| a.output.clone()).collect();
+    let mut report = GcReport { runs_considered: recent.len(), ..GcReport::default() };
+    let out_dir = root.join("out");
+    for e in std::fs::read_dir(&out_dir).map_err(io_err(&out_dir))?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let digest = name.trim_end_matches(".json");
+        if live_outputs.contains(digest) {
+            if !name.ends_with(".json") {
+                report.outputs_kept += 1;
+            }
+            continue;
+        }
+        if !name.ends_with(".json") {
+            report.outputs_removed += 1;
+            report.bytes_freed += dir_size(&e.path());
+        }
+        if !dry_run {
+            if name.ends_with(".json") { let _ = std::fs::remove_file(e.path()); } else { store::remove_tree(&e.path()); }
+        }
+    }
+    let before = cache.actions.len();
+    let kept: Vec<journal::ActionRecord> = cache.actions.values().filter(|a| live_keys.contains(&a.key)).cloned().collect();
+    report.actions_removed = before - kept.len();
+    if dry_run {
+        return Ok(report);
+    }
+    // Rewrite the journal with the live records only, atomically.
+    let log = root.join("actions.log");
+    let tmp = root.join("actions.log.tmp");
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
+        for a in &kept {
+            f.write_all(a.line().as_bytes()).map_err(io_err(&tmp))?;
+        }
+        f.sync_all().map_err(io_err(&tmp))?;
+    }
+    std::fs::rename(&tmp, &log).map_err(io_err(&log))?;
+    let (actions, j) = journal::Journal::open(&log).map_err(io_err(&log))?;
+    cache.actions = actions;
+    cache.journal = Some(j);
+    for r in old {
+        let _ = std::fs::remove_file(r);
+    }
+    Ok(report)
+}

@@ -1,0 +1,182 @@
+//! The one struct of everything a cache key depends on, its canonical bytes and sha256.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+/// Bumped when the meaning of the key changes, so old cache entries are not reused.
+const KEY_SCHEMA: &str = "dag-key-v1";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HashInputs {
+    /// `shell` or the built-in task's kind.
+    pub kind: String,
+    pub version: u32,
+    /// The resolved command (`{"command": …}`) or the task's resolved parameters.
+    pub params: serde_json::Value,
+    /// The pipeline parameters the node refers to; redundant with `params` for the key, but
+    /// it lets `plan` say *which* parameter changed.
+    pub uses: BTreeMap<String, serde_json::Value>,
+    /// External input files: path → content digest.
+    pub files: BTreeMap<String, String>,
+    /// Needed instances and the digests of their OUTPUTS (not their keys: early cutoff).
+    pub upstream: Vec<(String, String)>,
+}
+
+impl HashInputs {
+    pub fn key(&self) -> String {
+        let mut bytes = KEY_SCHEMA.as_bytes().to_vec();
+        bytes.push(0);
+        canonical_json(&serde_json::to_value(self).expect("hash inputs serialise"), &mut bytes);
+        sha256_hex(&bytes)
+    }
+
+    /// Why `self` differs from the inputs of the instance's last run, most telling first.
+    pub fn reasons_since(&self, old: &HashInputs) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.kind != old.kind || self.version != old.version {
+            out.push(format!("task changed ({} v{} → {} v{})", old.kind, old.version, self.kind, self.version));
+        }
+        for (name, value) in &self.uses {
+            match old.uses.get(name) {
+                Some(o) if o != value => out.push(format!("parameter {name} changed ({o} → {value})")),
+                None => out.push(format!("now uses parameter {name} ({value})")),
+                _ => {}
+            }
+        }
+        if out.is_empty() && self.params != old.params {
+            out.push(if self.params.get("command").is_some() { "command changed".into() } else { "task parameters changed".into() });
+        }
+        for (path, digest) in &self.files {
+            match old.files.get(path) {
+                None => out.push(format!("new input file {path}")),
+                Some(d) if d != digest => out.push(format!("input file {path} changed")),
+                _ => {}
+            }
+        }
+        let old_up: BTreeMap<&str, &str> = old.upstream.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let changed: Vec<&str> =
+            self.upstream.iter().filter(|(id, d)| old_up.get(id.as_str()).is_some_and(|o| o != d)).map(|(id, _)| id.as_str()).collect();
+        let added = self.upstream.iter().filter(|(id, _)| !old_up.contains_key(id.as_str())).count();
+        let removed = old.upstream.len() + added - self.upstream.len();
+        match changed.as_slice() {
+            [] => {}
+            [one] => out.push(format!("upstream output changed: {one}")),
+            many => out.push(format!("{} upstream outputs changed: {}, …", many.len(), many[..3.min(many.len())].join(", "))),
+        }
+        if added + removed > 0 {
+            out.push(format!("set of upstream instances changed (+{added} −{removed})"));
+        }
+        if out.is_empty() && self.upstream != old.upstream {
+            out.push("order of upstream instances changed".into());
+        }
+        out
+    }
+}
+
+/// JSON with object keys sorted at every level and no whitespace: equal values, equal bytes.
+pub fn canonical_json(v: &serde_json::Value, out: &mut Vec<u8>) {
+    use serde_json::Value as J;
+    match v {
+        J::Object(map) => {
+            out.push(b'{');
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend(serde_json::to_string(k).unwrap().as_bytes());
+                out.push(b':');
+                canonical_json(&map[k], out);
+            }
+            out.push(b'}');
+        }
+        J::Array(items) => {
+            out.push(b'[');
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                canonical_json(x, out);
+            }
+            out.push(b']');
+        }
+        scalar => out.extend(scalar.to_string().as_bytes()),
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Streams a file through sha256.
+pub fn file_digest(path: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn inputs() -> HashInputs {
+        HashInputs {
+            kind: "shell".into(),
+            version: 1,
+            params: json!({"command": "echo 1"}),
+            uses: [("alpha".to_string(), json!(0.05))].into(),
+            files: BTreeMap::new(),
+            upstream: vec![("pre[0]".into(), "aa".into())],
+        }
+    }
+
+    #[test]
+    fn key_ignores_object_key_order() {
+        let mut a = inputs();
+        let mut b = inputs();
+        a.params = serde_json::from_str(r#"{"x":1,"y":{"b":2,"a":1}}"#).unwrap();
+        b.params = serde_json::from_str(r#"{"y":{"a":1,"b":2},"x":1}"#).unwrap();
+        assert_eq!(a.key(), b.key());
+    }
+
+    #[test]
+    fn key_depends_on_upstream_outputs_and_params() {
+        let base = inputs();
+        let mut up = inputs();
+        up.upstream[0].1 = "bb".into();
+        let mut p = inputs();
+        p.params = json!({"command": "echo 2"});
+        assert_ne!(base.key(), up.key());
+        assert_ne!(base.key(), p.key());
+        assert_eq!(base.key().len(), 64);
+    }
+
+    #[test]
+    fn reasons_name_the_parameter_and_the_upstream() {
+        let old = inputs();
+        let mut new = inputs();
+        new.uses.insert("alpha".into(), json!(0.1));
+        new.params = json!({"command": "echo 2"});
+        new.upstream[0].1 = "cc".into();
+        let r = new.reasons_since(&old);
+        assert_eq!(r, vec!["parameter alpha changed (0.05 → 0.1)", "upstream output changed: pre[0]"]);
+    }
+
+    #[test]
+    fn digest_of_known_bytes() {
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}

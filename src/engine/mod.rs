@@ -1,0 +1,21 @@
+//! The generic workflow engine. Nothing in here knows about the study.
+
+pub mod builtin;
+pub mod cache;
+pub mod diagnostic;
+pub mod error;
+pub mod events;
+pub mod executor;
+pub mod expand;
+pub mod graph;
+pub mod hash;
+pub mod keys;
+pub mod plan;
+pub mod report;
+pub mod results;
+pub mod scheduler;
+pub mod spec;
+pub mod statcache;
+pub mod task;
+pub mod template;
+pub mod yaml;

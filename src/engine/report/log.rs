@@ -1,0 +1,51 @@
+//! Structured logs through tracing: events become log records (`-v`, RUST_LOG, --log-json).
+
+use crate::engine::events::{Event, Reporter};
+use std::path::Path;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// Installs the global subscriber: human-readable on stderr (warnings by default, `-v` for
+/// info, `-vv` for debug, RUST_LOG wins), and every record as JSON lines in `json_file`.
+pub fn init(verbosity: u8, json_file: Option<&Path>) -> std::io::Result<()> {
+    let level = match verbosity {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_filter(filter);
+    let json = match json_file {
+        Some(p) => {
+            let file = std::fs::File::create(p)?;
+            let f = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("debug"));
+            Some(tracing_subscriber::fmt::layer().json().with_writer(std::sync::Mutex::new(file)).with_filter(f))
+        }
+        None => None,
+    };
+    let _ = tracing_subscriber::registry().with(stderr).with(json).try_init();
+    Ok(())
+}
+
+pub struct LogReporter;
+
+impl Reporter for LogReporter {
+    fn handle(&mut self, ev: &Event) {
+        match ev {
+            Event::RunStarted { pipeline, cpus, gpus, .. } => tracing::info!(pipeline, cpus, ?gpus, "run started"),
+            Event::Expanded { node, count } => tracing::info!(node, count, "expanded"),
+            Event::Cached { id, node } => tracing::debug!(id = &**id, node = &**node, "cached"),
+            Event::Started { id, node, device } => tracing::debug!(id = &**id, node = &**node, device, "started"),
+            Event::Finished { id, node, secs } => tracing::info!(id = &**id, node = &**node, secs, "finished"),
+            Event::Failed { id, node, error, log } => {
+                tracing::error!(id = &**id, node = &**node, error, log = ?log, "failed")
+            }
+            Event::Skipped { id, because, .. } => tracing::info!(id = &**id, because, "skipped"),
+            Event::Warning { message } => tracing::warn!("{message}"),
+            Event::RunFinished(s) => {
+                tracing::info!(ran = s.ran, cached = s.cached, failed = s.failed.len(), skipped = s.skipped, secs = s.secs, "run finished")
+            }
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! Reporters: each subscribes to the scheduler's events and nothing else.
+
+pub mod log;
+pub mod progress;
+pub mod summary;
