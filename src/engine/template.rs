@@ -40,6 +40,9 @@ pub enum Part {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Template {
     pub parts: Vec<Part>,
+    /// Where the template was written in the spec, for errors that point at a placeholder.
+    pub at: Option<crate::engine::yaml::Pos>,
+    pub text: String,
 }
 
 #[derive(Debug, PartialEq)]
@@ -88,7 +91,7 @@ impl Template {
         if !lit.is_empty() {
             parts.push(Part::Lit(lit));
         }
-        Ok(Template { parts })
+        Ok(Template { parts, at: None, text: text.to_owned() })
     }
 
     pub fn vars(&self) -> impl Iterator<Item = (&Var, usize)> {

@@ -100,7 +100,12 @@ pub fn parse(text: &str) -> Result<Yaml, serde_saphyr::Error> {
     if text.trim().is_empty() {
         return Ok(Yaml { value: Value::Map(Vec::new()), pos: Pos { line: 1, column: 1 } });
     }
-    let s: Spanned<Value> = serde_saphyr::from_str(text)?;
+    // YAML 1.2 core booleans only: under YAML 1.1 a parameter named `n` or a patient `NO`
+    // would silently become `false`. Leading zeros stay text, so IDs such as 007 survive.
+    let mut options = serde_saphyr::Options::default();
+    options.strict_booleans = true;
+    options.leading_zero_numbers_as_strings = true;
+    let s: Spanned<Value> = serde_saphyr::from_str_with_options(text, options)?;
     Ok(Yaml { pos: Pos::from(&s), value: s.value })
 }
 
@@ -197,6 +202,13 @@ mod tests {
         assert!(matches!(y.get("c").unwrap().value, Value::Bool(true)));
         assert_eq!(y.get("a").unwrap().scalar_text().unwrap(), "0.05");
         assert_eq!(y.get("d").unwrap().to_json(), serde_json::json!([1, "x"]));
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_and_leading_zeros_stay_text() {
+        let y = parse("n: 1\nids: [NO, yes, 007]\n").unwrap();
+        assert_eq!(y.as_map().unwrap()[0].0.name, "n");
+        assert_eq!(y.get("ids").unwrap().to_json(), serde_json::json!(["NO", "yes", "007"]));
     }
 
     #[test]

@@ -152,7 +152,9 @@ impl<W: Write + Send + 'static> Reporter for Plain<W> {
             Event::RunFinished(_) => None,
         };
         if let Some(l) = line {
+            // One line at a time, so a log being followed (or a killed run) shows everything.
             let _ = writeln!(self.out, "{l}");
+            let _ = self.out.flush();
         }
     }
 

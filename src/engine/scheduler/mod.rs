@@ -141,6 +141,10 @@ impl<'a> Scheduler<'a> {
             if running == 0 && (self.stopping || (self.ready.is_empty() && self.runnable.is_empty())) {
                 break;
             }
+            // Instances put back in the queue (a corrupt input was found) need no event.
+            if !self.stopping && !self.ready.is_empty() {
+                continue;
+            }
             tokio::select! {
                 Some((i, grant, outcome)) = rx.recv() => {
                     running -= 1;

@@ -104,7 +104,13 @@ pub fn parse(path: &Path, source: String, overrides: &[(String, String)], regist
         Ok(y) => y,
         Err(e) => {
             let pos = e.location().map_or_else(Pos::default, |l| Pos { line: l.line(), column: l.column() });
-            let msg = e.to_string().lines().next().unwrap_or("invalid YAML").to_owned();
+            let first = e.to_string().lines().next().unwrap_or("").to_owned();
+            // The position is ours to print; drop the parser's own `error: line N column M:`.
+            let msg = first.trim_start_matches("error: ");
+            let msg = match msg.strip_prefix("line ").and_then(|m| m.split_once(": ")) {
+                Some((_, rest)) => rest.to_owned(),
+                None => msg.to_owned(),
+            };
             return Err(Diagnostics(vec![Diagnostic::new(path, &source, pos, format!("invalid YAML: {msg}"))]).into());
         }
     };
@@ -170,7 +176,7 @@ impl Checker<'_> {
     fn template(&mut self, y: &Yaml, what: &str) -> Option<Template> {
         let text = self.string(y, what)?;
         match Template::parse(&text) {
-            Ok(t) => Some(t),
+            Ok(t) => Some(Template { at: Some(y.pos), ..t }),
             Err(e) => {
                 self.error(self.offset_pos(y.pos, &text, e.offset), format!("in {what}: {}", e.message));
                 None
@@ -180,7 +186,7 @@ impl Checker<'_> {
 
     /// The position of a byte offset inside a scalar, when the scalar sits on one line as
     /// written (plain or quoted); otherwise the scalar's own position.
-    fn offset_pos(&self, pos: Pos, text: &str, offset: usize) -> Pos {
+    pub(super) fn offset_pos(&self, pos: Pos, text: &str, offset: usize) -> Pos {
         let line = self.source.lines().nth(pos.line.saturating_sub(1) as usize).unwrap_or("");
         let start = line.char_indices().nth(pos.column.saturating_sub(1) as usize).map_or(line.len(), |(i, _)| i);
         let rest = &line[start..];

@@ -57,9 +57,10 @@ impl Checker<'_> {
                 }
                 (None, Some(t)) => self.task(t, get("with")),
             };
-            if let Some(action) = action {
-                nodes.push(NodeDef { name: k.name.clone(), pos: k.pos, foreach, needs, action, inputs, resources });
-            }
+            // A node whose action is wrong is still checked for its other references (and the
+            // spec is rejected anyway), so one mistake does not cascade into "unknown node".
+            let action = action.unwrap_or(Action::Shell(crate::engine::template::Template { parts: Vec::new(), at: None, text: String::new() }));
+            nodes.push(NodeDef { name: k.name.clone(), pos: k.pos, foreach, needs, action, inputs, resources });
         }
         nodes
     }

@@ -45,8 +45,14 @@ impl Checker<'_> {
                 }
             }
             for (t, is_shell) in templates {
-                for (var, _) in t.vars() {
-                    self.placeholder(spec, node, pos, var, is_shell);
+                for (var, offset) in t.vars() {
+                    let at = t.at.map_or(pos, |at| self.offset_pos(at, &t.text, offset));
+                    if is_shell && matches!(var, Var::Set(_)) && t.text[..offset].ends_with('$') && node.foreach.as_deref() != Some(&var.to_string()[1..var.to_string().len() - 1]) {
+                        let name = var.to_string();
+                        self.error_help(at, format!("node `{}`: {name} is not a placeholder", node.name), format!("for the shell variable write ${{{name}}}"));
+                        continue;
+                    }
+                    self.placeholder(spec, node, at, var, is_shell);
                 }
             }
         }
