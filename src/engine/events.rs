@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 pub type Id = Arc<str>;
@@ -54,38 +54,61 @@ pub trait Reporter: Send + 'static {
     fn finish(&mut self) {}
 }
 
-/// Fans events out to reporters, each on its own thread.
+/// Fans events out to reporters, each on its own thread. Events are handed over in
+/// batches (at `flush`, or every `BATCH` events): waking a reporter thread per event cost
+/// more than the whole of a no-op run's real work.
 pub struct EventBus {
-    senders: Vec<Sender<Arc<Event>>>,
+    senders: Vec<Sender<Vec<Arc<Event>>>>,
     threads: Vec<JoinHandle<()>>,
+    pending: Mutex<Vec<Arc<Event>>>,
 }
+
+const BATCH: usize = 512;
 
 impl EventBus {
     pub fn new(reporters: Vec<Box<dyn Reporter>>) -> EventBus {
         let mut senders = Vec::new();
         let mut threads = Vec::new();
         for mut r in reporters {
-            let (tx, rx): (Sender<Arc<Event>>, Receiver<Arc<Event>>) = channel();
+            let (tx, rx): (Sender<Vec<Arc<Event>>>, Receiver<Vec<Arc<Event>>>) = channel();
             senders.push(tx);
             threads.push(std::thread::spawn(move || {
-                for ev in rx {
-                    r.handle(&ev);
+                for batch in rx {
+                    for ev in batch {
+                        r.handle(&ev);
+                    }
                 }
                 r.finish();
             }));
         }
-        EventBus { senders, threads }
+        EventBus { senders, threads, pending: Mutex::new(Vec::new()) }
     }
 
     pub fn emit(&self, event: Event) {
-        let ev = Arc::new(event);
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.push(Arc::new(event));
+        if pending.len() >= BATCH {
+            self.send(std::mem::take(&mut *pending));
+        }
+    }
+
+    /// Hands what has been emitted to the reporters; the scheduler calls it before it waits.
+    pub fn flush(&self) {
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        if !batch.is_empty() {
+            self.send(batch);
+        }
+    }
+
+    fn send(&self, batch: Vec<Arc<Event>>) {
         for s in &self.senders {
-            let _ = s.send(ev.clone());
+            let _ = s.send(batch.clone());
         }
     }
 
     /// Ends the stream and waits until every reporter has drawn its last line.
     pub fn close(self) {
+        self.flush();
         drop(self.senders);
         for t in self.threads {
             let _ = t.join();

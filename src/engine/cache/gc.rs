@@ -67,19 +67,14 @@ pub(super) fn collect(cache: &mut Cache, keep_runs: usize, dry_run: bool) -> Res
     let out_dir = root.join("out");
     for e in std::fs::read_dir(&out_dir).map_err(io_err(&out_dir))?.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let digest = name.trim_end_matches(".json");
-        if live_outputs.contains(digest) {
-            if !name.ends_with(".json") {
-                report.outputs_kept += 1;
-            }
+        if live_outputs.contains(&name) {
+            report.outputs_kept += 1;
             continue;
         }
-        if !name.ends_with(".json") {
-            report.outputs_removed += 1;
-            report.bytes_freed += dir_size(&e.path());
-        }
+        report.outputs_removed += 1;
+        report.bytes_freed += dir_size(&e.path());
         if !dry_run {
-            if name.ends_with(".json") { let _ = std::fs::remove_file(e.path()); } else { store::remove_tree(&e.path()); }
+            store::remove_tree(&e.path());
         }
     }
     let before = cache.actions.len();
@@ -102,6 +97,19 @@ pub(super) fn collect(cache: &mut Cache, keep_runs: usize, dry_run: bool) -> Res
     let (actions, j) = journal::Journal::open(&log).map_err(io_err(&log))?;
     cache.actions = actions;
     cache.journal = Some(j);
+    // The manifest log keeps the live entries only.
+    let mlog = root.join("manifests.log");
+    let mtmp = root.join("manifests.log.tmp");
+    {
+        let mut idx = cache.index();
+        idx.retain(|d, _| live_outputs.contains(d));
+        let mut f = std::fs::File::create(&mtmp).map_err(io_err(&mtmp))?;
+        for (d, m) in idx.iter() {
+            f.write_all(store::manifest_line(d, Some(m)).as_bytes()).map_err(io_err(&mtmp))?;
+        }
+        f.sync_all().map_err(io_err(&mtmp))?;
+    }
+    std::fs::rename(&mtmp, &mlog).map_err(io_err(&mlog))?;
     for r in old {
         let _ = std::fs::remove_file(r);
     }

@@ -4,7 +4,8 @@
 //! cache/
 //!   LOCK               held by the one run that may write (std file lock)
 //!   out/<digest>/      an instance's output folder, immutable; digest = sha256 of its manifest
-//!   out/<digest>.json  the manifest; written last, so its presence marks a complete entry
+//!   manifests.log      each output's manifest (files, sizes, digests), appended once the
+//!                      folder is in place: a folder without its line is never trusted
 //!   actions.log        journal of action records: key → output digest (append-only)
 //!   explain/           each instance's last hash inputs, to say why it reruns
 //!   logs/<node>/       each instance's last log
@@ -18,11 +19,12 @@ mod store;
 
 pub use gc::GcReport;
 pub use journal::ActionRecord;
-pub use store::{Manifest, ManifestEntry};
+pub use store::{Manifest, ManifestEntry, ManifestIndex};
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -51,6 +53,7 @@ pub enum LockMode {
 pub struct Cache {
     root: PathBuf,
     actions: HashMap<String, ActionRecord>,
+    manifests: ManifestIndex,
     journal: Option<journal::Journal>,
     _lock: Option<File>,
 }
@@ -72,6 +75,7 @@ impl Cache {
             let (a, j) = journal::Journal::open(&root.join("actions.log")).map_err(io_err(root))?;
             (a, Some(j))
         };
+        let manifests = store::read_index(&root.join("manifests.log")).map_err(io_err(root))?;
         if lock.is_some() {
             // Staging folders left by a crashed run are garbage; nothing points at them.
             if let Ok(entries) = std::fs::read_dir(root.join("tmp")) {
@@ -80,7 +84,7 @@ impl Cache {
                 }
             }
         }
-        Ok(Cache { root: root.to_owned(), actions, journal, _lock: lock })
+        Ok(Cache { root: root.to_owned(), actions, manifests: std::sync::Arc::new(std::sync::Mutex::new(manifests)), journal, _lock: lock })
     }
 
     pub fn root(&self) -> &Path {
@@ -113,32 +117,38 @@ impl Cache {
     /// Forgets every action that produced `digest` and deletes the entry.
     pub fn evict(&mut self, digest: &str) {
         self.actions.retain(|_, r| r.output != digest);
+        self.index().remove(digest);
+        let _ = store::append_line(&self.root.join("manifests.log"), &store::manifest_line(digest, None), false);
         store::remove_tree(&self.out_path(digest));
-        let _ = std::fs::remove_file(self.manifest_path(digest));
+    }
+
+    fn index(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Manifest>>> {
+        self.manifests.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The shared manifest index, for the workers that store outputs.
+    pub fn manifest_index(&self) -> ManifestIndex {
+        self.manifests.clone()
     }
 
     pub fn out_path(&self, digest: &str) -> PathBuf {
         self.root.join("out").join(digest)
     }
 
-    fn manifest_path(&self, digest: &str) -> PathBuf {
-        self.root.join("out").join(format!("{digest}.json"))
-    }
-
-    pub fn manifest(&self, digest: &str) -> Result<Manifest, CacheError> {
-        store::read_manifest(&self.manifest_path(digest), digest)
+    pub fn manifest(&self, digest: &str) -> Result<Arc<Manifest>, CacheError> {
+        self.index().get(digest).cloned().ok_or_else(|| CacheError::Corrupt { digest: digest.to_owned(), detail: "no manifest for it in manifests.log".into() })
     }
 
     /// A cheap check for a cache hit: the manifest exists and every file has the size and
     /// modification time it was stored with.
-    pub fn quick_check(&self, digest: &str) -> Result<Manifest, CacheError> {
+    pub fn quick_check(&self, digest: &str) -> Result<Arc<Manifest>, CacheError> {
         let m = self.manifest(digest)?;
         store::check_stamps(&self.out_path(digest), &m, digest)?;
         Ok(m)
     }
 
     /// Re-hashes every file of an entry against its manifest.
-    pub fn verify(&self, digest: &str) -> Result<Manifest, CacheError> {
+    pub fn verify(&self, digest: &str) -> Result<Arc<Manifest>, CacheError> {
         let m = self.manifest(digest)?;
         store::verify_contents(&self.out_path(digest), &m, digest)?;
         Ok(m)
@@ -169,8 +179,8 @@ impl Cache {
 }
 
 /// Stores a staged output folder; callable from worker threads without the `Cache`.
-pub fn store_output(cache_root: &Path, staged: &Path) -> Result<(String, Manifest), CacheError> {
-    store::store(cache_root, staged)
+pub fn store_output(cache_root: &Path, staged: &Path, index: &ManifestIndex) -> Result<(String, Arc<Manifest>), CacheError> {
+    store::store(cache_root, staged, index)
 }
 
 fn take_lock(root: &Path, mode: LockMode, on_wait: impl FnOnce(&str)) -> Result<File, CacheError> {

@@ -5,7 +5,8 @@ use crate::engine::hash::{file_digest, sha256_hex};
 use serde::{Deserialize, Serialize};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ManifestEntry {
@@ -34,8 +35,10 @@ impl Manifest {
     }
 }
 
-// Two workers that produce identical folders must not race to rename onto the same digest.
-static PUBLISH: Mutex<()> = Mutex::new(());
+/// Every stored output's manifest, shared with the worker threads that store outputs.
+/// Persisted in `manifests.log`: one line per entry, written after the folder is in place,
+/// so an output folder without its line is the remains of a crash and is never trusted.
+pub type ManifestIndex = Arc<Mutex<HashMap<String, Arc<Manifest>>>>;
 
 pub(super) fn staging(tmp: &Path) -> std::io::Result<PathBuf> {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -57,6 +60,9 @@ fn walk(root: &Path, rel: &str, out: &mut Vec<ManifestEntry>) -> Result<(), Cach
         let name = e.file_name().to_string_lossy().into_owned();
         let relpath = if rel.is_empty() { name } else { format!("{rel}/{name}") };
         let path = e.path();
+        if relpath.contains(['\t', '\n']) {
+            return Err(CacheError::Io { path, source: std::io::Error::other("output file names may not contain tabs or newlines") });
+        }
         let meta = std::fs::symlink_metadata(&path).map_err(io_err(&path))?;
         if meta.is_dir() {
             walk(root, &relpath, out)?;
@@ -78,49 +84,104 @@ fn walk(root: &Path, rel: &str, out: &mut Vec<ManifestEntry>) -> Result<(), Cach
 }
 
 /// Moves `staged/out` into the store and returns its digest and manifest.
-pub(super) fn store(root: &Path, staged: &Path) -> Result<(String, Manifest), CacheError> {
+pub(super) fn store(root: &Path, staged: &Path, index: &ManifestIndex) -> Result<(String, Arc<Manifest>), CacheError> {
     let out = staged.join("out");
     let mut files = Vec::new();
     walk(&out, "", &mut files)?;
     let manifest = Manifest { files };
     let digest = manifest.digest();
     let dest = root.join("out").join(&digest);
-    let mpath = root.join("out").join(format!("{digest}.json"));
-    let _guard = PUBLISH.lock().unwrap_or_else(|p| p.into_inner());
-    if let Ok(existing) = read_manifest(&mpath, &digest) {
-        if check_stamps(&dest, &existing, &digest).is_ok() {
+    // Held while publishing, so two workers with identical outputs do not race to rename.
+    let mut idx = index.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(existing) = idx.get(&digest) {
+        if check_stamps(&dest, existing, &digest).is_ok() {
+            let existing = existing.clone();
+            drop(idx);
             remove_tree(staged);
             return Ok((digest, existing));
         }
     }
-    // An entry without a valid manifest is the remains of a crash or corruption.
-    let _ = std::fs::remove_file(&mpath);
     remove_tree(&dest);
     std::fs::rename(&out, &dest).map_err(io_err(&dest))?;
-    let tmp = staged.join("manifest.json");
-    let text = serde_json::to_vec(&manifest).expect("manifest serialises");
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(&text).map_err(io_err(&tmp))?;
-        f.sync_all().map_err(io_err(&tmp))?;
-    }
-    std::fs::rename(&tmp, &mpath).map_err(io_err(&mpath))?;
     let outdir = root.join("out");
     std::fs::File::open(&outdir).and_then(|d| d.sync_all()).map_err(io_err(&outdir))?;
-    drop(_guard);
+    let log = root.join("manifests.log");
+    append_line(&log, &manifest_line(&digest, Some(&manifest)), true).map_err(io_err(&log))?;
+    let manifest = Arc::new(manifest);
+    idx.insert(digest.clone(), manifest.clone());
+    drop(idx);
     remove_tree(staged);
     Ok((digest, manifest))
 }
 
-pub(super) fn read_manifest(path: &Path, digest: &str) -> Result<Manifest, CacheError> {
-    let corrupt = |detail: String| CacheError::Corrupt { digest: digest.to_owned(), detail };
-    let bytes = std::fs::read(path).map_err(|e| corrupt(format!("manifest {}: {e}", path.display())))?;
-    let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("manifest {}: {e}", path.display())))?;
-    if m.digest() != digest {
-        return Err(corrupt(format!("manifest {} does not match its name", path.display())));
+pub(super) fn append_line(path: &Path, line: &str, sync: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    f.write_all(line.as_bytes())?;
+    if sync {
+        f.sync_data()?;
     }
-    Ok(m)
+    Ok(())
+}
+
+/// `digest TAB count (TAB path TAB size TAB digest TAB exec TAB mtime)*`, or `digest TAB -`
+/// for an evicted entry.
+pub(super) fn manifest_line(digest: &str, m: Option<&Manifest>) -> String {
+    let Some(m) = m else { return format!("{digest}\t-\n") };
+    let mut line = format!("{digest}\t{}", m.files.len());
+    for f in &m.files {
+        line.push_str(&format!("\t{}\t{}\t{}\t{}\t{}", f.path, f.size, f.digest, u8::from(f.executable), f.mtime_ns));
+    }
+    line.push('\n');
+    line
+}
+
+fn parse_line(line: &str) -> Option<(String, Option<Manifest>)> {
+    let mut f = line.split('\t');
+    let digest = f.next()?.to_owned();
+    let count = f.next()?;
+    if count == "-" {
+        return Some((digest, None));
+    }
+    let n: usize = count.parse().ok()?;
+    let mut files = Vec::with_capacity(n);
+    for _ in 0..n {
+        let path = f.next()?.to_owned();
+        let size = f.next()?.parse().ok()?;
+        let fd = f.next()?.to_owned();
+        let executable = f.next()? == "1";
+        let mtime_ns = f.next()?.parse().ok()?;
+        files.push(ManifestEntry { path, size, digest: fd, executable, mtime_ns });
+    }
+    let m = Manifest { files };
+    // A line that does not hash to its digest is damaged and ignored.
+    (f.next().is_none() && m.digest() == digest).then_some((digest, Some(m)))
+}
+
+/// Reads `manifests.log`; complete lines only, later lines win.
+pub(super) fn read_index(path: &Path) -> std::io::Result<HashMap<String, Arc<Manifest>>> {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
+        Err(e) => return Err(e),
+    };
+    let mut map = HashMap::new();
+    let complete = match text.iter().rposition(|&b| b == b'\n') {
+        Some(end) => &text[..end],
+        None => &[][..],
+    };
+    for line in complete.split(|&b| b == b'\n') {
+        match std::str::from_utf8(line).ok().and_then(parse_line) {
+            Some((d, Some(m))) => {
+                map.insert(d, Arc::new(m));
+            }
+            Some((d, None)) => {
+                map.remove(&d);
+            }
+            None => {}
+        }
+    }
+    Ok(map)
 }
 
 pub(super) fn check_stamps(dir: &Path, m: &Manifest, digest: &str) -> Result<(), CacheError> {
@@ -183,21 +244,26 @@ mod tests {
     fn identical_outputs_share_one_entry_and_verify() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("out")).unwrap();
-        let (d1, m1) = store(dir.path(), &stage(dir.path(), "x")).unwrap();
-        let (d2, _) = store(dir.path(), &stage(dir.path(), "x")).unwrap();
+        let idx = ManifestIndex::default();
+        let (d1, m1) = store(dir.path(), &stage(dir.path(), "x"), &idx).unwrap();
+        let (d2, _) = store(dir.path(), &stage(dir.path(), "x"), &idx).unwrap();
         assert_eq!(d1, d2);
         assert_eq!(m1.files[0].path, "sub/a.txt");
         let entry = dir.path().join("out").join(&d1);
         verify_contents(&entry, &m1, &d1).unwrap();
-        let (d3, _) = store(dir.path(), &stage(dir.path(), "y")).unwrap();
+        let (d3, _) = store(dir.path(), &stage(dir.path(), "y"), &idx).unwrap();
         assert_ne!(d1, d3);
+        // The index on disk reads back as it was built.
+        let back = read_index(&dir.path().join("manifests.log")).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(*back[&d1], *m1);
     }
 
     #[test]
     fn a_modified_file_fails_both_checks() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("out")).unwrap();
-        let (d, m) = store(dir.path(), &stage(dir.path(), "hello")).unwrap();
+        let (d, m) = store(dir.path(), &stage(dir.path(), "hello"), &ManifestIndex::default()).unwrap();
         let f = dir.path().join("out").join(&d).join("sub/a.txt");
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
         std::fs::write(&f, "jello").unwrap();

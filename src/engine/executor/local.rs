@@ -16,9 +16,9 @@ pub async fn run(job: Job, cancel: Cancel) -> Outcome {
     let start = Instant::now();
     let result = match run_inner(&job, cancel).await {
         Ok(()) => {
-            let (root, staging, explain) = (job.cache_root.clone(), job.staging.clone(), job.explain.clone());
+            let (root, staging, explain, index) = (job.cache_root.clone(), job.staging.clone(), job.explain.clone(), job.manifests.clone());
             tokio::task::spawn_blocking(move || {
-                let stored = store_output(&root, &staging).map_err(|e| e.to_string())?;
+                let stored = store_output(&root, &staging, &index).map_err(|e| e.to_string())?;
                 let mut record = explain.1;
                 record["output"] = serde_json::Value::String(stored.0.clone());
                 // The explanation is a convenience; failing to write it must not fail the job.

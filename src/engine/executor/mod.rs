@@ -2,7 +2,7 @@
 
 pub mod local;
 
-use crate::engine::cache::Manifest;
+use crate::engine::cache::{Manifest, ManifestIndex};
 use crate::engine::task::{Device, DynTask};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -25,6 +25,7 @@ pub struct Job {
     pub log: PathBuf,
     pub workdir: PathBuf,
     pub cache_root: PathBuf,
+    pub manifests: ManifestIndex,
     /// For tasks: each needed node's output folders.
     pub inputs: BTreeMap<String, Vec<PathBuf>>,
     pub device: Device,
@@ -35,7 +36,7 @@ pub struct Job {
 }
 
 pub struct Outcome {
-    pub result: Result<(String, Manifest), String>,
+    pub result: Result<(String, Arc<Manifest>), String>,
     pub secs: f64,
 }
 

@@ -58,6 +58,7 @@ pub struct Scheduler<'a> {
     summary: Summary,
     stopping: bool,
     out_root: PathBuf,
+    results: Option<crate::engine::results::ResultsTree>,
 }
 
 impl<'a> Scheduler<'a> {
@@ -73,6 +74,11 @@ impl<'a> Scheduler<'a> {
         let out_root = std::fs::canonicalize(cache.root()).unwrap_or_else(|_| cache.root().to_owned()).join("out");
         let node_names = spec.nodes.iter().map(|n| Id::from(n.name.as_str())).collect();
         let node_uses = (0..spec.nodes.len()).map(|n| params_used(spec, n)).collect();
+        let results = opts.results.as_ref().map(|r| {
+            let abs = std::path::absolute(r).unwrap_or_else(|_| r.clone());
+            let key = crate::engine::hash::sha256_hex(abs.to_string_lossy().as_bytes());
+            crate::engine::results::ResultsTree::load(r, cache.root().join(format!("results-{}.index", &key[..16])))
+        });
         let mut s = Scheduler {
             spec,
             registry,
@@ -93,6 +99,7 @@ impl<'a> Scheduler<'a> {
             summary: Summary::default(),
             stopping: false,
             out_root,
+            results,
         };
         let all: Vec<usize> = (0..s.x.instances.len()).collect();
         s.adopt(&all);
@@ -145,6 +152,7 @@ impl<'a> Scheduler<'a> {
             if !self.stopping && !self.ready.is_empty() {
                 continue;
             }
+            self.bus.flush();
             tokio::select! {
                 Some((i, grant, outcome)) = rx.recv() => {
                     running -= 1;
@@ -168,6 +176,9 @@ impl<'a> Scheduler<'a> {
         self.cache.sync()?;
         let keys: Vec<&str> = self.used_keys.iter().map(String::as_str).collect();
         self.cache.note_run(&keys)?;
+        if let Some(Err(e)) = self.results.as_mut().map(|r| r.save()) {
+            self.bus.emit(Event::Warning { message: format!("could not save the results index: {e}") });
+        }
         if let Err(e) = self.stat.save() {
             self.bus.emit(Event::Warning { message: format!("could not save the file digest table: {e}") });
         }
@@ -244,6 +255,7 @@ impl<'a> Scheduler<'a> {
             log: self.cache.log_path(&node.name, &inst.id),
             workdir: self.opts.workdir.clone(),
             cache_root: self.cache.root().to_owned(),
+            manifests: self.cache.manifest_index(),
             inputs: dirs,
             device: grant.device,
             gpus: grant.gpus.clone(),

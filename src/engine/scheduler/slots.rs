@@ -50,15 +50,15 @@ impl Scheduler<'_> {
         }
     }
 
-    pub(super) fn done(&mut self, i: usize, output: String, manifest: Manifest) {
+    pub(super) fn done(&mut self, i: usize, output: String, manifest: Arc<Manifest>) {
         let slot = &mut self.slots[i];
         slot.st = St::Done;
         slot.output = Some(output.clone());
-        slot.manifest = Some(Arc::new(manifest));
+        slot.manifest = Some(manifest);
         let inst = &self.x.instances[i];
-        if let Some(results) = &self.opts.results {
+        if let Some(results) = &mut self.results {
             let node = &self.spec.nodes[inst.node].name;
-            if let Err(e) = crate::engine::results::link(results, node, inst.value.as_deref(), &self.out_root.join(&output)) {
+            if let Err(e) = results.link(node, inst.value.as_deref(), &self.out_root.join(&output)) {
                 self.bus.emit(Event::Warning { message: format!("results link for {}: {e}", inst.id) });
             }
         }
