@@ -283,3 +283,49 @@ nodes:
     assert_eq!(p.read("results/all/all"), "hello ana\nhello bo\n");
     assert_eq!(p.run(&["--set", "greeting=hi"]).ran(), ids(&["all", "say[ana]", "say[bo]"]));
 }
+
+#[test]
+fn ctrl_c_stops_running_commands_and_keeps_what_finished() {
+    let p = Project::new(
+        r#"
+name: interrupt
+nodes:
+  quick:
+    shell: echo done > {out}/v
+  slow:
+    needs: quick
+    shell: echo $$ > pid; sleep 60; echo never > {out}/v
+"#,
+    );
+    let child = p.cmd(&["run", "p.yaml", "--progress", "plain"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !p.path("pid").exists() || p.read("pid").trim().is_empty() {
+        assert!(Instant::now() < deadline, "the slow node never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let started = Instant::now();
+    // SAFETY: sending SIGINT to the child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let r = common::output(child.wait_with_output().unwrap());
+    assert!(started.elapsed() < Duration::from_secs(10), "stopping took {:?}", started.elapsed());
+    assert_eq!(r.code, 130, "{}", r.stdout);
+    assert!(r.stdout.contains("interrupted"), "{}", r.stdout);
+    let pid: i32 = p.read("pid").trim().parse().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: signal 0 only asks whether the process still exists.
+    assert_ne!(unsafe { libc::kill(pid, 0) }, 0, "the command's shell was left running");
+    let again = p.run(&[]);
+    assert!(!again.ran().contains(&"quick".to_string()), "quick was kept: {}", again.stdout);
+}
+
+#[test]
+fn log_json_records_every_event() {
+    let p = Project::new("name: logs\nnodes:\n  a:\n    shell: echo hi > {out}/x\n");
+    let r = p.run(&["--log-json", "log.jsonl"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<serde_json::Value> = p.read("log.jsonl").lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let messages: Vec<&str> = lines.iter().filter_map(|l| l["fields"]["message"].as_str()).collect();
+    assert!(messages.contains(&"run started") && messages.contains(&"finished") && messages.contains(&"run finished"), "{messages:?}");
+    let finished = lines.iter().find(|l| l["fields"]["message"] == "finished").unwrap();
+    assert_eq!(finished["fields"]["id"], "a");
+}

@@ -29,8 +29,39 @@ impl HashInputs {
     pub fn key(&self) -> String {
         let mut bytes = KEY_SCHEMA.as_bytes().to_vec();
         bytes.push(0);
-        canonical_json(&serde_json::to_value(self).expect("hash inputs serialise"), &mut bytes);
+        self.canonical(&mut bytes);
         sha256_hex(&bytes)
+    }
+
+    /// The canonical JSON of `self` (keys sorted), written directly: going through
+    /// `serde_json::to_value` first cost a deep copy per instance on every run.
+    fn canonical(&self, out: &mut Vec<u8>) {
+        let s = |x: &str| serde_json::to_string(x).expect("strings serialise");
+        out.extend(b"{\"files\":{");
+        for (i, (k, v)) in self.files.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend(format!("{}:{}", s(k), s(v)).as_bytes());
+        }
+        out.extend(format!("}},\"kind\":{},\"params\":", s(&self.kind)).as_bytes());
+        canonical_json(&self.params, out);
+        out.extend(b",\"upstream\":[");
+        for (i, (id, d)) in self.upstream.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend(format!("[{},{}]", s(id), s(d)).as_bytes());
+        }
+        out.extend(b"],\"uses\":{");
+        for (i, (k, v)) in self.uses.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend(format!("{}:", s(k)).as_bytes());
+            canonical_json(v, out);
+        }
+        out.extend(format!("}},\"version\":{}}}", self.version).as_bytes());
     }
 
     /// Why `self` differs from the inputs of the instance's last run, most telling first.
@@ -173,6 +204,18 @@ mod tests {
         new.upstream[0].1 = "cc".into();
         let r = new.reasons_since(&old);
         assert_eq!(r, vec!["parameter alpha changed (0.05 → 0.1)", "upstream output changed: pre[0]"]);
+    }
+
+    #[test]
+    fn direct_canonical_form_equals_the_generic_one() {
+        let mut h = inputs();
+        h.files.insert("data/a \"b\".txt".into(), "ff".into());
+        h.uses.insert("beta".into(), json!({"z": [1, 2], "a": null}));
+        let mut direct = Vec::new();
+        h.canonical(&mut direct);
+        let mut generic = Vec::new();
+        canonical_json(&serde_json::to_value(&h).unwrap(), &mut generic);
+        assert_eq!(String::from_utf8(direct).unwrap(), String::from_utf8(generic).unwrap());
     }
 
     #[test]
