@@ -314,8 +314,9 @@ nodes:
     std::thread::sleep(Duration::from_millis(200));
     // SAFETY: signal 0 only asks whether the process still exists.
     assert_ne!(unsafe { libc::kill(pid, 0) }, 0, "the command's shell was left running");
-    let again = p.run(&[]);
-    assert!(!again.ran().contains(&"quick".to_string()), "quick was kept: {}", again.stdout);
+    let plan = p.plan_json(&[]);
+    assert_eq!(plan["nodes"][0]["status"], "cached", "quick was kept: {plan}");
+    assert_eq!(plan["nodes"][1]["status"], "run", "{plan}");
 }
 
 #[test]
