@@ -6,3 +6,5 @@ use crate::engine::task::Registry;
 /// Registers the study's built-in tasks. (The domain tasks arrive with their issues:
 /// survival statistics, imaging, model.)
 pub fn register(_registry: &mut Registry) {}
+
+pub mod survival;

@@ -85,3 +85,5 @@ pub fn score_ranks(score: &[f64]) -> (Vec<usize>, usize) {
 
 #[cfg(test)]
 pub(crate) mod oracle;
+#[cfg(test)]
+mod oracle_tests;
