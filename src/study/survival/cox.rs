@@ -28,6 +28,8 @@ pub struct CoxFit {
     /// Harrell's C of the linear predictor on the fitting data.
     pub concordance: f64,
     pub iterations: usize,
+    /// Largest |∂ℓ/∂β| at the estimate: ~0 at the maximum.
+    pub max_score: f64,
 }
 
 /// Partial log-likelihood, gradient and Hessian at `beta` for centred covariates.
@@ -125,7 +127,7 @@ pub fn fit(s: &Surv, names: &[String], columns: &[Vec<f64>], ties: Ties) -> Resu
             break;
         }
     }
-    let _ = grad;
+    let max_score = grad.amax();
     let cov = (-&hess).cholesky().ok_or_else(|| singular(names))?.inverse();
     let se: Vec<f64> = (0..p).map(|j| cov[(j, j)].sqrt()).collect();
     let coef: Vec<f64> = beta.iter().copied().collect();
@@ -151,6 +153,7 @@ pub fn fit(s: &Surv, names: &[String], columns: &[Vec<f64>], ties: Ties) -> Resu
         lr_p,
         concordance,
         iterations,
+        max_score,
     })
 }
 

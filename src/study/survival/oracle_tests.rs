@@ -57,8 +57,14 @@ fn cox_efron_matches_lifelines_to_1e6() {
         let names_s: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         let f = fit(&c.surv, &names_s, &cols, Ties::Efron).unwrap();
         let want = &r["cox"][model];
+        // lifelines stops Newton–Raphson at its tolerance: at its combined-model β the score
+        // is still ~1e-4 and HER2 sits 1.8e-6 from the maximum. Ours is the maximum itself
+        // (score < 1e-8, likelihood at least lifelines'), so coefficients agree to 2e-6 there.
+        assert!(f.max_score < 1e-8, "{model}: not at the maximum (score {})", f.max_score);
+        assert!(f.loglik >= want["loglik"].as_f64().unwrap() - 1e-9);
+        let tol = if model == "baseline" { 1e-6 } else { 2e-6 };
         for (j, n) in names.iter().enumerate() {
-            close(f.coef[j], want["coef"][n].as_f64().unwrap(), 1e-6, &format!("{model} coef {n}"));
+            close(f.coef[j], want["coef"][n].as_f64().unwrap(), tol, &format!("{model} coef {n}"));
             close(f.se[j], want["se"][n].as_f64().unwrap(), 1e-6, &format!("{model} se {n}"));
         }
         close(f.loglik, want["loglik"].as_f64().unwrap(), 1e-6, &format!("{model} loglik"));
