@@ -81,6 +81,26 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             );
             Ok(())
         }
+        Command::Stats(a) => {
+            use crate::study::statistics::{analyse, render_text, table::Table, Config};
+            let cfg = Config {
+                time: a.time,
+                event: a.event,
+                score: a.score,
+                covariates: a.covariates,
+                horizons: a.horizons,
+                bootstrap: a.bootstrap,
+                seed: a.seed,
+            };
+            let table = Table::read(&a.file).map_err(|e| Error::Usage(e.to_string()))?;
+            let v = analyse(&table, &cfg).map_err(|e| Error::Usage(e.to_string()))?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+            } else {
+                print!("{}", render_text(&v, &table, &cfg));
+            }
+            Ok(())
+        }
         Command::Tasks => {
             for t in registry.iter() {
                 println!("{:<16} v{:<3} {}", t.kind(), t.version(), t.description());

@@ -75,6 +75,36 @@ pub enum Command {
     },
     /// List the built-in task kinds.
     Tasks,
+    /// Survival statistics of a cohort table: Cox baseline vs baseline + score, C-indices,
+    /// time-dependent AUC, and the Kang test.
+    Stats(StatsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// The cohort table (CSV with a header).
+    pub file: PathBuf,
+    #[arg(long, default_value = "time_days")]
+    pub time: String,
+    #[arg(long, default_value = "event")]
+    pub event: String,
+    /// The risk score to evaluate (higher = riskier).
+    #[arg(long)]
+    pub score: String,
+    /// The baseline's covariates, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub covariates: Vec<String>,
+    /// Horizons for the time-dependent AUC, in the time column's unit, comma-separated.
+    #[arg(long = "horizons-days", value_delimiter = ',', default_value = "1095.75,1826.25")]
+    pub horizons: Vec<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Bootstrap replicates for 95% intervals of the C-indices.
+    #[arg(long, default_value_t = 0)]
+    pub bootstrap: usize,
+    #[arg(long, default_value_t = 20260)]
+    pub seed: u64,
 }
 
 #[derive(Args, Debug)]

@@ -3,8 +3,11 @@
 
 use crate::engine::task::Registry;
 
-/// Registers the study's built-in tasks. (The domain tasks arrive with their issues:
-/// survival statistics, imaging, model.)
-pub fn register(_registry: &mut Registry) {}
-
+pub mod data;
+pub mod statistics;
 pub mod survival;
+
+/// Registers the study's built-in tasks. (Imaging and the model arrive with their issues.)
+pub fn register(registry: &mut Registry) {
+    registry.register(data::synthetic::SyntheticCohort).register(statistics::task::SurvivalStats);
+}

@@ -1,0 +1,3 @@
+//! Cohort data: the synthetic cohort (clinical part) for `make run` and tests.
+
+pub mod synthetic;

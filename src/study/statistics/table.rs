@@ -1,0 +1,89 @@
+//! Reading a cohort table (CSV) for the statistics, with errors that name column and row.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("{file}: {message}")]
+    File { file: PathBuf, message: String },
+    #[error("{file}, column `{column}`, line {line}: {message}")]
+    Cell { file: PathBuf, column: String, line: usize, message: String },
+}
+
+/// Numeric columns of a CSV file, by name. Line numbers count the header as line 1.
+pub struct Table {
+    pub file: PathBuf,
+    columns: HashMap<String, Vec<Option<String>>>,
+    pub header: Vec<String>,
+    pub rows: usize,
+}
+
+impl Table {
+    pub fn read(file: &Path) -> Result<Table, TableError> {
+        let err = |message: String| TableError::File { file: file.to_owned(), message };
+        let mut rdr = csv::Reader::from_path(file).map_err(|e| err(e.to_string()))?;
+        let header: Vec<String> = rdr.headers().map_err(|e| err(e.to_string()))?.iter().map(|h| h.trim().to_owned()).collect();
+        let mut columns: HashMap<String, Vec<Option<String>>> = header.iter().map(|h| (h.clone(), Vec::new())).collect();
+        let mut rows = 0;
+        for rec in rdr.records() {
+            let rec = rec.map_err(|e| err(e.to_string()))?;
+            for (k, h) in header.iter().enumerate() {
+                let v = rec.get(k).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+                columns.get_mut(h).unwrap().push(v);
+            }
+            rows += 1;
+        }
+        Ok(Table { file: file.to_owned(), columns, header, rows })
+    }
+
+    fn column(&self, name: &str) -> Result<&[Option<String>], TableError> {
+        self.columns.get(name).map(Vec::as_slice).ok_or_else(|| TableError::File {
+            file: self.file.clone(),
+            message: format!("no column `{name}` (columns: {})", self.header.join(", ")),
+        })
+    }
+
+    fn cell_error(&self, column: &str, row: usize, message: String) -> TableError {
+        TableError::Cell { file: self.file.clone(), column: column.to_owned(), line: row + 2, message }
+    }
+
+    /// Every value of a column as a finite number; missing or non-numeric values are errors.
+    pub fn numbers(&self, name: &str) -> Result<Vec<f64>, TableError> {
+        let col = self.column(name)?;
+        let mut out = Vec::with_capacity(col.len());
+        for (row, v) in col.iter().enumerate() {
+            let Some(text) = v else { return Err(self.cell_error(name, row, "missing value".into())) };
+            match text.parse::<f64>() {
+                Ok(x) if x.is_finite() => out.push(x),
+                _ => return Err(self.cell_error(name, row, format!("`{text}` is not a number"))),
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn times(&self, name: &str) -> Result<Vec<f64>, TableError> {
+        let t = self.numbers(name)?;
+        match t.iter().position(|&x| x < 0.0) {
+            Some(row) => Err(self.cell_error(name, row, format!("negative time {}", t[row]))),
+            None => Ok(t),
+        }
+    }
+
+    pub fn events(&self, name: &str) -> Result<Vec<bool>, TableError> {
+        let e = self.numbers(name)?;
+        let mut out = Vec::with_capacity(e.len());
+        for (row, &x) in e.iter().enumerate() {
+            if x == 0.0 || x == 1.0 {
+                out.push(x == 1.0);
+            } else {
+                return Err(self.cell_error(name, row, format!("event must be 0 or 1, found {x}")));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn strings(&self, name: &str) -> Result<Vec<String>, TableError> {
+        Ok(self.column(name)?.iter().map(|v| v.clone().unwrap_or_default()).collect())
+    }
+}
