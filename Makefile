@@ -14,9 +14,10 @@ $(SETUP_STAMP): scripts/setup-libtorch.sh
 build: setup
 	$(CARGO) build --release --bins
 
-# The main job: the study pipeline.
+# The main job: the study pipeline, then its report.
 run: build
 	./target/release/dag run pipelines/study.yaml
+	@cat results/report/report.txt
 
 test: setup
 	$(CARGO) test --all-targets

@@ -30,7 +30,7 @@ fn default_patients() -> usize {
     433
 }
 fn default_effect() -> f64 {
-    1.0
+    0.7
 }
 
 pub struct Patient {
@@ -52,7 +52,7 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
 
 pub fn generate(p: &Params) -> Vec<Patient> {
     let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
-    let (shape, scale_days) = (1.3, 5200.0);
+    let (shape, scale_days) = (1.3, 4700.0);
     (0..p.patients)
         .map(|k| {
             let u: f64 = rng.r#gen();
@@ -65,7 +65,7 @@ pub fn generate(p: &Params) -> Vec<Patient> {
             let hr = u8::from(rng.r#gen::<f64>() < 0.6);
             let her2 = u8::from(rng.r#gen::<f64>() < 0.3);
             let imaging_term = p.imaging_effect * normal(&mut rng);
-            let eta = -0.35 * f64::from(hr) + 0.6 * f64::from(her2) + imaging_term;
+            let eta = -0.8 * f64::from(hr) + 0.9 * f64::from(her2) + imaging_term;
             let e: f64 = -rng.gen_range(f64::EPSILON..1.0f64).ln();
             let t = scale_days * (e / eta.exp()).powf(1.0 / shape);
             let censor = rng.gen_range(365.0..3650.0);
@@ -95,7 +95,8 @@ pub struct SyntheticCohort;
 impl Task for SyntheticCohort {
     type Params = Params;
     const KIND: &'static str = "synthetic_cohort";
-    const VERSION: u32 = 1;
+    // 2: stronger clinical effects and an imaging effect of 0.7 (true-term C ≈ 0.7).
+    const VERSION: u32 = 2;
     const DESCRIPTION: &'static str = "synthetic recurrence cohort (clinical table with the true imaging term)";
 
     fn run(&self, p: Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
@@ -116,7 +117,7 @@ mod tests {
 
     #[test]
     fn the_default_cohort_has_the_papers_size_and_a_real_imaging_signal() {
-        let p = generate(&Params { patients: 433, seed: 0, imaging_effect: 1.0 });
+        let p = generate(&Params { patients: 433, seed: 0, imaging_effect: 0.7 });
         let events = p.iter().filter(|x| x.event).count();
         assert!((95..=135).contains(&events), "{events} events");
         let s = Surv::new(p.iter().map(|x| x.time_days).collect(), p.iter().map(|x| x.event).collect()).unwrap();

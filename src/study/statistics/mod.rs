@@ -169,6 +169,17 @@ pub fn render_text(v: &Value, table: &Table, cfg: &Config) -> String {
         }
         out.push('\n');
     }
+    for (name, s) in v["scores"].as_object().unwrap() {
+        if let Some(ci) = s.get("harrell_c_ci95").filter(|c| !c.is_null()) {
+            out.push_str(&format!(
+                "{name:<12} Harrell C 95% bootstrap interval {}–{} ({} replicates, seed {})\n",
+                f(&ci["lower"]),
+                f(&ci["upper"]),
+                ci["replicates"],
+                cfg.seed
+            ));
+        }
+    }
     out.push('\n');
     for (name, k) in v["kang"].as_object().unwrap() {
         out.push_str(&format!(

@@ -21,7 +21,13 @@ pub struct Table {
 
 impl Table {
     pub fn read(file: &Path) -> Result<Table, TableError> {
-        let err = |message: String| TableError::File { file: file.to_owned(), message };
+        Table::read_as(file, file)
+    }
+
+    /// Reads `file`, naming it `label` in messages and output (so a task's output does not
+    /// depend on where the cache lives).
+    pub fn read_as(file: &Path, label: &Path) -> Result<Table, TableError> {
+        let err = |message: String| TableError::File { file: label.to_owned(), message };
         let mut rdr = csv::Reader::from_path(file).map_err(|e| err(e.to_string()))?;
         let header: Vec<String> = rdr.headers().map_err(|e| err(e.to_string()))?.iter().map(|h| h.trim().to_owned()).collect();
         let mut columns: HashMap<String, Vec<Option<String>>> = header.iter().map(|h| (h.clone(), Vec::new())).collect();
@@ -34,7 +40,7 @@ impl Table {
             }
             rows += 1;
         }
-        Ok(Table { file: file.to_owned(), columns, header, rows })
+        Ok(Table { file: label.to_owned(), columns, header, rows })
     }
 
     fn column(&self, name: &str) -> Result<&[Option<String>], TableError> {

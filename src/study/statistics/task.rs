@@ -26,7 +26,9 @@ pub struct Params {
 impl Task for SurvivalStats {
     type Params = Params;
     const KIND: &'static str = "survival_stats";
-    const VERSION: u32 = 1;
+    // 3: the table is named by node and file, not by its path in the cache; bootstrap
+    // intervals in the text.
+    const VERSION: u32 = 3;
     const DESCRIPTION: &'static str = "Cox baseline vs baseline + score, C-indices, time-dependent AUC, Kang test";
 
     fn input_files(p: &Params) -> Vec<PathBuf> {
@@ -34,12 +36,12 @@ impl Task for SurvivalStats {
     }
 
     fn run(&self, p: Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
-        let path = match (&p.table, &p.input, &p.file) {
-            (Some(t), None, None) => t.clone(),
-            (None, Some(node), Some(file)) => ctx.input(node)?.join(file),
+        let (path, label) = match (&p.table, &p.input, &p.file) {
+            (Some(t), None, None) => (t.clone(), t.clone()),
+            (None, Some(node), Some(file)) => (ctx.input(node)?.join(file), PathBuf::from(node).join(file)),
             _ => return Err(TaskError::msg("give either `table` (a CSV file) or `input` (a needed node) and `file`")),
         };
-        let table = Table::read(&path).map_err(|e| TaskError::msg(e.to_string()))?;
+        let table = Table::read_as(&path, &label).map_err(|e| TaskError::msg(e.to_string()))?;
         let v = analyse(&table, &p.config).map_err(|e| TaskError::msg(e.to_string()))?;
         let text = render_text(&v, &table, &p.config);
         let _ = writeln!(ctx.log, "{text}");
