@@ -90,3 +90,6 @@ cd "$repo"
   read -r psecs pkb <<< "$plan"
   echo "dag plan of 100,000 in-process no-op instances (+1 gather): $psecs s, peak memory $((pkb / 1024)) MB."
 } | tee "$out/engine.md"
+
+echo
+"$repo/bench/stats.sh"

@@ -93,3 +93,47 @@ fn kang_matches_compare_c_to_1e6() {
         close(k.p, want["p"].as_f64().unwrap(), 1e-6, &format!("{key} p"));
     }
 }
+
+/// The reference cohort with times rounded to months: heavy ties in time and score. The
+/// sweeps must still equal the pair-by-pair definitions.
+#[test]
+fn heavy_ties_match_the_pairwise_definitions() {
+    let c = cohort();
+    let months: Vec<f64> = c.surv.time.iter().map(|t| (t / 30.4375).round()).collect();
+    let s = super::Surv::new(months, c.surv.event.clone()).unwrap();
+    let score: Vec<f64> = c.score.iter().map(|x| (x * 4.0).round() / 4.0).collect();
+    let g = super::km::Censoring::fit(&s);
+    let (mut num, mut den, mut wnum, mut wden) = (0.0, 0.0, 0.0, 0.0);
+    for i in 0..s.len() {
+        if !s.event[i] {
+            continue;
+        }
+        let w = 1.0 / g.at(s.time[i]).unwrap().powi(2);
+        for j in 0..s.len() {
+            if j != i && (s.time[j] > s.time[i] || (s.time[j] == s.time[i] && !s.event[j])) {
+                let v = if (score[i] - score[j]).abs() <= 1e-8 { 0.5 } else if score[i] > score[j] { 1.0 } else { 0.0 };
+                num += v;
+                den += 1.0;
+                wnum += w * v;
+                wden += w;
+            }
+        }
+    }
+    close(harrell(&s, &score).unwrap().c, num / den, 1e-12, "harrell, monthly times");
+    close(uno_c(&s, &s, &score, None).unwrap().c, wnum / wden, 1e-12, "uno, monthly times");
+    let other: Vec<f64> = c.hr.iter().zip(&c.her2).map(|(a, b)| 0.6 * b - 0.3 * a).collect();
+    let k = kang(&s, &score, &other).unwrap();
+    assert!(k.p > 0.0 && k.p <= 1.0 && k.var > 0.0, "{k:?}");
+}
+
+#[test]
+fn single_event_and_all_censored_cohorts() {
+    let s = super::Surv::new(vec![5.0, 1.0, 3.0, 4.0, 2.0], vec![false, true, false, false, false]).unwrap();
+    let h = harrell(&s, &[0.1, 0.9, 0.5, 0.2, 0.3]).unwrap();
+    assert_eq!((h.comparable, h.concordant), (4, 4));
+    assert_eq!(h.c, 1.0);
+    let none = super::Surv::new(vec![1.0, 2.0, 3.0, 4.0], vec![false; 4]).unwrap();
+    assert!(harrell(&none, &[1.0, 2.0, 3.0, 4.0]).is_err());
+    assert!(fit(&none, &["x".to_string()], &[vec![0.0, 1.0, 0.0, 1.0]], Ties::Efron).is_err());
+    assert!(cumulative_dynamic_auc(&none, &none, &[1.0, 2.0, 3.0, 4.0], 2.0).is_err());
+}
