@@ -105,6 +105,15 @@ pub struct StatsArgs {
     pub bootstrap: usize,
     #[arg(long, default_value_t = 20260)]
     pub seed: u64,
+    /// How the Cox models handle tied event times.
+    #[arg(long, value_enum, default_value = "efron")]
+    pub ties: TiesArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum TiesArg {
+    Efron,
+    Breslow,
 }
 
 #[derive(Args, Debug)]

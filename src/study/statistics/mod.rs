@@ -30,6 +30,9 @@ pub struct Config {
     pub bootstrap: usize,
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// Tie handling of the Cox models: Efron (default, as lifelines and R) or Breslow.
+    #[serde(default)]
+    pub breslow: bool,
 }
 
 fn default_seed() -> u64 {
@@ -85,12 +88,13 @@ pub fn analyse(table: &Table, cfg: &Config) -> Result<Value, StatsError> {
     if cfg.covariates.is_empty() {
         return Err(StatsError::Usage("give the baseline's clinical covariates (e.g. --covariates HR,HER2)".into()));
     }
-    let base = fit(&surv, &cfg.covariates, &covs, Ties::Efron).map_err(stat("Cox baseline".into()))?;
+    let ties = if cfg.breslow { Ties::Breslow } else { Ties::Efron };
+    let base = fit(&surv, &cfg.covariates, &covs, ties).map_err(stat("Cox baseline".into()))?;
     let mut comb_names = cfg.covariates.clone();
     comb_names.push(cfg.score.clone());
     let mut comb_cols = covs.clone();
     comb_cols.push(score.clone());
-    let comb = fit(&surv, &comb_names, &comb_cols, Ties::Efron).map_err(stat("Cox combined".into()))?;
+    let comb = fit(&surv, &comb_names, &comb_cols, ties).map_err(stat("Cox combined".into()))?;
     let lp_base = linear_predictor(&base.coef, &covs);
     let lp_comb = linear_predictor(&comb.coef, &comb_cols);
     let named = [(cfg.score.clone(), &score), ("baseline".to_owned(), &lp_base), ("combined".to_owned(), &lp_comb)];
@@ -144,7 +148,8 @@ pub fn render_text(v: &Value, table: &Table, cfg: &Config) -> String {
     let mut out = format!("{}: n = {}, events = {}\n\n", table.file.display(), v["n"], v["events"]);
     for model in ["baseline", "combined"] {
         let m = &v["cox"][model];
-        out.push_str(&format!("Cox {model} (Efron): log-likelihood {}, concordance {}\n", f(&m["loglik"]), f(&m["concordance"])));
+        out.push_str(&format!("Cox {model} ({}): log-likelihood", if cfg.breslow { "Breslow" } else { "Efron" }));
+        out.push_str(&format!(" {}, concordance {}\n", f(&m["loglik"]), f(&m["concordance"])));
         out.push_str("  covariate        coef       se     HR  95% CI\n");
         for (name, coef) in m["coef"].as_object().unwrap() {
             let (b, se) = (coef.as_f64().unwrap(), m["se"][name].as_f64().unwrap());

@@ -208,3 +208,27 @@ pub fn linear_predictor(coef: &[f64], columns: &[Vec<f64>]) -> Vec<f64> {
     let n = columns.first().map_or(0, Vec::len);
     (0..n).map(|i| coef.iter().zip(columns).map(|(b, c)| b * c[i]).sum()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn efron_and_breslow_agree_without_tied_events_and_differ_with_them() {
+        let time: Vec<f64> = (1..=40).map(|i| i as f64).collect();
+        let event: Vec<bool> = (0..40).map(|i| i % 3 != 0).collect();
+        let x: Vec<f64> = (0..40).map(|i| ((i * 7) % 11) as f64 / 5.0).collect();
+        let names = vec!["x".to_string()];
+        let s = Surv::new(time.clone(), event.clone()).unwrap();
+        let e = fit(&s, &names, std::slice::from_ref(&x), Ties::Efron).unwrap();
+        let b = fit(&s, &names, std::slice::from_ref(&x), Ties::Breslow).unwrap();
+        assert!((e.coef[0] - b.coef[0]).abs() < 1e-12 && (e.loglik - b.loglik).abs() < 1e-12);
+        let tied: Vec<f64> = time.iter().map(|t| (t / 4.0).ceil()).collect();
+        let s = Surv::new(tied, event).unwrap();
+        let e = fit(&s, &names, std::slice::from_ref(&x), Ties::Efron).unwrap();
+        let b = fit(&s, &names, std::slice::from_ref(&x), Ties::Breslow).unwrap();
+        // Breslow's approximation shrinks the coefficient towards 0 under ties.
+        assert!(b.coef[0].abs() < e.coef[0].abs(), "{} vs {}", b.coef[0], e.coef[0]);
+        assert!(e.max_score < 1e-8 && b.max_score < 1e-8);
+    }
+}
