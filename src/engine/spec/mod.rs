@@ -77,6 +77,9 @@ pub struct NodeDef {
     pub pos: Pos,
     pub foreach: Option<String>,
     pub needs: Vec<String>,
+    /// Where each entry of `foreach` and `needs` is written, for errors.
+    pub foreach_pos: Pos,
+    pub needs_pos: Vec<Pos>,
     pub action: Action,
     /// External files (templates), hashed by content.
     pub inputs: Vec<Template>,

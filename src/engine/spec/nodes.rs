@@ -17,14 +17,15 @@ impl Checker<'_> {
             let map = self.mapping(v, &what, NODE_KEYS);
             let get = |key: &str| map.iter().find(|(k, _)| k.name == key).map(|(_, v)| v);
             let foreach = get("foreach").and_then(|f| self.string(f, "`foreach`"));
-            let needs = match get("needs") {
-                None => Vec::new(),
+            let foreach_pos = get("foreach").map_or(k.pos, |f| f.pos);
+            let (needs, needs_pos): (Vec<String>, Vec<_>) = match get("needs") {
+                None => (Vec::new(), Vec::new()),
                 Some(n) => match &n.value {
-                    Value::Str(s) => vec![s.clone()],
-                    Value::Seq(items) => items.iter().filter_map(|i| self.string(i, "entries of `needs`")).collect(),
+                    Value::Str(s) => (vec![s.clone()], vec![n.pos]),
+                    Value::Seq(items) => items.iter().filter_map(|i| Some((self.string(i, "entries of `needs`")?, i.pos))).unzip(),
                     _ => {
                         self.error(n.pos, format!("`needs` must be a node name or a list of them, found {}", n.kind()));
-                        Vec::new()
+                        (Vec::new(), Vec::new())
                     }
                 },
             };
@@ -60,7 +61,7 @@ impl Checker<'_> {
             // A node whose action is wrong is still checked for its other references (and the
             // spec is rejected anyway), so one mistake does not cascade into "unknown node".
             let action = action.unwrap_or(Action::Shell(crate::engine::template::Template { parts: Vec::new(), at: None, text: String::new() }));
-            nodes.push(NodeDef { name: k.name.clone(), pos: k.pos, foreach, needs, action, inputs, resources });
+            nodes.push(NodeDef { name: k.name.clone(), pos: k.pos, foreach, needs, foreach_pos, needs_pos, action, inputs, resources });
         }
         nodes
     }

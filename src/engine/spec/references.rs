@@ -24,14 +24,14 @@ impl Checker<'_> {
             if let Some(set) = &node.foreach {
                 if !spec.sets.contains_key(set) {
                     let sets: Vec<&str> = spec.sets.keys().map(String::as_str).collect();
-                    self.unknown(pos, "set", set, &sets, &format!("node `{}` iterates over", node.name));
+                    self.unknown(node.foreach_pos, "set", set, &sets, &format!("node `{}` iterates over", node.name));
                 }
             }
-            for need in &node.needs {
+            for (need, &at) in node.needs.iter().zip(&node.needs_pos) {
                 if need == &node.name {
-                    self.error(pos, format!("node `{}` needs itself", node.name));
+                    self.error(at, format!("node `{}` needs itself", node.name));
                 } else if spec.node(need).is_none() {
-                    self.unknown(pos, "node", need, &names, &format!("node `{}` needs", node.name));
+                    self.unknown(at, "node", need, &names, &format!("node `{}` needs", node.name));
                 }
             }
             let mut templates: Vec<(&Template, bool)> = node.inputs.iter().map(|t| (t, false)).collect();

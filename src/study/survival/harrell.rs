@@ -95,11 +95,7 @@ mod tests {
 
     #[test]
     fn matches_the_pairwise_definition_with_heavy_ties() {
-        let mut seed = 7u64;
-        let mut next = || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (seed >> 33) as f64 / (1u64 << 31) as f64
-        };
+        let mut next = super::super::test_uniforms(7);
         for _ in 0..20 {
             let n = 60;
             let time: Vec<f64> = (0..n).map(|_| (next() * 8.0).floor()).collect();

@@ -212,11 +212,7 @@ mod tests {
 
     #[test]
     fn sweeps_equal_the_pairwise_sums_with_ties() {
-        let mut seed = 11u64;
-        let mut next = || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (seed >> 33) as f64 / (1u64 << 31) as f64
-        };
+        let mut next = super::super::test_uniforms(11);
         for _ in 0..30 {
             let n = 50;
             let s = Surv::new((0..n).map(|_| (next() * 6.0).floor()).collect(), (0..n).map(|_| next() < 0.6).collect()).unwrap();

@@ -83,6 +83,15 @@ pub fn score_ranks(score: &[f64]) -> (Vec<usize>, usize) {
     (ranks, if score.is_empty() { 0 } else { r + 1 })
 }
 
+/// A small deterministic generator of uniforms in [0, 1) for tests with random cohorts.
+#[cfg(test)]
+pub(crate) fn test_uniforms(mut seed: u64) -> impl FnMut() -> f64 {
+    move || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) as f64 / (1u64 << 31) as f64
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod oracle;
 #[cfg(test)]
