@@ -46,15 +46,19 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             print!("{}", why(&spec, &cache, &p, &id)?);
             Ok(())
         }
-        Command::Graph { pipeline, format } => {
+        Command::Graph { pipeline, format, instances } => {
             let spec = load(&pipeline, &registry)?;
             let x = Expansion::new(&spec)?;
-            let counts: Vec<Option<usize>> = x.by_node.iter().map(|v| v.as_ref().map(Vec::len)).collect();
             let format = match format {
                 GraphFormat::Dot => crate::engine::graph::Format::Dot,
                 GraphFormat::Mermaid => crate::engine::graph::Format::Mermaid,
             };
-            print!("{}", crate::engine::graph::render(&spec, format, &counts));
+            if instances {
+                print!("{}", crate::engine::graph::render_instances(&spec, format, &x.instances));
+            } else {
+                let counts: Vec<Option<usize>> = x.by_node.iter().map(|v| v.as_ref().map(Vec::len)).collect();
+                print!("{}", crate::engine::graph::render(&spec, format, &counts));
+            }
             Ok(())
         }
         Command::Check { pipeline } => {

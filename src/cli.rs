@@ -56,6 +56,9 @@ pub enum Command {
         pipeline: PipelineArgs,
         #[arg(long, value_enum, default_value = "dot")]
         format: GraphFormat,
+        /// Draw every instance known before running, instead of one box per node.
+        #[arg(long)]
+        instances: bool,
     },
     /// Check a pipeline file and report every problem in it.
     Check {

@@ -151,6 +151,8 @@ fn plan_why_and_graph_explain_the_pipeline() {
     assert!(dot.contains("\"a\" [label=\"a [s: 2]\"];") && dot.contains("\"a\" -> \"b\";"), "{dot}");
     let mermaid = p.dag(&["graph", "p.yaml", "--format", "mermaid"]).stdout;
     assert!(mermaid.starts_with("flowchart LR\n") && mermaid.contains("  a --> b\n"), "{mermaid}");
+    let each = p.dag(&["graph", "p.yaml", "--instances"]).stdout;
+    assert!(each.contains("i0 [label=\"a[0]\"];") && each.contains("i0 -> i2;") && each.contains("i1 -> i2;"), "{each}");
     let text = p.dag(&["plan", "p.yaml"]).stdout;
     assert!(text.contains("summary: 3 cached, 0 run, 0 pending"), "{text}");
 }

@@ -116,3 +116,36 @@ pub fn render(spec: &Spec, format: Format, counts: &[Option<usize>]) -> String {
     }
     out
 }
+
+/// Draws every expanded instance and its dependencies (for small pipelines; a node whose
+/// instances are not known before running is left out).
+pub fn render_instances(spec: &Spec, format: Format, instances: &[crate::engine::expand::Instance]) -> String {
+    let mut out = String::new();
+    let name = |i: usize| format!("i{i}");
+    match format {
+        Format::Dot => {
+            out.push_str(&format!("digraph {:?} {{\n  rankdir=LR;\n  node [shape=box];\n", spec.name));
+            for (i, inst) in instances.iter().enumerate() {
+                out.push_str(&format!("  {} [label={:?}];\n", name(i), inst.id));
+            }
+            for (i, inst) in instances.iter().enumerate() {
+                for &d in inst.deps.iter().flatten() {
+                    out.push_str(&format!("  {} -> {};\n", name(d), name(i)));
+                }
+            }
+            out.push_str("}\n");
+        }
+        Format::Mermaid => {
+            out.push_str("flowchart LR\n");
+            for (i, inst) in instances.iter().enumerate() {
+                out.push_str(&format!("  {}[\"{}\"]\n", name(i), inst.id.replace('"', "'")));
+            }
+            for (i, inst) in instances.iter().enumerate() {
+                for &d in inst.deps.iter().flatten() {
+                    out.push_str(&format!("  {} --> {}\n", name(d), name(i)));
+                }
+            }
+        }
+    }
+    out
+}
