@@ -4,6 +4,7 @@
 use crate::engine::task::Registry;
 
 pub mod data;
+pub mod model;
 pub mod statistics;
 pub mod survival;
 

@@ -1,0 +1,144 @@
+//! DenseNet121 against torchvision (../shared/oracles/densenet121): the same names, and the
+//! same logits under formula-defined weights loaded from a safetensors file the test writes.
+
+use super::densenet::DenseNet121;
+use super::weights::{load_torchvision, WeightsError};
+use std::path::PathBuf;
+use tch::nn::{self, ModuleT};
+use tch::{Device, Kind, Tensor};
+
+fn reference() -> serde_json::Value {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/oracles/densenet121/reference_96x80.json");
+    serde_json::from_str(&std::fs::read_to_string(p).expect("densenet oracle")).unwrap()
+}
+
+/// The oracle's weights: entry k of torchvision's state dict, value i of it.
+fn formula_state_dict(r: &serde_json::Value, rename: impl Fn(&str) -> String) -> Vec<(String, Tensor)> {
+    let mut out = Vec::new();
+    for (k, entry) in r["state_dict_order"].as_array().unwrap().iter().enumerate() {
+        let name = entry[0].as_str().unwrap();
+        let shape: Vec<i64> = entry[1].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+        if name.ends_with("num_batches_tracked") {
+            out.push((rename(name), Tensor::from(0i64)));
+            continue;
+        }
+        let numel: i64 = shape.iter().product();
+        let vals: Vec<f32> = (0..numel)
+            .map(|i| {
+                let s = (0.37 * i as f64 + 0.11 * k as f64).sin();
+                let v = if name.ends_with("running_var") {
+                    1.0 + 0.5 * (1.0 + s)
+                } else if name.ends_with("running_mean") || name.ends_with("bias") {
+                    0.1 * s
+                } else if shape.len() == 1 {
+                    1.0 + 0.1 * s
+                } else {
+                    s / ((numel / shape[0]) as f64).sqrt()
+                };
+                v as f32
+            })
+            .collect();
+        out.push((rename(name), Tensor::from_slice(&vals).reshape(&shape)));
+    }
+    out
+}
+
+fn formula_input(h: i64, w: i64) -> Tensor {
+    let vals: Vec<f32> = (0..3 * h * w).map(|j| (0.05 * j as f64).sin() as f32).collect();
+    Tensor::from_slice(&vals).reshape([1, 3, h, w])
+}
+
+fn max_rel_err(got: &Tensor, want: &[f64]) -> f64 {
+    let got: Vec<f64> = Vec::<f64>::try_from(got.to_kind(Kind::Double).flatten(0, -1)).unwrap();
+    assert_eq!(got.len(), want.len());
+    let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    got.iter().zip(want).fold(0.0f64, |m, (a, b)| m.max((a - b).abs())) / scale
+}
+
+fn logits_for(file: &std::path::Path) -> (Tensor, Tensor) {
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let net = DenseNet121::new(&vs.root(), 1000);
+    let report = load_torchvision(&mut vs, file, false).unwrap();
+    assert!(report.missing.is_empty() && report.unexpected.is_empty(), "{report:?}");
+    let x = formula_input(96, 80);
+    tch::no_grad(|| (net.pooled_t(&x, false), net.forward_t(&x, false)))
+}
+
+#[test]
+fn parameter_names_and_shapes_are_torchvisions() {
+    let r = reference();
+    let vs = nn::VarStore::new(Device::Cpu);
+    let _net = DenseNet121::new(&vs.root(), 1000);
+    let vars = vs.variables();
+    let mut expected = 0;
+    for entry in r["state_dict_order"].as_array().unwrap() {
+        let name = entry[0].as_str().unwrap();
+        if name.ends_with("num_batches_tracked") {
+            continue;
+        }
+        expected += 1;
+        let shape: Vec<i64> = entry[1].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+        assert_eq!(vars.get(name).map(|t| t.size()), Some(shape), "{name}");
+    }
+    assert_eq!(vars.len(), expected);
+    let trainable: i64 = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
+    assert_eq!(trainable, r["n_parameters"].as_i64().unwrap());
+}
+
+#[test]
+fn logits_match_torchvision_to_1e4() {
+    let r = reference();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("densenet121.safetensors");
+    Tensor::write_safetensors(&formula_state_dict(&r, str::to_owned), &file).unwrap();
+    let (pooled, logits) = logits_for(&file);
+    let want = |k: &str| -> Vec<f64> { r[k].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect() };
+    assert!(max_rel_err(&pooled, &want("pooled_1024")) < 1e-4);
+    let err = max_rel_err(&logits, &want("logits_1000"));
+    assert!(err < 1e-4, "logits differ from torchvision by {err:e} (relative)");
+
+    // Legacy key names (`norm.1`, `conv.2`) load into the same network.
+    let legacy = dir.path().join("legacy.safetensors");
+    let old = |n: &str| n.replace(".norm1.", ".norm.1.").replace(".conv1.", ".conv.1.").replace(".norm2.", ".norm.2.").replace(".conv2.", ".conv.2.");
+    Tensor::write_safetensors(&formula_state_dict(&r, old), &legacy).unwrap();
+    let (_, legacy_logits) = logits_for(&legacy);
+    assert_eq!(f64::try_from((legacy_logits - &logits).abs().max()).unwrap(), 0.0);
+}
+
+#[test]
+fn wrong_shapes_and_corrupt_files_are_named() {
+    let r = reference();
+    let dir = tempfile::tempdir().unwrap();
+    let mut sd = formula_state_dict(&r, str::to_owned);
+    let k = sd.iter().position(|(n, _)| n == "features.denseblock2.denselayer3.conv1.weight").unwrap();
+    sd[k].1 = Tensor::zeros([128, 10, 1, 1], (Kind::Float, Device::Cpu));
+    let file = dir.path().join("bad.safetensors");
+    Tensor::write_safetensors(&sd, &file).unwrap();
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let _net = DenseNet121::new(&vs.root(), 1000);
+    match load_torchvision(&mut vs, &file, false) {
+        Err(WeightsError::Shape { name, found, .. }) => {
+            assert_eq!(name, "features.denseblock2.denselayer3.conv1.weight");
+            assert_eq!(found, vec![128, 10, 1, 1]);
+        }
+        other => panic!("expected a shape error, got {other:?}"),
+    }
+    let junk = dir.path().join("junk.safetensors");
+    std::fs::write(&junk, b"not a safetensors file").unwrap();
+    let e = load_torchvision(&mut vs, &junk, false).unwrap_err().to_string();
+    assert!(e.contains("junk.safetensors") && e.contains("cannot read safetensors"), "{e}");
+}
+
+#[test]
+fn imagenet_head_is_replaced_by_the_studys() {
+    let r = reference();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("imagenet.safetensors");
+    Tensor::write_safetensors(&formula_state_dict(&r, str::to_owned), &file).unwrap();
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let _net = DenseNet121::new(&vs.root(), 1);
+    let report = load_torchvision(&mut vs, &file, true).unwrap();
+    assert!(report.head_replaced);
+    assert_eq!(report.missing, vec!["classifier.bias", "classifier.weight"]);
+    assert!(load_torchvision(&mut vs, &file, false).is_err(), "without replace_head a 1000-class head is a shape error");
+}
