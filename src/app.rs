@@ -106,6 +106,13 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Model(crate::cli::ModelCommand::Logits { weights, input, json }) => {
+            let mut args = vec!["logits".into(), "--weights".into(), weights.into_os_string(), "--input".into(), input.into_os_string()];
+            if json {
+                args.push("--json".into());
+            }
+            run_helper(&args)
+        }
         Command::Tasks => {
             for t in registry.iter() {
                 println!("{:<16} v{:<3} {}", t.kind(), t.version(), t.description());
@@ -130,11 +137,25 @@ fn parse_gpus(s: &str) -> Result<Vec<usize>, Error> {
     }
 }
 
+fn helper_path() -> Result<std::path::PathBuf, Error> {
+    let exe = std::env::current_exe().map_err(|source| Error::Io { path: "dag".into(), source })?;
+    Ok(exe.with_file_name("dag-torch"))
+}
+
+/// Runs `dag-torch` with the terminal's stdio; its exit code becomes ours.
+fn run_helper(args: &[std::ffi::OsString]) -> Result<(), Error> {
+    let helper = helper_path()?;
+    let status = std::process::Command::new(&helper).args(args).status().map_err(|source| Error::Io { path: helper.clone(), source })?;
+    match status.code() {
+        Some(0) => Ok(()),
+        code => Err(Error::Child(code.unwrap_or(1))),
+    }
+}
+
 /// Asks libtorch, through the `dag-torch` helper beside this binary, how many CUDA devices
 /// there are (see src/bin/dag-torch.rs for why it is a separate process).
 fn cuda_devices() -> Result<usize, Error> {
-    let exe = std::env::current_exe().map_err(|source| Error::Io { path: "dag".into(), source })?;
-    let helper = exe.with_file_name("dag-torch");
+    let helper = helper_path()?;
     let out = std::process::Command::new(&helper)
         .arg("devices")
         .output()

@@ -78,9 +78,26 @@ pub enum Command {
     },
     /// List the built-in task kinds.
     Tasks,
+    /// The study's network (runs the libtorch helper `dag-torch`).
+    #[command(subcommand)]
+    Model(ModelCommand),
     /// Survival statistics of a cohort table: Cox baseline vs baseline + score, C-indices,
     /// time-dependent AUC, and the Kang test.
     Stats(StatsArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelCommand {
+    /// Logits of a torchvision-format DenseNet121 (eval mode, 1000 classes) on a float32
+    /// array of shape (1,3,H,W) stored as .npy — to check a converted checkpoint.
+    Logits {
+        #[arg(long)]
+        weights: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -5,7 +5,7 @@ fn main() {
     if let Err(e) = dag::app::run(cli) {
         use dag::engine::error::Error;
         match &e {
-            Error::RunFailed | Error::Interrupted => {}
+            Error::RunFailed | Error::Interrupted | Error::Child(_) => {}
             // Diagnostics carry their own `file:line:col: error:` prefixes.
             Error::Diagnostics(_) | Error::Spec(dag::engine::spec::SpecError::Invalid(_)) => eprintln!("{e}"),
             _ => eprintln!("error: {e}"),

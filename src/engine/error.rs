@@ -22,6 +22,9 @@ pub enum Error {
     RunFailed,
     #[error("interrupted")]
     Interrupted,
+    /// A helper process failed and has said why; its exit code is ours.
+    #[error("helper exited with status {0}")]
+    Child(i32),
 }
 
 impl Error {
@@ -33,6 +36,7 @@ impl Error {
             Error::Cache(CacheError::Locked(..)) => 3,
             Error::Cache(_) | Error::Io { .. } => 4,
             Error::Interrupted => 130,
+            Error::Child(code) => *code,
         }
     }
 }

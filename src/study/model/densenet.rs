@@ -9,7 +9,6 @@ pub const BLOCKS: [usize; 4] = [6, 12, 24, 16];
 const GROWTH: i64 = 32;
 const BN_SIZE: i64 = 4;
 const STEM: i64 = 64;
-pub const FEATURES: i64 = 1024;
 
 fn conv(p: nn::Path, cin: i64, cout: i64, k: i64, stride: i64, padding: i64) -> nn::Conv2D {
     nn::conv2d(p, cin, cout, k, nn::ConvConfig { stride, padding, bias: false, ..Default::default() })

@@ -2,8 +2,8 @@
 //! `vision::densenet` sums where it should average in its transitions), and the loading of
 //! torchvision weights saved as safetensors.
 //!
-//! Everything here needs libtorch, so only the `dag-torch` binary calls it (the `dag`
-//! scheduler binary does not link libtorch; see src/bin/dag-torch.rs).
+//! Everything here needs libtorch, so it is a module of the `dag-torch` binary, not of the
+//! library (the `dag` scheduler binary must not load libtorch; see src/bin/dag-torch/main.rs).
 
 pub mod densenet;
 pub mod weights;

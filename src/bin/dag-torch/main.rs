@@ -1,0 +1,86 @@
+//! The libtorch side of `dag`. Loading libtorch costs about 0.4 s of static initialisation,
+//! which would dominate a no-op `dag run`; so the scheduler binary never links it and runs
+//! this helper for whatever needs libtorch: counting CUDA devices, the model commands.
+
+// The study's model code lives in src/study/model but is compiled into this binary only:
+// were it in the library, the linker would make the `dag` binary load libtorch too (GNU ld
+// decides what is needed before it drops unused code).
+#[path = "../../study/model/mod.rs"]
+mod model;
+
+use clap::{Parser, Subcommand};
+use model::densenet::DenseNet121;
+use model::weights::load_torchvision;
+use std::path::PathBuf;
+use tch::nn::{self, ModuleT};
+
+#[derive(Parser)]
+#[command(name = "dag-torch", about = "libtorch helper of dag")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// How many CUDA devices libtorch sees (JSON).
+    Devices,
+    /// Runs a torchvision-format DenseNet121 (1000 classes, eval mode) on a (1,3,H,W) float32
+    /// .npy array and prints its logits.
+    Logits {
+        #[arg(long)]
+        weights: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() {
+    let code = match Cli::parse().command {
+        Command::Devices => {
+            let n = tch::Cuda::device_count().max(0);
+            println!("{{\"cuda_devices\":{n},\"cudnn\":{}}}", tch::Cuda::cudnn_is_available());
+            0
+        }
+        Command::Logits { weights, input, json } => match logits(&weights, &input, json) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("error: {e}");
+                2
+            }
+        },
+    };
+    std::process::exit(code);
+}
+
+fn logits(weights: &std::path::Path, input: &std::path::Path, json: bool) -> Result<(), String> {
+    let x = tch::Tensor::read_npy(input).map_err(|e| format!("{}: cannot read .npy: {e}", input.display()))?;
+    let size = x.size();
+    if size.len() != 4 || size[0] != 1 || size[1] != 3 || x.kind() != tch::Kind::Float {
+        return Err(format!("{}: expected a float32 array of shape (1, 3, H, W), found {:?} {size:?}", input.display(), x.kind()));
+    }
+    let mut vs = nn::VarStore::new(tch::Device::Cpu);
+    let net = DenseNet121::new(&vs.root(), 1000);
+    let report = load_torchvision(&mut vs, weights, false).map_err(|e| e.to_string())?;
+    if !report.unexpected.is_empty() {
+        eprintln!("warning: {} tensors in {} have no place in DenseNet121: {}", report.unexpected.len(), weights.display(), report.unexpected.join(", "));
+    }
+    if !report.missing.is_empty() {
+        eprintln!("warning: {} has no {}: left as initialised", weights.display(), report.missing.join(", "));
+    }
+    let out = tch::no_grad(|| net.forward_t(&x, false));
+    let v: Vec<f32> = Vec::<f32>::try_from(out.flatten(0, -1)).map_err(|e| e.to_string())?;
+    if json {
+        println!("{}", serde_json::json!({ "logits": v }));
+    } else {
+        let mut top: Vec<(usize, f32)> = v.iter().copied().enumerate().collect();
+        top.sort_by(|a, b| b.1.total_cmp(&a.1));
+        println!("{} logits; top 5:", v.len());
+        for (class, logit) in top.iter().take(5) {
+            println!("  class {class:>4}  {logit:.6}");
+        }
+    }
+    Ok(())
+}

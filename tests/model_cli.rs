@@ -1,0 +1,67 @@
+//! `dag model logits`: the command users run to check a converted checkpoint, end to end
+//! (dag → dag-torch → safetensors + .npy → logits), against torchvision's reference.
+
+mod common;
+use common::Project;
+use tch::Tensor;
+
+#[test]
+fn logits_of_a_torchvision_checkpoint_match_the_reference() {
+    let p = reference();
+    let proj = Project::new("name: unused\nnodes: {}\n");
+    // The oracle's formula-defined weights (see ../shared/oracles/densenet121/README.md).
+    let mut sd = Vec::new();
+    for (k, entry) in p["state_dict_order"].as_array().unwrap().iter().enumerate() {
+        let name = entry[0].as_str().unwrap();
+        let shape: Vec<i64> = entry[1].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+        if name.ends_with("num_batches_tracked") {
+            continue;
+        }
+        let numel: i64 = shape.iter().product();
+        let vals: Vec<f32> = (0..numel)
+            .map(|i| {
+                let s = (0.37 * i as f64 + 0.11 * k as f64).sin();
+                (if name.ends_with("running_var") {
+                    1.0 + 0.5 * (1.0 + s)
+                } else if name.ends_with("running_mean") || name.ends_with("bias") {
+                    0.1 * s
+                } else if shape.len() == 1 {
+                    1.0 + 0.1 * s
+                } else {
+                    s / ((numel / shape[0]) as f64).sqrt()
+                }) as f32
+            })
+            .collect();
+        sd.push((name.to_owned(), Tensor::from_slice(&vals).reshape(&shape)));
+    }
+    Tensor::write_safetensors(&sd, proj.path("w.safetensors")).unwrap();
+    let x: Vec<f32> = (0..3 * 96 * 80).map(|j| (0.05 * j as f64).sin() as f32).collect();
+    Tensor::from_slice(&x).reshape([1, 3, 96, 80]).write_npy(proj.path("x.npy")).unwrap();
+    let r = proj.dag(&["model", "logits", "--weights", "w.safetensors", "--input", "x.npy", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let got: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let (got, want) = (got["logits"].as_array().unwrap(), p["logits_1000"].as_array().unwrap());
+    assert_eq!(got.len(), 1000);
+    let scale = want.iter().fold(0.0f64, |m, v| m.max(v.as_f64().unwrap().abs()));
+    for (a, b) in got.iter().zip(want) {
+        assert!((a.as_f64().unwrap() - b.as_f64().unwrap()).abs() <= 1e-4 * scale);
+    }
+    // A wrong input shape is named.
+    Tensor::from_slice(&x[..96 * 80]).reshape([1, 1, 96, 80]).write_npy(proj.path("gray.npy")).unwrap();
+    let bad = proj.dag(&["model", "logits", "--weights", "w.safetensors", "--input", "gray.npy"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("gray.npy: expected a float32 array of shape (1, 3, H, W)"), "{}", bad.stderr);
+}
+
+#[test]
+fn the_dag_binary_does_not_load_libtorch() {
+    let out = std::process::Command::new("ldd").arg(env!("CARGO_BIN_EXE_dag")).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("libc.so"), "{text}");
+    assert!(!text.contains("libtorch"), "dag must start without libtorch (0.4 s of static init):\n{text}");
+}
+
+fn reference() -> serde_json::Value {
+    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/oracles/densenet121/reference_96x80.json");
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
