@@ -62,6 +62,6 @@ fn the_dag_binary_does_not_load_libtorch() {
 }
 
 fn reference() -> serde_json::Value {
-    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/oracles/densenet121/reference_96x80.json");
+    let p = dag::study::oracles_dir().join("densenet121/reference_96x80.json");
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }

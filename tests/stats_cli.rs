@@ -5,7 +5,7 @@ use common::Project;
 use serde_json::Value;
 
 fn oracle_dir() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/oracles/stats")
+    dag::study::oracles_dir().join("stats")
 }
 
 /// Same keys everywhere; numbers within `tol(path)`.

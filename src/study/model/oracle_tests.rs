@@ -8,7 +8,7 @@ use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
 
 fn reference() -> serde_json::Value {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/oracles/densenet121/reference_96x80.json");
+    let p: PathBuf = dag::study::oracles_dir().join("densenet121/reference_96x80.json");
     serde_json::from_str(&std::fs::read_to_string(p).expect("densenet oracle")).unwrap()
 }
 

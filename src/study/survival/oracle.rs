@@ -4,7 +4,7 @@ use super::Surv;
 use std::path::PathBuf;
 
 pub fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/oracles/stats")
+    crate::study::oracles_dir().join("stats")
 }
 
 pub struct Cohort {
