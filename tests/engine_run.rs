@@ -217,10 +217,21 @@ nodes:
 "#,
     );
     let mut child = p.cmd(&["run", "p.yaml", "--progress", "plain", "--cpus", "2"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(900));
+    // Kill once two instances are reported stored, however fast or slow this machine is.
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let mut first = String::new();
+    while first.matches("] done ").count() < 2 {
+        let line = lines.next().expect("the run ended before two instances were done").unwrap();
+        first.push_str(&line);
+        first.push('\n');
+    }
     child.kill().unwrap(); // SIGKILL
-    let out = child.wait_with_output().unwrap();
-    let first = common::output(out);
+    child.wait().unwrap();
+    for line in lines.map_while(Result::ok) {
+        first.push_str(&line);
+        first.push('\n');
+    }
+    let first = common::Run { code: -1, stdout: first, stderr: String::new() };
     let done_before = first.ran().len();
     assert!(done_before >= 2 && done_before < 12, "killed mid-run: {}", first.stdout);
     let second = p.run(&["--cpus", "2"]);
@@ -244,13 +255,21 @@ nodes:
 "#,
     );
     let start = Instant::now();
-    let a = p.cmd(&["run", "p.yaml", "--progress", "plain"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    let mut a = p.cmd(&["run", "p.yaml", "--progress", "plain"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    // Its first line is printed once it holds the cache's lock.
+    let mut a_out = std::io::BufReader::new(a.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut a_out, &mut line).unwrap();
+    assert!(line.starts_with("busy:"), "{line}");
     let refused = p.run(&["--no-wait"]);
     assert_eq!(refused.code, 3, "{}", refused.stderr);
     assert!(refused.stderr.contains("in use by another dag run"), "{}", refused.stderr);
     let b = p.cmd(&["run", "p.yaml", "--progress", "plain"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    let (a, b) = (common::output(a.wait_with_output().unwrap()), common::output(b.wait_with_output().unwrap()));
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut a_out, &mut rest).unwrap();
+    let a_status = a.wait().unwrap();
+    let a = common::Run { code: a_status.code().unwrap_or(-1), stdout: line + &rest, stderr: String::new() };
+    let b = common::output(b.wait_with_output().unwrap());
     assert_eq!((a.code, b.code), (0, 0), "{}{}", a.stderr, b.stderr);
     assert!(b.stderr.contains("waiting for the dag run"), "{}", b.stderr);
     assert_eq!(a.ran().len() + b.ran().len(), 8, "each instance ran once: {a:?} {b:?}", a = a.ran(), b = b.ran());
