@@ -106,6 +106,19 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Image(crate::cli::ImageCommand::Info { file, json }) => {
+            let v = crate::study::imaging::nifti_io::read(&file).map_err(|e| Error::Usage(e.to_string()))?;
+            let info = v.info_json();
+            if json {
+                println!("{info}");
+            } else {
+                println!("{}: {} {:?}, spacing {:?} mm", file.display(), info["datatype"].as_str().unwrap_or(""), v.shape(), v.spacing());
+                for row in v.affine() {
+                    println!("  [{:>10.4} {:>10.4} {:>10.4} {:>10.4}]", row[0], row[1], row[2], row[3]);
+                }
+            }
+            Ok(())
+        }
         Command::Model(crate::cli::ModelCommand::Logits { weights, input, json }) => {
             let mut args = vec!["logits".into(), "--weights".into(), weights.into_os_string(), "--input".into(), input.into_os_string()];
             if json {

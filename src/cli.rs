@@ -78,12 +78,25 @@ pub enum Command {
     },
     /// List the built-in task kinds.
     Tasks,
+    /// Medical images (NIfTI).
+    #[command(subcommand)]
+    Image(ImageCommand),
     /// The study's network (runs the libtorch helper `dag-torch`).
     #[command(subcommand)]
     Model(ModelCommand),
     /// Survival statistics of a cohort table: Cox baseline vs baseline + score, C-indices,
     /// time-dependent AUC, and the Kang test.
     Stats(StatsArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImageCommand {
+    /// Shape, voxel spacing, datatype and voxel-to-world affine (as nibabel's `img.affine`).
+    Info {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
