@@ -106,6 +106,19 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Synth { out, patients, unknown, seed, imaging_effect, size } => {
+            use crate::study::data::synth::{write_dataset, SynthOptions};
+            let r = write_dataset(&out, &SynthOptions { patients, seed, imaging_effect, size, unknown }).map_err(Error::Usage)?;
+            println!(
+                "{}: {} patients ({} with known recurrence status, {} recurrences); the true imaging term reaches C = {:.3}",
+                out.display(),
+                r.written,
+                r.eligible,
+                r.events,
+                r.true_c
+            );
+            Ok(())
+        }
         Command::Image(crate::cli::ImageCommand::Info { file, json }) => {
             let v = crate::study::imaging::nifti_io::read(&file).map_err(|e| Error::Usage(e.to_string()))?;
             let info = v.info_json();

@@ -78,6 +78,24 @@ pub enum Command {
     },
     /// List the built-in task kinds.
     Tasks,
+    /// Write a synthetic cohort in the MAMA-MIA layout (images, masks, clinical xlsx, truth).
+    Synth {
+        #[arg(long)]
+        out: PathBuf,
+        /// Patients with known recurrence status (the study's 433 by default).
+        #[arg(long, default_value_t = 433)]
+        patients: usize,
+        /// Further patients whose recurrence is unknown, for the reader to exclude.
+        #[arg(long, default_value_t = 35)]
+        unknown: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// SD of the imaging term on the log-hazard scale; 0 is the negative control.
+        #[arg(long, default_value_t = 0.7)]
+        imaging_effect: f64,
+        #[arg(long, value_enum, default_value = "small")]
+        size: crate::study::data::synth::Size,
+    },
     /// Medical images (NIfTI).
     #[command(subcommand)]
     Image(ImageCommand),

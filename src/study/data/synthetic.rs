@@ -38,6 +38,14 @@ pub struct Patient {
     pub site: &'static str,
     pub hr: u8,
     pub her2: u8,
+    pub age: u32,
+    /// Standardised appearance features that carry the imaging term: enhancement
+    /// heterogeneity, rim enhancement, necrotic core (texture and shape, not size).
+    pub heterogeneity: f64,
+    pub rim: f64,
+    pub necrosis: f64,
+    /// Tumour radius in mm: deliberately unrelated to risk.
+    pub radius_mm: f64,
     pub imaging_term: f64,
     pub time_days: f64,
     pub event: bool,
@@ -64,7 +72,11 @@ pub fn generate(p: &Params) -> Vec<Patient> {
             let site = site.map_or("NACT", |s| s.0);
             let hr = u8::from(rng.r#gen::<f64>() < 0.6);
             let her2 = u8::from(rng.r#gen::<f64>() < 0.3);
-            let imaging_term = p.imaging_effect * normal(&mut rng);
+            let (heterogeneity, rim, necrosis) = (normal(&mut rng), normal(&mut rng), normal(&mut rng));
+            // Unit variance before the effect size, so `imaging_effect` is the term's SD.
+            let imaging_term = p.imaging_effect * (0.6 * heterogeneity + 0.5 * rim + 0.62 * necrosis) / (0.6f64 * 0.6 + 0.25 + 0.62 * 0.62).sqrt();
+            let age = rng.gen_range(28..76);
+            let radius_mm = rng.gen_range(6.0..16.0);
             let eta = -0.8 * f64::from(hr) + 0.9 * f64::from(her2) + imaging_term;
             let e: f64 = -rng.gen_range(f64::EPSILON..1.0f64).ln();
             let t = scale_days * (e / eta.exp()).powf(1.0 / shape);
@@ -74,6 +86,11 @@ pub fn generate(p: &Params) -> Vec<Patient> {
                 site,
                 hr,
                 her2,
+                age,
+                heterogeneity,
+                rim,
+                necrosis,
+                radius_mm,
                 imaging_term,
                 time_days: t.min(censor).round().max(1.0),
                 event: t <= censor,
@@ -96,7 +113,8 @@ impl Task for SyntheticCohort {
     type Params = Params;
     const KIND: &'static str = "synthetic_cohort";
     // 2: stronger clinical effects and an imaging effect of 0.7 (true-term C ≈ 0.7).
-    const VERSION: u32 = 2;
+    // 3: the imaging term is made of three appearance features; age and radius drawn.
+    const VERSION: u32 = 3;
     const DESCRIPTION: &'static str = "synthetic recurrence cohort (clinical table with the true imaging term)";
 
     fn run(&self, p: Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {

@@ -94,6 +94,12 @@ pub fn write_f32(file: &Path, data: &ArrayD<f32>, like: &NiftiHeader) -> Result<
     WriterOptions::new(file).reference_header(&header).write_nifti(data).map_err(|e| write_error(file, e))
 }
 
+/// Writes int16 voxels (scanner-like intensities) with the geometry of `like`.
+pub fn write_i16(file: &Path, data: &ArrayD<i16>, like: &NiftiHeader) -> Result<(), NiftiIoError> {
+    let header = geometry_of(like);
+    WriterOptions::new(file).reference_header(&header).write_nifti(data).map_err(|e| write_error(file, e))
+}
+
 /// Writes uint8 voxels (masks) with the geometry of `like`.
 pub fn write_u8(file: &Path, data: &ArrayD<u8>, like: &NiftiHeader) -> Result<(), NiftiIoError> {
     let header = geometry_of(like);
