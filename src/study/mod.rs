@@ -11,7 +11,11 @@ pub mod survival;
 
 /// Registers the study's built-in tasks. (Imaging and the model arrive with their issues.)
 pub fn register(registry: &mut Registry) {
-    registry.register(data::synthetic::SyntheticCohort).register(statistics::task::SurvivalStats);
+    registry
+        .register(data::synthetic::SyntheticCohort)
+        .register(data::tasks::SynthDataset)
+        .register(data::tasks::MamaMiaCohort)
+        .register(statistics::task::SurvivalStats);
 }
 
 /// Where the reference oracles are: `$DAG_ORACLES`, else `shared/oracles` beside the

@@ -9,8 +9,10 @@ use tracing_subscriber::{EnvFilter, Layer};
 /// Installs the global subscriber: human-readable on stderr (warnings by default, `-v` for
 /// info, `-vv` for debug, RUST_LOG wins), and every record as JSON lines in `json_file`.
 pub fn init(verbosity: u8, json_file: Option<&Path>) -> std::io::Result<()> {
+    // Without -v, the event records stay out of stderr: the progress reporter and the
+    // summary already say the same, once.
     let level = match verbosity {
-        0 => "warn",
+        0 => "warn,dag::events=off",
         1 => "info",
         _ => "debug",
     };
@@ -33,18 +35,18 @@ pub struct LogReporter;
 impl Reporter for LogReporter {
     fn handle(&mut self, ev: &Event) {
         match ev {
-            Event::RunStarted { pipeline, cpus, gpus, .. } => tracing::info!(pipeline, cpus, ?gpus, "run started"),
-            Event::Expanded { node, count } => tracing::info!(node, count, "expanded"),
-            Event::Cached { id, node } => tracing::debug!(id = &**id, node = &**node, "cached"),
-            Event::Started { id, node, device } => tracing::debug!(id = &**id, node = &**node, device, "started"),
-            Event::Finished { id, node, secs } => tracing::info!(id = &**id, node = &**node, secs, "finished"),
+            Event::RunStarted { pipeline, cpus, gpus, .. } => tracing::info!(target: "dag::events", pipeline, cpus, ?gpus, "run started"),
+            Event::Expanded { node, count } => tracing::info!(target: "dag::events", node, count, "expanded"),
+            Event::Cached { id, node } => tracing::debug!(target: "dag::events", id = &**id, node = &**node, "cached"),
+            Event::Started { id, node, device } => tracing::debug!(target: "dag::events", id = &**id, node = &**node, device, "started"),
+            Event::Finished { id, node, secs } => tracing::info!(target: "dag::events", id = &**id, node = &**node, secs, "finished"),
             Event::Failed { id, node, error, log } => {
-                tracing::error!(id = &**id, node = &**node, error, log = ?log, "failed")
+                tracing::error!(target: "dag::events", id = &**id, node = &**node, error, log = ?log, "failed")
             }
-            Event::Skipped { id, because, .. } => tracing::info!(id = &**id, because, "skipped"),
-            Event::Warning { message } => tracing::warn!("{message}"),
+            Event::Skipped { id, because, .. } => tracing::info!(target: "dag::events", id = &**id, because, "skipped"),
+            Event::Warning { message } => tracing::warn!(target: "dag::events", "{message}"),
             Event::RunFinished(s) => {
-                tracing::info!(ran = s.ran, cached = s.cached, failed = s.failed.len(), skipped = s.skipped, secs = s.secs, "run finished")
+                tracing::info!(target: "dag::events", ran = s.ran, cached = s.cached, failed = s.failed.len(), skipped = s.skipped, secs = s.secs, "run finished")
             }
         }
     }

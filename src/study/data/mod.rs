@@ -1,4 +1,6 @@
-//! Cohort data: the synthetic cohort (clinical part) for `make run` and tests.
+//! Cohort data: the MAMA-MIA reader and the synthetic cohort for `make run` and tests.
 
+pub mod mamamia;
 pub mod synth;
 pub mod synthetic;
+pub mod tasks;

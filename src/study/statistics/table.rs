@@ -89,6 +89,27 @@ impl Table {
         Ok(out)
     }
 
+    /// Adds `column` of `other` to this table, matching rows by the `key` column of both
+    /// (case-insensitively); a row without a match is an error naming its key.
+    pub fn join_column(&mut self, other: &Table, key: &str, column: &str) -> Result<(), TableError> {
+        let keys = other.strings(key)?;
+        let vals = other.column(column)?;
+        let by_key: HashMap<String, Option<String>> = keys.iter().map(|k| k.to_lowercase()).zip(vals.iter().cloned()).collect();
+        let mine = self.strings(key)?;
+        let mut joined = Vec::with_capacity(mine.len());
+        for (row, k) in mine.iter().enumerate() {
+            match by_key.get(&k.to_lowercase()) {
+                Some(v) => joined.push(v.clone()),
+                None => return Err(self.cell_error(key, row, format!("`{k}` has no row in {} (column `{key}`)", other.file.display()))),
+            }
+        }
+        if !self.header.iter().any(|h| h == column) {
+            self.header.push(column.to_owned());
+        }
+        self.columns.insert(column.to_owned(), joined);
+        Ok(())
+    }
+
     pub fn strings(&self, name: &str) -> Result<Vec<String>, TableError> {
         Ok(self.column(name)?.iter().map(|v| v.clone().unwrap_or_default()).collect())
     }

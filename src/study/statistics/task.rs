@@ -19,16 +19,33 @@ pub struct Params {
     /// … or an external CSV file.
     #[serde(default)]
     pub table: Option<PathBuf>,
+    /// Where the score column comes from, when not from the cohort table: a file of a needed
+    /// node (e.g. out-of-fold predictions), joined on `key`.
+    #[serde(default)]
+    pub scores: Option<ScoresFrom>,
     #[serde(flatten)]
     pub config: Config,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoresFrom {
+    pub input: String,
+    pub file: String,
+    #[serde(default = "default_key")]
+    pub key: String,
+}
+
+fn default_key() -> String {
+    "patient_id".into()
 }
 
 impl Task for SurvivalStats {
     type Params = Params;
     const KIND: &'static str = "survival_stats";
     // 3: the table is named by node and file, not by its path in the cache; bootstrap
-    // intervals in the text.
-    const VERSION: u32 = 3;
+    // intervals in the text. (4: scores may come from another table.)
+    const VERSION: u32 = 4;
     const DESCRIPTION: &'static str = "Cox baseline vs baseline + score, C-indices, time-dependent AUC, Kang test";
 
     fn input_files(p: &Params) -> Vec<PathBuf> {
@@ -41,7 +58,11 @@ impl Task for SurvivalStats {
             (None, Some(node), Some(file)) => (ctx.input(node)?.join(file), PathBuf::from(node).join(file)),
             _ => return Err(TaskError::msg("give either `table` (a CSV file) or `input` (a needed node) and `file`")),
         };
-        let table = Table::read_as(&path, &label).map_err(|e| TaskError::msg(e.to_string()))?;
+        let mut table = Table::read_as(&path, &label).map_err(|e| TaskError::msg(e.to_string()))?;
+        if let Some(sf) = &p.scores {
+            let other = Table::read_as(&ctx.input(&sf.input)?.join(&sf.file), &PathBuf::from(&sf.input).join(&sf.file)).map_err(|e| TaskError::msg(e.to_string()))?;
+            table.join_column(&other, &sf.key, &p.config.score).map_err(|e| TaskError::msg(e.to_string()))?;
+        }
         let v = analyse(&table, &p.config).map_err(|e| TaskError::msg(e.to_string()))?;
         let text = render_text(&v, &table, &p.config);
         let _ = writeln!(ctx.log, "{text}");
