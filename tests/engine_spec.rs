@@ -81,6 +81,9 @@ nodes:
   b:
     task: write
     with: {file: x.txt, txt: hi}
+  c:
+    task: survival_stats
+    with: {table: x.csv, time: t, event: e, score: s, covariats: [a]}
 "#,
     );
     for line in [
@@ -91,6 +94,7 @@ nodes:
         "p.yaml:7:22: error: `cpu` must be an integer ≥ 1",
         "p.yaml:8:12: error: `shell` must be a string, found a list",
         "p.yaml:9:3: error: node `b`: parameters of task `write`: unknown field `txt`",
+        "p.yaml:12:3: error: node `c`: parameters of task `survival_stats`: unknown field `covariats`",
     ] {
         assert!(e.contains(line), "missing `{line}` in:\n{e}");
     }

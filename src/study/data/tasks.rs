@@ -13,12 +13,12 @@ pub struct SynthDataset;
 pub struct SynthParams {
     #[serde(default = "default_patients")]
     pub patients: usize,
-    #[serde(default = "default_unknown")]
-    pub unknown: usize,
     #[serde(default)]
     pub seed: u64,
     #[serde(default = "default_effect")]
     pub imaging_effect: f64,
+    #[serde(default = "default_unknown")]
+    pub unknown: usize,
     #[serde(default = "default_size")]
     pub size: Size,
 }
@@ -26,11 +26,11 @@ pub struct SynthParams {
 fn default_patients() -> usize {
     433
 }
-fn default_unknown() -> usize {
-    35
-}
 fn default_effect() -> f64 {
     0.7
+}
+fn default_unknown() -> usize {
+    35
 }
 fn default_size() -> Size {
     Size::Small

@@ -14,9 +14,21 @@ use crate::study::survival::{Surv, SurvivalError};
 use serde_json::{json, Map, Value};
 use table::{Table, TableError};
 
-#[derive(Clone, Debug, serde::Deserialize)]
+/// What to analyse. As the `survival_stats` task's parameters it also says where the table
+/// is (`input` + `file`, or `table`) and where the score comes from (`scores`); the command
+/// line gives the table itself.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    #[serde(default)]
+    pub input: Option<String>,
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub table: Option<std::path::PathBuf>,
+    /// The score column from a needed node's table, joined on `key` (default `patient_id`).
+    #[serde(default)]
+    pub scores: Option<ScoresFrom>,
     pub time: String,
     pub event: String,
     pub score: String,
@@ -33,6 +45,19 @@ pub struct Config {
     /// Tie handling of the Cox models: Efron (default, as lifelines and R) or Breslow.
     #[serde(default)]
     pub breslow: bool,
+}
+
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoresFrom {
+    pub input: String,
+    pub file: String,
+    #[serde(default = "default_key")]
+    pub key: String,
+}
+
+fn default_key() -> String {
+    "patient_id".into()
 }
 
 fn default_seed() -> u64 {

@@ -3,56 +3,23 @@
 use super::table::Table;
 use super::{analyse, render_text, Config};
 use crate::engine::task::{Task, TaskCtx, TaskError};
-use serde::Deserialize;
 use std::path::PathBuf;
 
 pub struct SurvivalStats;
 
-// Unknown keys are rejected by `Config` (flattened), which sees every key not used here.
-#[derive(Deserialize)]
-pub struct Params {
-    /// The cohort table: a file of a needed node's output (`input` + `file`) …
-    #[serde(default)]
-    pub input: Option<String>,
-    #[serde(default)]
-    pub file: Option<String>,
-    /// … or an external CSV file.
-    #[serde(default)]
-    pub table: Option<PathBuf>,
-    /// Where the score column comes from, when not from the cohort table: a file of a needed
-    /// node (e.g. out-of-fold predictions), joined on `key`.
-    #[serde(default)]
-    pub scores: Option<ScoresFrom>,
-    #[serde(flatten)]
-    pub config: Config,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScoresFrom {
-    pub input: String,
-    pub file: String,
-    #[serde(default = "default_key")]
-    pub key: String,
-}
-
-fn default_key() -> String {
-    "patient_id".into()
-}
-
 impl Task for SurvivalStats {
-    type Params = Params;
+    type Params = Config;
     const KIND: &'static str = "survival_stats";
     // 3: the table is named by node and file, not by its path in the cache; bootstrap
     // intervals in the text. (4: scores may come from another table.)
     const VERSION: u32 = 4;
     const DESCRIPTION: &'static str = "Cox baseline vs baseline + score, C-indices, time-dependent AUC, Kang test";
 
-    fn input_files(p: &Params) -> Vec<PathBuf> {
+    fn input_files(p: &Config) -> Vec<PathBuf> {
         p.table.iter().cloned().collect()
     }
 
-    fn run(&self, p: Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
+    fn run(&self, p: Config, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
         let (path, label) = match (&p.table, &p.input, &p.file) {
             (Some(t), None, None) => (t.clone(), t.clone()),
             (None, Some(node), Some(file)) => (ctx.input(node)?.join(file), PathBuf::from(node).join(file)),
@@ -61,10 +28,10 @@ impl Task for SurvivalStats {
         let mut table = Table::read_as(&path, &label).map_err(|e| TaskError::msg(e.to_string()))?;
         if let Some(sf) = &p.scores {
             let other = Table::read_as(&ctx.input(&sf.input)?.join(&sf.file), &PathBuf::from(&sf.input).join(&sf.file)).map_err(|e| TaskError::msg(e.to_string()))?;
-            table.join_column(&other, &sf.key, &p.config.score).map_err(|e| TaskError::msg(e.to_string()))?;
+            table.join_column(&other, &sf.key, &p.score).map_err(|e| TaskError::msg(e.to_string()))?;
         }
-        let v = analyse(&table, &p.config).map_err(|e| TaskError::msg(e.to_string()))?;
-        let text = render_text(&v, &table, &p.config);
+        let v = analyse(&table, &p).map_err(|e| TaskError::msg(e.to_string()))?;
+        let text = render_text(&v, &table, &p);
         let _ = writeln!(ctx.log, "{text}");
         let json_path = ctx.out.join("stats.json");
         std::fs::write(&json_path, serde_json::to_vec_pretty(&v).expect("json")).map_err(TaskError::io(&json_path))?;
