@@ -7,35 +7,16 @@ use tch::Tensor;
 
 #[test]
 fn logits_of_a_torchvision_checkpoint_match_the_reference() {
-    let p = reference();
+    let p = dag::study::oracles::densenet_reference();
     let proj = Project::new("name: unused\nnodes: {}\n");
     // The oracle's formula-defined weights (see ../shared/oracles/densenet121/README.md).
-    let mut sd = Vec::new();
-    for (k, entry) in p["state_dict_order"].as_array().unwrap().iter().enumerate() {
-        let name = entry[0].as_str().unwrap();
-        let shape: Vec<i64> = entry[1].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
-        if name.ends_with("num_batches_tracked") {
-            continue;
-        }
-        let numel: i64 = shape.iter().product();
-        let vals: Vec<f32> = (0..numel)
-            .map(|i| {
-                let s = (0.37 * i as f64 + 0.11 * k as f64).sin();
-                (if name.ends_with("running_var") {
-                    1.0 + 0.5 * (1.0 + s)
-                } else if name.ends_with("running_mean") || name.ends_with("bias") {
-                    0.1 * s
-                } else if shape.len() == 1 {
-                    1.0 + 0.1 * s
-                } else {
-                    s / ((numel / shape[0]) as f64).sqrt()
-                }) as f32
-            })
-            .collect();
-        sd.push((name.to_owned(), Tensor::from_slice(&vals).reshape(&shape)));
-    }
+    let sd: Vec<(String, Tensor)> = dag::study::oracles::densenet_formula_weights(&p)
+        .into_iter()
+        .filter(|(_, _, vals)| !vals.is_empty())
+        .map(|(name, shape, vals)| (name, Tensor::from_slice(&vals).reshape(&shape)))
+        .collect();
     Tensor::write_safetensors(&sd, proj.path("w.safetensors")).unwrap();
-    let x: Vec<f32> = (0..3 * 96 * 80).map(|j| (0.05 * j as f64).sin() as f32).collect();
+    let x = dag::study::oracles::densenet_formula_input(96, 80);
     Tensor::from_slice(&x).reshape([1, 3, 96, 80]).write_npy(proj.path("x.npy")).unwrap();
     let r = proj.dag(&["model", "logits", "--weights", "w.safetensors", "--input", "x.npy", "--json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -59,9 +40,4 @@ fn the_dag_binary_does_not_load_libtorch() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("libc.so"), "{text}");
     assert!(!text.contains("libtorch"), "dag must start without libtorch (0.4 s of static init):\n{text}");
-}
-
-fn reference() -> serde_json::Value {
-    let p = dag::study::oracles_dir().join("densenet121/reference_96x80.json");
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }

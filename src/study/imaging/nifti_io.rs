@@ -116,7 +116,7 @@ mod tests {
     use nifti::writer::WriterOptions;
 
     fn oracle(name: &str) -> PathBuf {
-        crate::study::oracles_dir().join("n4").join(name)
+        crate::study::oracles::oracles_dir().join("n4").join(name)
     }
 
     #[test]

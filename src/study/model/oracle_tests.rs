@@ -3,49 +3,26 @@
 
 use super::densenet::DenseNet121;
 use super::weights::{load_torchvision, WeightsError};
-use std::path::PathBuf;
 use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
 
 fn reference() -> serde_json::Value {
-    let p: PathBuf = dag::study::oracles_dir().join("densenet121/reference_96x80.json");
-    serde_json::from_str(&std::fs::read_to_string(p).expect("densenet oracle")).unwrap()
+    dag::study::oracles::densenet_reference()
 }
 
-/// The oracle's weights: entry k of torchvision's state dict, value i of it.
+/// The oracle's weights as tensors, names passed through `rename`.
 fn formula_state_dict(r: &serde_json::Value, rename: impl Fn(&str) -> String) -> Vec<(String, Tensor)> {
-    let mut out = Vec::new();
-    for (k, entry) in r["state_dict_order"].as_array().unwrap().iter().enumerate() {
-        let name = entry[0].as_str().unwrap();
-        let shape: Vec<i64> = entry[1].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
-        if name.ends_with("num_batches_tracked") {
-            out.push((rename(name), Tensor::from(0i64)));
-            continue;
-        }
-        let numel: i64 = shape.iter().product();
-        let vals: Vec<f32> = (0..numel)
-            .map(|i| {
-                let s = (0.37 * i as f64 + 0.11 * k as f64).sin();
-                let v = if name.ends_with("running_var") {
-                    1.0 + 0.5 * (1.0 + s)
-                } else if name.ends_with("running_mean") || name.ends_with("bias") {
-                    0.1 * s
-                } else if shape.len() == 1 {
-                    1.0 + 0.1 * s
-                } else {
-                    s / ((numel / shape[0]) as f64).sqrt()
-                };
-                v as f32
-            })
-            .collect();
-        out.push((rename(name), Tensor::from_slice(&vals).reshape(&shape)));
-    }
-    out
+    dag::study::oracles::densenet_formula_weights(r)
+        .into_iter()
+        .map(|(name, shape, vals)| {
+            let t = if vals.is_empty() { Tensor::from(0i64) } else { Tensor::from_slice(&vals).reshape(&shape) };
+            (rename(&name), t)
+        })
+        .collect()
 }
 
 fn formula_input(h: i64, w: i64) -> Tensor {
-    let vals: Vec<f32> = (0..3 * h * w).map(|j| (0.05 * j as f64).sin() as f32).collect();
-    Tensor::from_slice(&vals).reshape([1, 3, h, w])
+    Tensor::from_slice(&dag::study::oracles::densenet_formula_input(h as usize, w as usize)).reshape([1, 3, h, w])
 }
 
 fn max_rel_err(got: &Tensor, want: &[f64]) -> f64 {

@@ -4,7 +4,7 @@ use super::Surv;
 use std::path::PathBuf;
 
 pub fn dir() -> PathBuf {
-    crate::study::oracles_dir().join("stats")
+    crate::study::oracles::oracles_dir().join("stats")
 }
 
 pub struct Cohort {
