@@ -15,6 +15,7 @@ pub fn register(registry: &mut Registry) {
         .register(data::synthetic::SyntheticCohort)
         .register(data::tasks::SynthDataset)
         .register(data::tasks::MamaMiaCohort)
+        .register(imaging::task::TumourCrop)
         .register(statistics::task::SurvivalStats);
 }
 

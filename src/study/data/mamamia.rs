@@ -69,6 +69,23 @@ fn text(d: &Data) -> String {
     }
 }
 
+/// One patient's phase files and expert mask, found case-insensitively; the error says
+/// which file is missing.
+pub fn patient_files(root: &Path, id: &str, phases: &[usize]) -> Result<(Vec<PathBuf>, PathBuf), String> {
+    let id = id.to_uppercase();
+    let folder = index(&root.join("images")).remove(&id.to_lowercase()).ok_or_else(|| format!("no image folder images/{id}"))?;
+    let files = index(&folder);
+    let mut paths = Vec::new();
+    for &ph in phases {
+        let name = format!("{}_{ph:04}.nii.gz", id.to_lowercase());
+        paths.push(files.get(&name).cloned().ok_or_else(|| format!("phase {ph} is missing (images/{id}/{name})"))?);
+    }
+    let mask = index(&root.join("segmentations/expert"))
+        .remove(&format!("{}.nii.gz", id.to_lowercase()))
+        .ok_or_else(|| format!("no expert segmentation (segmentations/expert/{id}.nii.gz)"))?;
+    Ok((paths, mask))
+}
+
 /// Reads the dataset at `root` and selects the recurrence cohort with the given phases.
 pub fn recurrence_cohort(root: &Path, phases: &[usize]) -> Result<(Vec<Patient>, Vec<Excluded>), DataError> {
     let xlsx = root.join("clinical_and_imaging_info.xlsx");
@@ -80,8 +97,6 @@ pub fn recurrence_cohort(root: &Path, phases: &[usize]) -> Result<(Vec<Patient>,
     let col = |name: &str| header.iter().position(|h| h == name).ok_or_else(|| err(format!("sheet `dataset_info` has no column `{name}` (columns: {})", header.join(", "))));
     let (c_id, c_site, c_hr, c_her2, c_rec, c_fu) = (col("patient_id")?, col("dataset")?, col("hr")?, col("her2")?, col("days_to_recurrence")?, col("days_to_follow_up")?);
     let (c_sub, c_age) = (col("tumor_subtype").ok(), col("age").ok());
-    let images = index(&root.join("images"));
-    let masks = index(&root.join("segmentations/expert"));
     let (mut kept, mut excluded) = (Vec::new(), Vec::new());
     for (r, row) in rows.enumerate() {
         let get = |c: usize| row.get(c).unwrap_or(&Data::Empty);
@@ -111,27 +126,12 @@ pub fn recurrence_cohort(root: &Path, phases: &[usize]) -> Result<(Vec<Patient>,
             exclude("hr or her2 is missing".into());
             continue;
         };
-        let Some(folder) = images.get(&id.to_lowercase()) else {
-            exclude(format!("no image folder images/{id}"));
-            continue;
-        };
-        let files = index(folder);
-        let mut paths = Vec::new();
-        let mut missing = None;
-        for &ph in phases {
-            let name = format!("{}_{ph:04}.nii.gz", id.to_lowercase());
-            match files.get(&name) {
-                Some(p) => paths.push(p.clone()),
-                None => missing = Some(format!("phase {ph} is missing (images/{id}/{name})")),
+        let (paths, mask) = match patient_files(root, &id, phases) {
+            Ok(f) => f,
+            Err(reason) => {
+                exclude(reason);
+                continue;
             }
-        }
-        if let Some(m) = missing {
-            exclude(m);
-            continue;
-        }
-        let Some(mask) = masks.get(&format!("{}.nii.gz", id.to_lowercase())) else {
-            exclude(format!("no expert segmentation (segmentations/expert/{id}.nii.gz)"));
-            continue;
         };
         kept.push(Patient {
             patient_id: id.clone(),
@@ -143,7 +143,7 @@ pub fn recurrence_cohort(root: &Path, phases: &[usize]) -> Result<(Vec<Patient>,
             tumor_subtype: c_sub.map(|c| text(get(c))).unwrap_or_default(),
             age: c_age.and_then(|c| number(get(c))),
             phases: paths,
-            mask: mask.clone(),
+            mask,
         });
     }
     Ok((kept, excluded))

@@ -1,4 +1,6 @@
-//! Imaging for the study: NIfTI input and output (more steps arrive with the imaging issue:
-//! N4 bias correction, resampling, the tumour slice, crop and resize).
+//! Imaging for the study: NIfTI input and output, and the tumour crop (N4 bias correction
+//! arrives with the rest of the imaging issue).
 
+pub mod crop;
 pub mod nifti_io;
+pub mod task;

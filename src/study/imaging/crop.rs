@@ -1,0 +1,218 @@
+//! The tumour crop: the middle tumour-containing slice (slice axis = the volume's third),
+//! resampled in-plane to a target spacing (linear for images, nearest for the mask), cropped
+//! to the tumour's bounding box plus a margin in mm (square, so the aspect is kept), resized
+//! to the network's input, normalised (robust percentiles, then ImageNet mean and std) and
+//! stacked into three channels (by default the pre-contrast and the first two post-contrast
+//! phases).
+
+use fast_image_resize::images::Image;
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use ndarray::ArrayD;
+
+pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+pub struct CropOptions {
+    /// In-plane spacing to resample to, mm.
+    pub spacing_mm: f64,
+    /// Margin around the tumour's bounding box, mm (the "crop size" users change).
+    pub margin_mm: f64,
+    /// Output side, pixels.
+    pub size: u32,
+    /// Robust intensity range, percentiles of the crop.
+    pub percentiles: [f64; 2],
+}
+
+impl Default for CropOptions {
+    fn default() -> Self {
+        CropOptions { spacing_mm: 0.8, margin_mm: 10.0, size: 224, percentiles: [1.0, 99.0] }
+    }
+}
+
+/// A 2D image, row-major (`data[y * width + x]`).
+#[derive(Clone, Debug)]
+pub struct Plane {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<f32>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct CropInfo {
+    pub slice: usize,
+    pub tumour_slices: [usize; 2],
+    /// Square box in resampled pixels: x0, y0, side.
+    pub box_px: [i64; 3],
+    pub resampled: [usize; 2],
+    pub intensity_range: Vec<[f32; 2]>,
+}
+
+/// Slice `z` of a 3D volume (x, y, z) as a plane.
+pub fn slice(v: &ArrayD<f32>, z: usize) -> Plane {
+    let (nx, ny) = (v.shape()[0], v.shape()[1]);
+    let mut data = Vec::with_capacity(nx * ny);
+    for y in 0..ny {
+        for x in 0..nx {
+            data.push(v[[x, y, z]]);
+        }
+    }
+    Plane { width: nx, height: ny, data }
+}
+
+/// The middle of the slices that contain tumour, and the first and last of them.
+pub fn middle_tumour_slice(mask: &ArrayD<f32>) -> Option<(usize, [usize; 2])> {
+    let nz = mask.shape()[2];
+    let with: Vec<usize> = (0..nz).filter(|&z| mask.index_axis(ndarray::Axis(2), z).iter().any(|&m| m > 0.5)).collect();
+    let (first, last) = (*with.first()?, *with.last()?);
+    Some((with[with.len() / 2], [first, last]))
+}
+
+pub fn resize(p: &Plane, width: usize, height: usize, nearest: bool) -> Result<Plane, String> {
+    let mut src = Image::new(p.width as u32, p.height as u32, PixelType::F32);
+    for (chunk, v) in src.buffer_mut().chunks_exact_mut(4).zip(&p.data) {
+        chunk.copy_from_slice(&v.to_ne_bytes());
+    }
+    let mut dst = Image::new(width as u32, height as u32, PixelType::F32);
+    let alg = if nearest { ResizeAlg::Nearest } else { ResizeAlg::Convolution(FilterType::Bilinear) };
+    Resizer::new().resize(&src, &mut dst, &ResizeOptions::new().resize_alg(alg)).map_err(|e| e.to_string())?;
+    let data = dst.buffer().chunks_exact(4).map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect();
+    Ok(Plane { width, height, data })
+}
+
+/// Linear-interpolated percentile (numpy's default) of the values.
+pub fn percentile(values: &mut [f32], q: f64) -> f32 {
+    values.sort_by(f32::total_cmp);
+    let pos = q / 100.0 * (values.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    values[lo] + (values[hi] - values[lo]) * (pos - lo as f64) as f32
+}
+
+/// Crops the phases around the tumour and returns (3 × size × size, channel-major) values
+/// normalised for an ImageNet network, the [0, 1] preview planes, and what was done.
+pub fn tumour_crop(phases: &[ArrayD<f32>], mask: &ArrayD<f32>, spacing: [f64; 2], o: &CropOptions) -> Result<(Vec<f32>, Vec<Plane>, CropInfo), String> {
+    let (z, range) = middle_tumour_slice(mask).ok_or("the tumour mask is empty")?;
+    let m = slice(mask, z);
+    let (w, h) = (((m.width as f64 * spacing[0] / o.spacing_mm).round() as usize).max(1), ((m.height as f64 * spacing[1] / o.spacing_mm).round() as usize).max(1));
+    let m = resize(&m, w, h, true)?;
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+    for y in 0..h {
+        for x in 0..w {
+            if m.data[y * w + x] > 0.5 {
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            }
+        }
+    }
+    if x0 == usize::MAX {
+        return Err(format!("the tumour vanished when slice {z} was resampled to {} mm", o.spacing_mm));
+    }
+    let margin = (o.margin_mm / o.spacing_mm).round() as i64;
+    let side = ((x1 - x0).max(y1 - y0) as i64 + 1) + 2 * margin;
+    let (cx, cy) = ((x0 + x1) as i64 / 2, (y0 + y1) as i64 / 2);
+    let (bx, by) = (cx - side / 2, cy - side / 2);
+    let mut out = Vec::with_capacity(3 * (o.size * o.size) as usize);
+    let mut previews = Vec::new();
+    let mut ranges = Vec::new();
+    for (c, phase) in phases.iter().enumerate().take(3) {
+        let p = resize(&slice(phase, z), w, h, false)?;
+        // Outside the image the crop repeats the nearest edge pixel.
+        let mut crop = Plane { width: side as usize, height: side as usize, data: Vec::with_capacity((side * side) as usize) };
+        for y in 0..side {
+            for x in 0..side {
+                let (sx, sy) = ((bx + x).clamp(0, w as i64 - 1) as usize, (by + y).clamp(0, h as i64 - 1) as usize);
+                crop.data.push(p.data[sy * w + sx]);
+            }
+        }
+        let crop = resize(&crop, o.size as usize, o.size as usize, false)?;
+        let mut vals = crop.data.clone();
+        let (lo, hi) = (percentile(&mut vals, o.percentiles[0]), percentile(&mut vals, o.percentiles[1]));
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        let unit: Vec<f32> = crop.data.iter().map(|v| ((v - lo) / span).clamp(0.0, 1.0)).collect();
+        out.extend(unit.iter().map(|u| (u - IMAGENET_MEAN[c]) / IMAGENET_STD[c]));
+        previews.push(Plane { width: crop.width, height: crop.height, data: unit });
+        ranges.push([lo, hi]);
+    }
+    let info = CropInfo { slice: z, tumour_slices: range, box_px: [bx, by, side], resampled: [w, h], intensity_range: ranges };
+    Ok((out, previews, info))
+}
+
+/// A float32 array as NumPy's .npy (version 1.0, C order).
+pub fn npy_bytes(shape: &[usize], data: &[f32]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+    let total = 10 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - total % 64) % 64));
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    for v in data {
+        out.extend(v.to_le_bytes());
+    }
+    out
+}
+
+/// The three [0, 1] planes as an RGB PNG, for people to look at.
+pub fn png_bytes(planes: &[Plane]) -> Result<Vec<u8>, String> {
+    let (w, h) = (planes[0].width, planes[0].height);
+    let mut rgb = Vec::with_capacity(w * h * 3);
+    for i in 0..w * h {
+        for c in 0..3 {
+            let p = planes.get(c).unwrap_or(&planes[0]);
+            rgb.push((p.data[i] * 255.0).round() as u8);
+        }
+    }
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w as u32, h as u32);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().map_err(|e| e.to_string())?;
+        writer.write_image_data(&rgb).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::IxDyn;
+
+    #[test]
+    fn crops_around_the_tumour_of_the_middle_slice() {
+        let mut mask = ArrayD::<f32>::zeros(IxDyn(&[40, 30, 9]));
+        let mut img = ArrayD::<f32>::from_elem(IxDyn(&[40, 30, 9]), 100.0);
+        for z in 2..=6 {
+            for y in 10..16 {
+                for x in 20..28 {
+                    mask[[x, y, z]] = 1.0;
+                    img[[x, y, z]] = 300.0;
+                }
+            }
+        }
+        let o = CropOptions { spacing_mm: 1.0, margin_mm: 4.0, size: 32, percentiles: [1.0, 99.0] };
+        let phases = vec![img.clone(), img.clone(), img];
+        let (x, previews, info) = tumour_crop(&phases, &mask, [1.0, 1.0], &o).unwrap();
+        assert_eq!(info.slice, 4);
+        assert_eq!(info.tumour_slices, [2, 6]);
+        assert_eq!(info.box_px, [23 - 8, 12 - 8, 16]);
+        assert_eq!(x.len(), 3 * 32 * 32);
+        // The tumour fills the centre; the margin is background.
+        let p = &previews[0];
+        assert!(p.data[16 * 32 + 16] > 0.9 && p.data[0] < 0.1);
+        let channel0 = (x[16 * 32 + 16] * IMAGENET_STD[0]) + IMAGENET_MEAN[0];
+        assert!((channel0 - p.data[16 * 32 + 16]).abs() < 1e-6);
+        assert!(tumour_crop(&phases, &ArrayD::zeros(IxDyn(&[40, 30, 9])), [1.0, 1.0], &o).unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn npy_header_is_what_numpy_writes() {
+        let b = npy_bytes(&[3, 2, 2], &[0.0; 12]);
+        assert_eq!(&b[..8], b"\x93NUMPY\x01\x00");
+        let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
+        assert_eq!((10 + hlen) % 64, 0);
+        assert_eq!(std::str::from_utf8(&b[10..10 + hlen]).unwrap().trim_end(), "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2, 2), }");
+        assert_eq!(b.len(), 10 + hlen + 48);
+    }
+}

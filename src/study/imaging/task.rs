@@ -1,0 +1,97 @@
+//! `tumour_crop`: one patient's preprocessing as a pipeline task (one instance per patient).
+
+use super::crop::{npy_bytes, png_bytes, tumour_crop, CropOptions};
+use super::nifti_io::read;
+use crate::engine::task::{Task, TaskCtx, TaskError};
+use crate::study::data::mamamia::patient_files;
+use serde::Deserialize;
+use std::path::PathBuf;
+
+pub struct TumourCrop;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// The dataset: a needed node's output (`input`) or a folder (`dataset`).
+    #[serde(default)]
+    pub input: Option<String>,
+    #[serde(default)]
+    pub dataset: Option<PathBuf>,
+    pub patient: String,
+    /// The three channels: DCE phases (default pre-contrast, first and second post-contrast).
+    #[serde(default = "default_phases")]
+    pub phases: Vec<usize>,
+    #[serde(default = "default_spacing")]
+    pub spacing_mm: f64,
+    #[serde(default = "default_margin")]
+    pub margin_mm: f64,
+    #[serde(default = "default_size")]
+    pub size: u32,
+}
+
+fn default_phases() -> Vec<usize> {
+    vec![0, 1, 2]
+}
+fn default_spacing() -> f64 {
+    CropOptions::default().spacing_mm
+}
+fn default_margin() -> f64 {
+    CropOptions::default().margin_mm
+}
+fn default_size() -> u32 {
+    CropOptions::default().size
+}
+
+impl Task for TumourCrop {
+    type Params = Params;
+    const KIND: &'static str = "tumour_crop";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str = "middle tumour slice, cropped, resized and normalised to three channels (.npy and a PNG preview)";
+
+    fn input_files(p: &Params) -> Vec<PathBuf> {
+        // An external dataset: this patient's files are what the crop depends on.
+        match &p.dataset {
+            Some(root) => patient_files(root, &p.patient, &p.phases).map(|(mut f, m)| {
+                f.push(m);
+                f
+            })
+            .unwrap_or_default(),
+            None => Vec::new(),
+        }
+    }
+
+    fn run(&self, p: Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
+        if p.phases.len() != 3 {
+            return Err(TaskError::msg(format!("three phases make the three channels; got {:?}", p.phases)));
+        }
+        let root = match (&p.input, &p.dataset) {
+            (Some(node), None) => ctx.input(node)?.to_owned(),
+            (None, Some(d)) => d.clone(),
+            _ => return Err(TaskError::msg("give either `input` (a needed node) or `dataset` (a folder)")),
+        };
+        let who = &p.patient;
+        let (files, mask_file) = patient_files(&root, who, &p.phases).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
+        let mask = read(&mask_file).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
+        let mut phases = Vec::new();
+        for f in &files {
+            let v = read(f).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
+            if v.shape() != mask.shape() || v.shape().len() != 3 {
+                return Err(TaskError::msg(format!("{who}: {} has shape {:?}, the mask {:?}", f.display(), v.shape(), mask.shape())));
+            }
+            let (a, b) = (v.affine(), mask.affine());
+            if a.iter().flatten().zip(b.iter().flatten()).any(|(x, y)| (x - y).abs() > 1e-3) {
+                return Err(TaskError::msg(format!("{who}: {} and its mask have different voxel-to-world affines", f.display())));
+            }
+            phases.push(v.data);
+        }
+        let sp = mask.spacing();
+        let o = CropOptions { spacing_mm: p.spacing_mm, margin_mm: p.margin_mm, size: p.size, ..CropOptions::default() };
+        let (x, previews, info) = tumour_crop(&phases, &mask.data, [sp[0], sp[1]], &o).map_err(|e| TaskError::msg(format!("{who}: {e} ({})", mask_file.display())))?;
+        let n = p.size as usize;
+        let out = |name: &str| ctx.out.join(name);
+        std::fs::write(out("crop.npy"), npy_bytes(&[3, n, n], &x)).map_err(TaskError::io(&out("crop.npy")))?;
+        std::fs::write(out("preview.png"), png_bytes(&previews).map_err(TaskError::msg)?).map_err(TaskError::io(&out("preview.png")))?;
+        let meta = serde_json::json!({ "patient": who, "options": o, "crop": info });
+        std::fs::write(out("crop.json"), serde_json::to_vec_pretty(&meta).expect("json")).map_err(TaskError::io(&out("crop.json")))
+    }
+}
