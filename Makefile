@@ -20,7 +20,7 @@ run: build
 	@cat results/report/report.txt
 
 test: setup
-	$(CARGO) test --all-targets
+	$(CARGO) test
 
 bench: build
 	./bench/run.sh
