@@ -109,6 +109,20 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum ImageCommand {
+    /// N4 bias-field correction: writes the corrected volume (float32) and, with
+    /// --bias-out, the log bias field at full resolution.
+    N4 {
+        input: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long)]
+        bias_out: Option<PathBuf>,
+        #[arg(long, default_value_t = 4)]
+        shrink: usize,
+        /// `auto` (Otsu) or a mask file.
+        #[arg(long, default_value = "auto")]
+        mask: String,
+    },
     /// Shape, voxel spacing, datatype and voxel-to-world affine (as nibabel's `img.affine`).
     Info {
         file: PathBuf,
