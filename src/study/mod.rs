@@ -16,6 +16,7 @@ pub fn register(registry: &mut Registry) {
         .register(data::tasks::SynthDataset)
         .register(data::tasks::MamaMiaCohort)
         .register(imaging::task::TumourCrop)
+        .register(imaging::task::N4Correct)
         .register(statistics::task::SurvivalStats);
 }
 

@@ -1,5 +1,4 @@
-//! Imaging for the study: NIfTI input and output, and the tumour crop (N4 bias correction
-//! arrives with the rest of the imaging issue).
+//! Imaging for the study: NIfTI input and output, N4 bias-field correction, the tumour crop.
 
 pub mod bspline;
 pub mod crop;

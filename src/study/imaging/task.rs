@@ -95,3 +95,69 @@ impl Task for TumourCrop {
         std::fs::write(out("crop.json"), serde_json::to_vec_pretty(&meta).expect("json")).map_err(TaskError::io(&out("crop.json")))
     }
 }
+
+/// `n4`: one patient's phases, bias-corrected, written back in the dataset's layout (with
+/// the expert mask beside them) so the next step reads them as it would the raw data.
+pub struct N4Correct;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct N4Params {
+    #[serde(default)]
+    pub input: Option<String>,
+    #[serde(default)]
+    pub dataset: Option<PathBuf>,
+    pub patient: String,
+    #[serde(default = "default_phases")]
+    pub phases: Vec<usize>,
+    #[serde(default = "default_shrink")]
+    pub shrink: usize,
+}
+
+fn default_shrink() -> usize {
+    4
+}
+
+impl Task for N4Correct {
+    type Params = N4Params;
+    const KIND: &'static str = "n4";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str = "N4 bias-field correction of one patient's phases (Otsu mask)";
+
+    fn input_files(p: &N4Params) -> Vec<PathBuf> {
+        match &p.dataset {
+            Some(root) => patient_files(root, &p.patient, &p.phases).map(|(mut f, m)| {
+                f.push(m);
+                f
+            })
+            .unwrap_or_default(),
+            None => Vec::new(),
+        }
+    }
+
+    fn run(&self, p: N4Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
+        let root = match (&p.input, &p.dataset) {
+            (Some(node), None) => ctx.input(node)?.to_owned(),
+            (None, Some(d)) => d.clone(),
+            _ => return Err(TaskError::msg("give either `input` (a needed node) or `dataset` (a folder)")),
+        };
+        let who = p.patient.to_uppercase();
+        let (files, mask) = patient_files(&root, &who, &p.phases).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
+        let images = ctx.out.join("images").join(&who);
+        let masks = ctx.out.join("segmentations/expert");
+        std::fs::create_dir_all(&images).map_err(TaskError::io(&images))?;
+        std::fs::create_dir_all(&masks).map_err(TaskError::io(&masks))?;
+        let options = super::n4::N4Options { shrink: p.shrink, ..Default::default() };
+        for (f, ph) in files.iter().zip(&p.phases) {
+            ctx.check_cancelled()?;
+            let v = read(f).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
+            let r = super::n4::n4(&v.data, None, &options).map_err(|e| TaskError::msg(format!("{who}: {}: {e}", f.display())))?;
+            let out = images.join(format!("{}_{ph:04}.nii.gz", who.to_lowercase()));
+            super::nifti_io::write_f32(&out, &r.corrected, &v.header).map_err(|e| TaskError::msg(e.to_string()))?;
+            let _ = writeln!(ctx.log, "{}: iterations per level {:?}", f.display(), r.iterations);
+        }
+        let dest = masks.join(format!("{who}.nii.gz"));
+        std::fs::copy(&mask, &dest).map_err(TaskError::io(&dest))?;
+        Ok(())
+    }
+}
