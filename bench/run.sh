@@ -93,3 +93,5 @@ cd "$repo"
 
 echo
 "$repo/bench/stats.sh"
+echo
+"$repo/bench/n4.sh"

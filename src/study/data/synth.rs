@@ -171,12 +171,13 @@ pub fn write_dataset(dir: &Path, o: &SynthOptions) -> Result<SynthReport, String
     let eligible: Vec<&Patient> = all.iter().enumerate().filter(|(k, _)| !unknown.contains(k)).map(|(_, p)| p).collect();
     let s = Surv::new(eligible.iter().map(|p| p.time_days).collect(), eligible.iter().map(|p| p.event).collect()).map_err(|e| e.to_string())?;
     let term: Vec<f64> = eligible.iter().map(|p| p.imaging_term).collect();
-    let true_c = harrell(&s, &term).map_err(|e| e.to_string())?.c;
+    // A tiny cohort may have no comparable pair: the truth then says so (null).
+    let true_c = harrell(&s, &term).map(|c| c.c).unwrap_or(f64::NAN);
     let auc = |h: f64| cumulative_dynamic_auc(&s, &s, &term, h).ok();
     let summary = serde_json::json!({
         "patients_written": all.len(), "eligible": eligible.len(), "events": s.events(), "seed": o.seed,
         "imaging_effect": o.imaging_effect,
-        "true_imaging_term": { "harrell_c": true_c, "auc_1095.75": auc(1095.75), "auc_1826.25": auc(1826.25) },
+        "true_imaging_term": { "harrell_c": true_c.is_finite().then_some(true_c), "auc_1095.75": auc(1095.75), "auc_1826.25": auc(1826.25) },
         "imaging_term": "0.6·heterogeneity + 0.5·rim + 0.62·necrosis (standardised), times imaging_effect",
     });
     let jpath = dir.join("ground_truth.json");

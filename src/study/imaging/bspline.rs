@@ -78,9 +78,23 @@ pub fn fit(n: [usize; 3], spans: usize, w: &[Vec<(usize, [f64; 4])>; 3], values:
 impl Lattice {
     /// The spline at every voxel of a grid with these per-axis weights (x fastest).
     pub fn evaluate(&self, w: &[Vec<(usize, [f64; 4])>; 3]) -> Vec<f64> {
-        let (nx, ny, nz) = (w[0].len(), w[1].len(), w[2].len());
+        let mut out = Vec::with_capacity(w[0].len() * w[1].len() * w[2].len());
+        self.for_each(w, |v| out.push(v));
+        out
+    }
+
+    /// Adds the spline to a float32 grid (x fastest) without a full-size temporary: at full
+    /// resolution that grid is the size of the whole volume.
+    pub fn add_to(&self, w: &[Vec<(usize, [f64; 4])>; 3], grid: &mut [f32]) {
+        let mut k = 0;
+        self.for_each(w, |v| {
+            grid[k] += v as f32;
+            k += 1;
+        });
+    }
+
+    fn for_each(&self, w: &[Vec<(usize, [f64; 4])>; 3], mut emit: impl FnMut(f64)) {
         let d = self.dims;
-        let mut out = Vec::with_capacity(nx * ny * nz);
         for &(bz, wz) in &w[2] {
             for &(by, wy) in &w[1] {
                 // Collapse z and y first: 4 values per x control column.
@@ -94,11 +108,10 @@ impl Lattice {
                     }
                 }
                 for &(bx, wx) in &w[0] {
-                    out.push(wx[0] * col[bx] + wx[1] * col[bx + 1] + wx[2] * col[bx + 2] + wx[3] * col[bx + 3]);
+                    emit(wx[0] * col[bx] + wx[1] * col[bx + 1] + wx[2] * col[bx + 2] + wx[3] * col[bx + 3]);
                 }
             }
         }
-        out
     }
 }
 

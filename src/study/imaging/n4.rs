@@ -205,15 +205,13 @@ pub fn n4(volume: &ArrayD<f32>, mask: Option<&ArrayD<f32>>, o: &N4Options) -> Re
             if ns > 1 { j / (ns - 1) as f64 } else { 0.0 }
         })
     };
-    let mut log_bias = vec![0.0f64; shape[0] * shape[1] * shape[2]];
+    let mut log_bias = vec![0.0f32; shape[0] * shape[1] * shape[2]];
     for (spans, lat) in &lattices {
         let w = [full(shape[0], n[0], *spans), full(shape[1], n[1], *spans), full(shape[2], n[2], *spans)];
-        for (a, b) in log_bias.iter_mut().zip(lat.evaluate(&w)) {
-            *a += b;
-        }
+        lat.add_to(&w, &mut log_bias);
     }
     // x fastest → NIfTI's (x, y, z) with Fortran order.
-    let lb = ArrayD::from_shape_vec(IxDyn(&shape).f(), log_bias.iter().map(|&v| v as f32).collect()).map_err(|e| e.to_string())?;
+    let lb = ArrayD::from_shape_vec(IxDyn(&shape).f(), log_bias).map_err(|e| e.to_string())?;
     let corrected = ndarray::Zip::from(volume).and(&lb).map_collect(|&v, &b| v / b.exp());
     Ok(N4Result { corrected, log_bias: lb, iterations: done })
 }
