@@ -81,11 +81,7 @@ impl Task for MamaMiaCohort {
     }
 
     fn run(&self, p: CohortParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
-        let root = match (&p.input, &p.dataset) {
-            (Some(node), None) => ctx.input(node)?.to_owned(),
-            (None, Some(d)) => d.clone(),
-            _ => return Err(TaskError::msg("give either `input` (a needed node) or `dataset` (a folder)")),
-        };
+        let root = super::dataset_root(ctx, &p.input, &p.dataset)?;
         let (kept, excluded) = recurrence_cohort(&root, &p.phases).map_err(|e| TaskError::msg(e.to_string()))?;
         let path = ctx.out.join("cohort.csv");
         let mut w = csv::Writer::from_path(&path).map_err(|e| TaskError::msg(format!("{}: {e}", path.display())))?;

@@ -4,6 +4,7 @@ use super::crop::{npy_bytes, png_bytes, tumour_crop, CropOptions};
 use super::nifti_io::read;
 use crate::engine::task::{Task, TaskCtx, TaskError};
 use crate::study::data::mamamia::patient_files;
+use crate::study::data::{dataset_root, patient_input_files};
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -49,26 +50,14 @@ impl Task for TumourCrop {
     const DESCRIPTION: &'static str = "middle tumour slice, cropped, resized and normalised to three channels (.npy and a PNG preview)";
 
     fn input_files(p: &Params) -> Vec<PathBuf> {
-        // An external dataset: this patient's files are what the crop depends on.
-        match &p.dataset {
-            Some(root) => patient_files(root, &p.patient, &p.phases).map(|(mut f, m)| {
-                f.push(m);
-                f
-            })
-            .unwrap_or_default(),
-            None => Vec::new(),
-        }
+        patient_input_files(&p.dataset, &p.patient, &p.phases)
     }
 
     fn run(&self, p: Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
         if p.phases.len() != 3 {
             return Err(TaskError::msg(format!("three phases make the three channels; got {:?}", p.phases)));
         }
-        let root = match (&p.input, &p.dataset) {
-            (Some(node), None) => ctx.input(node)?.to_owned(),
-            (None, Some(d)) => d.clone(),
-            _ => return Err(TaskError::msg("give either `input` (a needed node) or `dataset` (a folder)")),
-        };
+        let root = dataset_root(ctx, &p.input, &p.dataset)?;
         let who = &p.patient;
         let (files, mask_file) = patient_files(&root, who, &p.phases).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
         let mask = read(&mask_file).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
@@ -125,22 +114,11 @@ impl Task for N4Correct {
     const DESCRIPTION: &'static str = "N4 bias-field correction of one patient's phases (Otsu mask)";
 
     fn input_files(p: &N4Params) -> Vec<PathBuf> {
-        match &p.dataset {
-            Some(root) => patient_files(root, &p.patient, &p.phases).map(|(mut f, m)| {
-                f.push(m);
-                f
-            })
-            .unwrap_or_default(),
-            None => Vec::new(),
-        }
+        patient_input_files(&p.dataset, &p.patient, &p.phases)
     }
 
     fn run(&self, p: N4Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
-        let root = match (&p.input, &p.dataset) {
-            (Some(node), None) => ctx.input(node)?.to_owned(),
-            (None, Some(d)) => d.clone(),
-            _ => return Err(TaskError::msg("give either `input` (a needed node) or `dataset` (a folder)")),
-        };
+        let root = dataset_root(ctx, &p.input, &p.dataset)?;
         let who = p.patient.to_uppercase();
         let (files, mask) = patient_files(&root, &who, &p.phases).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
         let images = ctx.out.join("images").join(&who);
