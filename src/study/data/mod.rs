@@ -28,3 +28,8 @@ pub fn patient_input_files(dataset: &Option<PathBuf>, patient: &str, phases: &[u
         })
         .unwrap_or_default()
 }
+
+/// The DCE phases a patient needs by default: pre-contrast, first and second post-contrast.
+pub fn default_phases() -> Vec<usize> {
+    vec![0, 1, 2]
+}

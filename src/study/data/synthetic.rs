@@ -26,10 +26,10 @@ pub struct Params {
     pub imaging_effect: f64,
 }
 
-fn default_patients() -> usize {
+pub(crate) fn default_patients() -> usize {
     433
 }
-fn default_effect() -> f64 {
+pub(crate) fn default_effect() -> f64 {
     0.7
 }
 

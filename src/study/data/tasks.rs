@@ -11,11 +11,11 @@ pub struct SynthDataset;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SynthParams {
-    #[serde(default = "default_patients")]
+    #[serde(default = "super::synthetic::default_patients")]
     pub patients: usize,
     #[serde(default)]
     pub seed: u64,
-    #[serde(default = "default_effect")]
+    #[serde(default = "super::synthetic::default_effect")]
     pub imaging_effect: f64,
     #[serde(default = "default_unknown")]
     pub unknown: usize,
@@ -23,12 +23,6 @@ pub struct SynthParams {
     pub size: Size,
 }
 
-fn default_patients() -> usize {
-    433
-}
-fn default_effect() -> f64 {
-    0.7
-}
 fn default_unknown() -> usize {
     35
 }
@@ -61,13 +55,10 @@ pub struct CohortParams {
     #[serde(default)]
     pub dataset: Option<PathBuf>,
     /// DCE phases every patient must have (0 pre-contrast, 1 first post-contrast, …).
-    #[serde(default = "default_phases")]
+    #[serde(default = "super::default_phases")]
     pub phases: Vec<usize>,
 }
 
-fn default_phases() -> Vec<usize> {
-    vec![0, 1, 2]
-}
 
 impl Task for MamaMiaCohort {
     type Params = CohortParams;

@@ -20,7 +20,7 @@ pub struct Params {
     pub dataset: Option<PathBuf>,
     pub patient: String,
     /// The three channels: DCE phases (default pre-contrast, first and second post-contrast).
-    #[serde(default = "default_phases")]
+    #[serde(default = "crate::study::data::default_phases")]
     pub phases: Vec<usize>,
     #[serde(default = "default_spacing")]
     pub spacing_mm: f64,
@@ -30,9 +30,6 @@ pub struct Params {
     pub size: u32,
 }
 
-fn default_phases() -> Vec<usize> {
-    vec![0, 1, 2]
-}
 fn default_spacing() -> f64 {
     CropOptions::default().spacing_mm
 }
@@ -97,7 +94,7 @@ pub struct N4Params {
     #[serde(default)]
     pub dataset: Option<PathBuf>,
     pub patient: String,
-    #[serde(default = "default_phases")]
+    #[serde(default = "crate::study::data::default_phases")]
     pub phases: Vec<usize>,
     #[serde(default = "default_shrink")]
     pub shrink: usize,

@@ -59,8 +59,7 @@ pub fn load_torchvision(vs: &mut nn::VarStore, file: &Path, replace_head: bool) 
                     report.loaded += 1;
                     used.insert(name.clone());
                 }
-                Some(src) if replace_head && name.starts_with("classifier.") => {
-                    let _ = src;
+                Some(_) if replace_head && name.starts_with("classifier.") => {
                     report.head_replaced = true;
                     report.missing.push(name.clone());
                     used.insert(name.clone());

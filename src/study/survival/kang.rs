@@ -104,8 +104,6 @@ pub(crate) fn sums(s: &Surv, y: &[f64], z: &[f64]) -> Sums {
     // The other side of each pair: j's row gains +sign(y_j − y_i) for every event i before it.
     // Sweep from the start, inserting events once they precede the subjects that follow.
     let (mut ey, mut ez) = (Fenwick::new(ny), Fenwick::new(nz));
-    let mut by_pos: Vec<usize> = (0..n).collect();
-    by_pos.sort_by_key(|&p| (suffix_start[order[p]], usize::from(s.event[order[p]])));
     let mut evs: Vec<usize> = (0..n).filter(|&p| s.event[order[p]]).collect();
     evs.sort_by_key(|&p| suffix_start[order[p]]);
     let mut e = 0;
@@ -125,7 +123,6 @@ pub(crate) fn sums(s: &Surv, y: &[f64], z: &[f64]) -> Sums {
         rb[j] += y_lo - (m - y_lo - y_eq);
         rg[j] += z_lo - (m - z_lo - z_eq);
     }
-    let _ = by_pos;
     Sums { ra, rb, rg, s_bb, s_gg, s_bg }
 }
 
