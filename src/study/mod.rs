@@ -8,8 +8,9 @@ pub mod imaging;
 // `model` (src/study/model) needs libtorch and is compiled into the dag-torch binary only.
 pub mod statistics;
 pub mod survival;
+pub mod training;
 
-/// Registers the study's built-in tasks. (Imaging and the model arrive with their issues.)
+/// Registers the study's built-in tasks.
 pub fn register(registry: &mut Registry) {
     registry
         .register(data::synthetic::SyntheticCohort)
@@ -17,7 +18,11 @@ pub fn register(registry: &mut Registry) {
         .register(data::tasks::MamaMiaCohort)
         .register(imaging::task::TumourCrop)
         .register(imaging::task::N4Correct)
-        .register(statistics::task::SurvivalStats);
+        .register(statistics::task::SurvivalStats)
+        .register(training::tasks::CvFolds)
+        .register(training::tasks::DensenetFeatures)
+        .register(training::train::DensenetTrain)
+        .register(training::train::OutOfFoldScores);
 }
 
 #[doc(hidden)]

@@ -7,6 +7,7 @@
 // decides what is needed before it drops unused code).
 #[path = "../../study/model/mod.rs"]
 mod model;
+mod worker;
 
 use clap::{Parser, Subcommand};
 use model::densenet::DenseNet121;
@@ -25,6 +26,9 @@ struct Cli {
 enum Command {
     /// How many CUDA devices libtorch sees (JSON).
     Devices,
+    /// Serves `dag`'s model requests on stdin/stdout (one JSON line each).
+    #[command(hide = true)]
+    Worker,
     /// Runs a torchvision-format DenseNet121 (1000 classes, eval mode) on a (1,3,H,W) float32
     /// .npy array and prints its logits.
     Logits {
@@ -44,6 +48,7 @@ fn main() {
             println!("{{\"cuda_devices\":{n},\"cudnn\":{}}}", tch::Cuda::cudnn_is_available());
             0
         }
+        Command::Worker => worker::serve(),
         Command::Logits { weights, input, json } => match logits(&weights, &input, json) {
             Ok(()) => 0,
             Err(e) => {

@@ -1,0 +1,82 @@
+//! The network a job names: DenseNet121 with torchvision weights or a seeded initialisation,
+//! split where "the top N% of layers" begins; and the frozen prefix's output for one crop.
+
+use super::densenet::{DenseNet121, Split};
+use super::weights::load_torchvision;
+use dag::study::training::protocol::{Backbone, FeaturesJob};
+use tch::{nn, Device, Tensor};
+
+pub struct Net {
+    pub vs: nn::VarStore,
+    pub net: DenseNet121,
+    pub split: Split,
+    pub pretrained: bool,
+}
+
+pub fn device(name: &str) -> Result<Device, String> {
+    match name {
+        "cpu" => Ok(Device::Cpu),
+        cuda => match cuda.strip_prefix("cuda:").and_then(|i| i.parse::<usize>().ok()) {
+            Some(i) if tch::Cuda::is_available() => Ok(Device::Cuda(i)),
+            Some(_) => Err(format!("{cuda} was asked for, but this libtorch sees no CUDA device")),
+            None => Err(format!("unknown device `{cuda}`")),
+        },
+    }
+}
+
+/// Builds the network with one output (the risk logit); the head is always the study's.
+pub fn build(b: &Backbone, device: Device, log: &mut dyn FnMut(String)) -> Result<Net, String> {
+    // The seed fixes every initial weight, frozen or not: the same seed gives the same network
+    // in the features node and in every fold.
+    tch::manual_seed(b.seed as i64);
+    let mut vs = nn::VarStore::new(device);
+    let mut net = DenseNet121::new(&vs.root(), 1);
+    let pretrained = match &b.weights {
+        Some(file) => {
+            let r = load_torchvision(&mut vs, file, true).map_err(|e| e.to_string())?;
+            if !r.unexpected.is_empty() {
+                log(format!("warning: {} tensors in {} have no place in DenseNet121: {}", r.unexpected.len(), file.display(), r.unexpected.join(", ")));
+            }
+            log(format!("loaded {} tensors from {}{}", r.loaded, file.display(), if r.head_replaced { "; its classifier was replaced by the study's one-output head" } else { "" }));
+            true
+        }
+        None => {
+            log(format!("WARNING: no weights given: DenseNet121 is initialised at random (seed {}) and trained from scratch, not transfer-learned from ImageNet", b.seed));
+            false
+        }
+    };
+    let split = net.split(b.unfreeze_fraction);
+    net.apply_split(&vs, &split);
+    Ok(Net { vs, net, split, pretrained })
+}
+
+/// Reads a (3, H, W) float32 crop.
+pub fn read_crop(path: &std::path::Path) -> Result<Tensor, String> {
+    let x = Tensor::read_npy(path).map_err(|e| format!("{}: cannot read .npy: {e}", path.display()))?;
+    let size = x.size();
+    if size.len() != 3 || size[0] != 3 || x.kind() != tch::Kind::Float {
+        return Err(format!("{}: expected a float32 array of shape (3, H, W), found {:?} {size:?}", path.display(), x.kind()));
+    }
+    if x.isnan().any().int64_value(&[]) != 0 {
+        return Err(format!("{}: the crop contains NaN", path.display()));
+    }
+    Ok(x)
+}
+
+/// Writes `features.npy` (the cut's input, C×h×w) and `features.json` (what made it).
+pub fn features(n: &Net, job: &FeaturesJob) -> Result<serde_json::Value, String> {
+    let x = read_crop(&job.crop)?.to_device(n.vs.device()).unsqueeze(0);
+    let f = n.net.prefix(&x, &n.split).squeeze_dim(0).to_device(Device::Cpu).contiguous();
+    let npy = job.out.join("features.npy");
+    f.write_npy(&npy).map_err(|e| format!("{}: {e}", npy.display()))?;
+    let meta = serde_json::json!({
+        "patient": job.patient,
+        "backbone": job.backbone,
+        "pretrained": n.pretrained,
+        "split": n.split,
+        "shape": f.size(),
+    });
+    let path = job.out.join("features.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&meta).expect("json")).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(meta)
+}

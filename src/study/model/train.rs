@@ -1,0 +1,226 @@
+//! One cross-validation fold: train the unfrozen tail (Adam, weight decay, a learning-rate
+//! schedule, early stopping on the inner validation split, best weights restored), score the
+//! held-out patients, fit the logistic baseline on pooled frozen features, write it all.
+
+use super::backbone::{build, read_crop, Net};
+use super::logistic::Logistic;
+use super::losses;
+use dag::study::training::protocol::{Loss, Sample, Schedule, TrainJob};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tch::nn::OptimizerConfig;
+use tch::{nn, Device, Kind, Tensor};
+
+/// One split's inputs stacked: (N, C, H, W) on the device, with times and events.
+struct Data {
+    x: Tensor,
+    time: Vec<f64>,
+    event: Vec<bool>,
+}
+
+fn load(samples: &[Sample], end_to_end: bool, device: Device) -> Result<Data, String> {
+    let mut xs = Vec::with_capacity(samples.len());
+    for s in samples {
+        let t = if end_to_end { read_crop(&s.file)? } else { Tensor::read_npy(&s.file).map_err(|e| format!("{}: {e}", s.file.display()))? };
+        xs.push(t);
+    }
+    let x = Tensor::f_stack(&xs, 0).map_err(|e| format!("the inputs differ in shape ({e})"))?.to_device(device);
+    Ok(Data { x, time: samples.iter().map(|s| s.time).collect(), event: samples.iter().map(|s| s.event).collect() })
+}
+
+impl Data {
+    fn len(&self) -> usize {
+        self.time.len()
+    }
+    fn labels(&self, idx: &[usize]) -> Tensor {
+        Tensor::from_slice(&idx.iter().map(|&i| self.event[i] as u8 as f32).collect::<Vec<_>>()).to_device(self.x.device())
+    }
+    fn rows(&self, idx: &[usize]) -> Tensor {
+        self.x.index_select(0, &Tensor::from_slice(&idx.iter().map(|&i| i as i64).collect::<Vec<_>>()).to_device(self.x.device()))
+    }
+}
+
+struct Trainer<'a> {
+    n: &'a Net,
+    job: &'a TrainJob,
+    pos_weight: f64,
+}
+
+impl Trainer<'_> {
+    /// The tail's input: cached features as they are, or the prefix run on (flipped) crops.
+    fn input(&self, x: &Tensor, flip: Option<&[bool]>) -> Tensor {
+        if !self.job.end_to_end {
+            return x.shallow_clone();
+        }
+        let x = match flip {
+            Some(f) if f.iter().any(|&v| v) => {
+                let mask = Tensor::from_slice(&f.iter().map(|&v| v as u8 as f32).collect::<Vec<_>>()).to_device(x.device()).view([-1, 1, 1, 1]);
+                x * (1.0 - &mask) + x.flip([3]) * mask
+            }
+            _ => x.shallow_clone(),
+        };
+        self.n.net.prefix(&x, &self.n.split)
+    }
+
+    fn loss(&self, logits: &Tensor, d: &Data, idx: &[usize]) -> Option<Tensor> {
+        match self.job.hyper.loss {
+            Loss::Bce => Some(losses::bce(logits, &d.labels(idx), self.pos_weight)),
+            Loss::Cox => losses::cox(logits, &idx.iter().map(|&i| d.time[i]).collect::<Vec<_>>(), &idx.iter().map(|&i| d.event[i]).collect::<Vec<_>>()),
+        }
+    }
+
+    /// Risk logits for every row, in eval mode, in batches.
+    fn predict(&self, d: &Data) -> Tensor {
+        tch::no_grad(|| {
+            let all: Vec<usize> = (0..d.len()).collect();
+            let parts: Vec<Tensor> = all.chunks(64).map(|c| self.n.net.tail_t(&self.input(&d.rows(c), None), &self.n.split, false).squeeze_dim(1)).collect();
+            Tensor::cat(&parts, 0)
+        })
+    }
+}
+
+/// Shuffled batches; a last batch of one joins the one before (batch norm needs two).
+fn batches(n: usize, size: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(rng);
+    let mut out: Vec<Vec<usize>> = order.chunks(size.max(2)).map(<[usize]>::to_vec).collect();
+    if out.len() > 1 && out.last().is_some_and(|b| b.len() < 2) {
+        let last = out.pop().unwrap_or_default();
+        out.last_mut().expect("more than one batch").extend(last);
+    }
+    out
+}
+
+pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Result<serde_json::Value, String> {
+    let h = &job.hyper;
+    let fold = job.fold;
+    let n = build(&job.backbone, device, log)?;
+    let (tr, va, te) = (load(&job.train, job.end_to_end, device)?, load(&job.val, job.end_to_end, device)?, load(&job.test, job.end_to_end, device)?);
+    let positives = tr.event.iter().filter(|&&e| e).count();
+    let pos_weight = if h.class_weight { (tr.len() - positives) as f64 / positives.max(1) as f64 } else { 1.0 };
+    let t = Trainer { n: &n, job, pos_weight };
+    log(format!(
+        "fold {fold}: {} training ({positives} recurrences), {} validation, {} held-out patients; {} of 121 layers train (from {}); {:?} loss; {}",
+        tr.len(),
+        va.len(),
+        te.len(),
+        n.split.trainable_layers,
+        n.split.cut_name,
+        h.loss,
+        if job.end_to_end { "prefix recomputed every step, with random flips" } else { "from the cached prefix features" }
+    ));
+    let trainable = tail_state(&n.vs);
+    let mut opt = nn::Adam { wd: h.weight_decay, ..Default::default() }.build(&n.vs, h.lr).map_err(|e| e.to_string())?;
+    let mut rng = ChaCha8Rng::seed_from_u64(job.backbone.seed ^ 0x5eed_0000 ^ fold as u64);
+    let mut history = String::from("epoch,lr,train_loss,val_loss\n");
+    let (mut best, mut best_epoch, mut since_best, mut lr) = (f64::INFINITY, 0, 0, h.lr);
+    let mut best_state: Vec<Tensor> = trainable.iter().map(|(_, t)| t.detach().copy()).collect();
+    let mut epochs_run = 0;
+    for epoch in 1..=h.epochs {
+        if h.schedule == Schedule::Cosine {
+            lr = h.lr * 0.5 * (1.0 + (std::f64::consts::PI * (epoch - 1) as f64 / h.epochs as f64).cos());
+        }
+        opt.set_lr(lr);
+        let (mut sum, mut count) = (0.0, 0);
+        for (b, idx) in batches(tr.len(), h.batch_size, &mut rng).iter().enumerate() {
+            let flip: Vec<bool> = idx.iter().map(|_| rng.gen_bool(0.5)).collect();
+            let logits = n.net.tail_t(&t.input(&tr.rows(idx), Some(&flip)), &n.split, true).squeeze_dim(1);
+            let Some(loss) = t.loss(&logits, &tr, idx) else { continue };
+            let value = loss.double_value(&[]);
+            if !value.is_finite() {
+                return Err(format!("fold {fold}: the training loss became {value} at epoch {epoch}, batch {} (NaN or infinite inputs, or try a lower `lr`)", b + 1));
+            }
+            opt.backward_step(&loss);
+            sum += value * idx.len() as f64;
+            count += idx.len();
+        }
+        let val_loss = tch::no_grad(|| {
+            let all: Vec<usize> = (0..va.len()).collect();
+            t.loss(&t.predict(&va), &va, &all).map_or(f64::NAN, |l| l.double_value(&[]))
+        });
+        let train_loss = sum / count.max(1) as f64;
+        epochs_run = epoch;
+        history.push_str(&format!("{epoch},{lr},{train_loss},{val_loss}\n"));
+        log(format!("fold {fold} epoch {epoch}/{}: lr {lr:.2e}, training loss {train_loss:.4}, validation loss {val_loss:.4}", h.epochs));
+        // Without a usable validation loss (no validation events for Cox), the last epoch wins.
+        if val_loss < best || !val_loss.is_finite() {
+            (best, best_epoch, since_best) = (if val_loss.is_finite() { val_loss } else { best }, epoch, 0);
+            tch::no_grad(|| best_state.iter_mut().zip(&trainable).for_each(|(b, (_, t))| b.copy_(t)));
+        } else {
+            since_best += 1;
+            if h.schedule == Schedule::Plateau && since_best % (h.patience / 2).max(1) == 0 {
+                lr /= 2.0;
+            }
+            if h.patience > 0 && since_best >= h.patience {
+                log(format!("fold {fold}: no better validation loss for {} epochs; stopping, keeping epoch {best_epoch}", h.patience));
+                break;
+            }
+        }
+    }
+    tch::no_grad(|| trainable.iter().zip(&best_state).for_each(|((_, t), b)| t.shallow_clone().copy_(b)));
+    let dl: Vec<f64> = Vec::<f64>::try_from(t.predict(&te).to_kind(Kind::Double).to_device(Device::Cpu)).map_err(|e| e.to_string())?;
+    let logistic = logistic_scores(&t, &[&tr, &va], &te, h.logistic_c)?;
+    write_outputs(job, &trainable, &dl, &logistic, &history)?;
+    let summary = serde_json::json!({
+        "fold": fold,
+        "n_train": tr.len(), "n_val": va.len(), "n_test": te.len(),
+        "train_events": positives, "test_events": te.event.iter().filter(|&&e| e).count(),
+        "best_epoch": best_epoch, "epochs_run": epochs_run, "best_val_loss": best,
+        "stopped_early": epochs_run < h.epochs,
+        "pretrained": n.pretrained, "split": n.split, "end_to_end": job.end_to_end,
+        "hyper": h, "device": format!("{device:?}"),
+    });
+    let path = job.out.join("summary.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&summary).expect("json")).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(summary)
+}
+
+/// The trainable variables with the running statistics of their batch norms: what early
+/// stopping keeps from the best epoch, and what tail.safetensors holds.
+fn tail_state(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
+    let vars = vs.variables();
+    let mut names: Vec<String> = vars.iter().filter(|(_, t)| t.requires_grad()).map(|(n, _)| n.clone()).collect();
+    for n in names.clone() {
+        if let Some(prefix) = n.strip_suffix(".weight") {
+            names.extend(["running_mean", "running_var"].map(|b| format!("{prefix}.{b}")).into_iter().filter(|b| vars.contains_key(b)));
+        }
+    }
+    names.sort();
+    names.into_iter().map(|n| {
+        let t = vars[&n].shallow_clone();
+        (n, t)
+    }).collect()
+}
+
+/// The baseline on globally averaged frozen features (the cut's input), fitted on all of the
+/// fold's training patients.
+fn logistic_scores(t: &Trainer<'_>, fit_on: &[&Data], test: &Data, c: f64) -> Result<Vec<f64>, String> {
+    let pooled = |d: &Data| tch::no_grad(|| {
+        let all: Vec<usize> = (0..d.len()).collect();
+        let parts: Vec<Tensor> = all.chunks(64).map(|c| t.input(&d.rows(c), None).mean_dim(&[2i64, 3][..], false, Kind::Double)).collect();
+        Tensor::cat(&parts, 0)
+    });
+    let x = Tensor::cat(&fit_on.iter().map(|d| pooled(d)).collect::<Vec<_>>(), 0);
+    let y: Vec<bool> = fit_on.iter().flat_map(|d| d.event.iter().copied()).collect();
+    let m = Logistic::fit(&x, &y, c)?;
+    Vec::<f64>::try_from(m.decision(&pooled(test)).to_device(Device::Cpu)).map_err(|e| e.to_string())
+}
+
+fn write_outputs(job: &TrainJob, trainable: &[(String, Tensor)], dl: &[f64], logistic: &[f64], history: &str) -> Result<(), String> {
+    let io = |p: &std::path::Path, e: &dyn std::fmt::Display| format!("{}: {e}", p.display());
+    let path = job.out.join("predictions.csv");
+    let mut w = csv::Writer::from_path(&path).map_err(|e| io(&path, &e))?;
+    w.write_record(["patient_id", "fold", "time_days", "event", "dl_score", "logistic_score"]).map_err(|e| io(&path, &e))?;
+    for (i, s) in job.test.iter().enumerate() {
+        let rec = [s.patient.clone(), job.fold.to_string(), s.time.to_string(), (s.event as u8).to_string(), dl[i].to_string(), logistic[i].to_string()];
+        w.write_record(&rec).map_err(|e| io(&path, &e))?;
+    }
+    w.flush().map_err(|e| io(&path, &e))?;
+    let path = job.out.join("history.csv");
+    std::fs::write(&path, history).map_err(|e| io(&path, &e))?;
+    // The trained tail only: everything else is the backbone the job names.
+    let path = job.out.join("tail.safetensors");
+    let cpu: Vec<(String, Tensor)> = trainable.iter().map(|(n, t)| (n.clone(), t.detach().to_device(Device::Cpu))).collect();
+    Tensor::write_safetensors(&cpu, &path).map_err(|e| io(&path, &e))
+}

@@ -1,0 +1,152 @@
+//! What `dag` asks a `dag-torch` worker to do, one JSON line per request, and what the worker
+//! answers: progress lines, then one `done` or `failed`. Both binaries use these types.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Request {
+    /// `cpu` or `cuda:N`.
+    pub device: String,
+    /// Threads for libtorch: the node's CPU slots.
+    pub cpus: u32,
+    pub job: Job,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Job {
+    Features(FeaturesJob),
+    Train(TrainJob),
+}
+
+/// Which DenseNet121: torchvision weights, or a seeded initialisation when none are given.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Backbone {
+    pub weights: Option<PathBuf>,
+    pub seed: u64,
+    pub unfreeze_fraction: f64,
+}
+
+/// The frozen prefix's output for one patient's crop.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FeaturesJob {
+    pub backbone: Backbone,
+    pub patient: String,
+    /// A (3, H, W) float32 .npy.
+    pub crop: PathBuf,
+    pub out: PathBuf,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Sample {
+    pub patient: String,
+    /// `features.npy` (cached prefix) or `crop.npy` (end to end).
+    pub file: PathBuf,
+    pub time: f64,
+    pub event: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainJob {
+    pub backbone: Backbone,
+    pub fold: usize,
+    pub train: Vec<Sample>,
+    /// The inner validation split that early stopping watches.
+    pub val: Vec<Sample>,
+    /// The fold's held-out patients, scored once training ends.
+    pub test: Vec<Sample>,
+    /// Samples are crops and the prefix runs at every step (with augmentation), instead of
+    /// reading its cached output.
+    pub end_to_end: bool,
+    pub hyper: Hyper,
+    pub out: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Loss {
+    /// Recurrence yes/no, positives weighted by negatives/positives when `class_weight`.
+    Bce,
+    /// Cox partial likelihood (Breslow ties) over each batch.
+    Cox,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    Constant,
+    /// Cosine decay from `lr` to zero over `epochs`.
+    Cosine,
+    /// Halves the rate whenever the validation loss has not improved for `patience / 2` epochs.
+    Plateau,
+}
+
+/// The training section of a `densenet_train` node (`with: {train: {...}}`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Hyper {
+    #[serde(default = "loss_default")]
+    pub loss: Loss,
+    #[serde(default = "epochs_default")]
+    pub epochs: usize,
+    #[serde(default = "batch_default")]
+    pub batch_size: usize,
+    #[serde(default = "lr_default")]
+    pub lr: f64,
+    #[serde(default = "wd_default")]
+    pub weight_decay: f64,
+    #[serde(default = "schedule_default")]
+    pub schedule: Schedule,
+    /// Epochs without a better validation loss before stopping (0: never stop early).
+    #[serde(default = "patience_default")]
+    pub patience: usize,
+    #[serde(default = "yes")]
+    pub class_weight: bool,
+    /// Inverse L2 strength of the logistic-regression baseline (scikit-learn's `C`).
+    #[serde(default = "c_default")]
+    pub logistic_c: f64,
+}
+
+fn loss_default() -> Loss {
+    Loss::Bce
+}
+fn epochs_default() -> usize {
+    30
+}
+fn batch_default() -> usize {
+    16
+}
+fn lr_default() -> f64 {
+    1e-3
+}
+fn wd_default() -> f64 {
+    1e-4
+}
+fn schedule_default() -> Schedule {
+    Schedule::Cosine
+}
+fn patience_default() -> usize {
+    8
+}
+fn yes() -> bool {
+    true
+}
+fn c_default() -> f64 {
+    0.01
+}
+
+impl Default for Hyper {
+    fn default() -> Self {
+        serde_json::from_value(serde_json::json!({})).expect("every field has a default")
+    }
+}
+
+/// One line from the worker.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reply {
+    Log(String),
+    Done(serde_json::Value),
+    Failed(String),
+}
