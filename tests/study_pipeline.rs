@@ -1,5 +1,6 @@
-//! The study pipeline end to end on a small synthetic cohort: dataset → cohort → statistics
-//! → report, and only the statistics rerun when their parameter changes.
+//! The study pipeline end to end on a small synthetic cohort: dataset → cohort → N4 → crop →
+//! prefix features → five training folds → out-of-fold scores → statistics → report, and only
+//! what a change touches reruns.
 
 mod common;
 use common::{ids, Project};
@@ -9,28 +10,46 @@ fn the_study_runs_end_to_end_and_reruns_only_what_a_change_touches() {
     let p = Project::new("name: unused\nnodes: {}\n");
     let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/study.yaml");
     std::fs::copy(&spec, p.path("p.yaml")).unwrap();
-    let r = p.run(&["--set", "patients=60", "--set", "bootstrap=20"]);
+    let args = ["--set", "patients=60", "--set", "epochs=3"];
+    let r = p.run(&[&args[..], &["--set", "bootstrap=20"]].concat());
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let ran = r.ran();
     let per_patient = |node: &str| ran.iter().filter(|i| i.starts_with(&format!("{node}["))).count();
-    assert_eq!((per_patient("n4"), per_patient("crop")), (60, 60), "one N4 and one crop per kept patient");
+    assert_eq!((per_patient("n4"), per_patient("crop"), per_patient("features")), (60, 60, 60), "per kept patient: N4, crop, prefix features");
+    assert_eq!(per_patient("train"), 5, "one training node per fold");
     let rest: Vec<String> = ran.iter().filter(|i| !i.contains('[')).cloned().collect();
-    assert_eq!(rest, ids(&["cohort", "dataset", "report", "statistics"]));
+    assert_eq!(rest, ids(&["cohort", "dataset", "folds", "logistic", "report", "scores", "statistics", "truth"]));
     let npy = std::fs::read(p.path("results/crop").read_dir().unwrap().next().unwrap().unwrap().path().join("crop.npy")).unwrap();
     assert_eq!(npy.len(), 128 + 3 * 224 * 224 * 4);
     let report = p.read("results/report/report.txt");
-    assert!(report.contains("Risk score: the true imaging term"), "{report}");
+    assert!(report.contains("WARNING: no ImageNet weights were given"), "{report}");
+    assert!(report.contains("Risk score: DenseNet121's out-of-fold logit") && report.contains("held-out C-index across folds"), "{report}");
+    // Every kept patient has exactly one out-of-fold score, from the fold that held it out.
+    let scores = p.read("results/scores/scores.csv");
+    let mut ids_seen: Vec<&str> = scores.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    ids_seen.dedup();
+    assert_eq!(ids_seen.len(), 60);
+    let folds = p.read("results/folds/folds.csv");
+    for line in scores.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        assert!(folds.contains(&format!("{},{}\n", f[0], f[1])), "{line} is scored by the fold that held it out");
+    }
     assert!(report.contains("Excluded patients (35):") && report.contains("days_to_recurrence is unknown"), "{report}");
-    let stats: serde_json::Value = serde_json::from_str(&p.read("results/statistics/stats.json")).unwrap();
+    let stats: serde_json::Value = serde_json::from_str(&p.read("results/truth/stats.json")).unwrap();
     assert_eq!(stats["n"], 60);
     let truth: serde_json::Value = serde_json::from_str(&p.read("results/dataset/ground_truth.json")).unwrap();
     // The statistics see exactly the truth's C-index for the true imaging term.
     let c = stats["scores"]["imaging_term"]["harrell_c"].as_f64().unwrap();
     assert!((c - truth["true_imaging_term"]["harrell_c"].as_f64().unwrap()).abs() < 1e-12);
-    let again = p.run(&["--set", "patients=60", "--set", "bootstrap=30"]);
-    assert_eq!(again.ran(), ids(&["report", "statistics"]));
-    // A wider crop margin reruns the crops (and what reads them), not N4, the data or statistics.
-    let wider = p.run(&["--set", "patients=60", "--set", "bootstrap=30", "--set", "margin_mm=12"]);
-    assert_eq!(wider.ran().len(), 61, "{:?}", wider.ran());
-    assert!(wider.ran().contains(&"report".to_string()));
+    let again = p.run(&[&args[..], &["--set", "bootstrap=30"]].concat());
+    assert_eq!(again.ran(), ids(&["logistic", "report", "statistics", "truth"]));
+    // More epochs retrain the folds, not the per-patient stages.
+    let longer = p.run(&["--set", "patients=60", "--set", "epochs=4", "--set", "bootstrap=30"]);
+    let trained: Vec<String> = longer.ran().into_iter().filter(|i| i.contains('[')).collect();
+    assert_eq!(trained, ids(&["train[0]", "train[1]", "train[2]", "train[3]", "train[4]"]));
+    // A wider crop margin reruns the crops and everything downstream of them, not N4, the data,
+    // the folds or the true term's statistics.
+    let wider = p.run(&["--set", "patients=60", "--set", "epochs=4", "--set", "bootstrap=30", "--set", "margin_mm=12"]);
+    assert_eq!(wider.ran().len(), 60 + 60 + 5 + 4, "{:?}", wider.ran());
+    assert!(!wider.ran().iter().any(|i| i.starts_with("n4[") || i == "truth" || i == "folds"));
 }

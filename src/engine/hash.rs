@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::Path;
 
 /// Bumped when the meaning of the key changes, so old cache entries are not reused.
-const KEY_SCHEMA: &str = "dag-key-v1";
+const KEY_SCHEMA: &str = "dag-key-v2";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HashInputs {
@@ -23,6 +23,10 @@ pub struct HashInputs {
     pub files: BTreeMap<String, String>,
     /// Needed instances and the digests of their OUTPUTS (not their keys: early cutoff).
     pub upstream: Vec<(String, String)>,
+    /// The instance's set value: tasks see it (`TaskCtx::value`), so two instances whose
+    /// parameters do not mention it must still differ in key.
+    #[serde(default)]
+    pub value: Option<String>,
 }
 
 impl HashInputs {
@@ -61,7 +65,7 @@ impl HashInputs {
             out.extend(format!("{}:", s(k)).as_bytes());
             canonical_json(v, out);
         }
-        out.extend(format!("}},\"version\":{}}}", self.version).as_bytes());
+        out.extend(format!("}},\"value\":{},\"version\":{}}}", serde_json::to_string(&self.value).expect("strings serialise"), self.version).as_bytes());
     }
 
     /// Why `self` differs from the inputs of the instance's last run, most telling first.
@@ -171,6 +175,7 @@ mod tests {
             uses: [("alpha".to_string(), json!(0.05))].into(),
             files: BTreeMap::new(),
             upstream: vec![("pre[0]".into(), "aa".into())],
+            value: None,
         }
     }
 
@@ -190,8 +195,11 @@ mod tests {
         up.upstream[0].1 = "bb".into();
         let mut p = inputs();
         p.params = json!({"command": "echo 2"});
+        let mut v = inputs();
+        v.value = Some("3".into());
         assert_ne!(base.key(), up.key());
         assert_ne!(base.key(), p.key());
+        assert_ne!(base.key(), v.key(), "a task reading its set value must not share a key across values");
         assert_eq!(base.key().len(), 64);
     }
 

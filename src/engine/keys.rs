@@ -70,7 +70,7 @@ pub fn hash_inputs(
         digests.insert(path.display().to_string(), d);
     }
     let upstream = inst.deps.iter().flatten().map(|&d| upstream(d)).collect();
-    Ok(HashInputs { kind, version, params, uses: uses.clone(), files: digests, upstream })
+    Ok(HashInputs { kind, version, params, uses: uses.clone(), files: digests, upstream, value: inst.value.clone() })
 }
 
 /// Every external input file of these instances that does not exist, reported together
