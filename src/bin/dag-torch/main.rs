@@ -7,6 +7,7 @@
 // decides what is needed before it drops unused code).
 #[path = "../../study/model/mod.rs"]
 mod model;
+mod bench;
 mod worker;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,18 @@ enum Command {
     /// Serves `dag`'s model requests on stdin/stdout (one JSON line each).
     #[command(hide = true)]
     Worker,
+    /// Times the prefix, the tail's training and an end-to-end epoch (bench/model.sh).
+    #[command(hide = true)]
+    Bench {
+        #[arg(long, default_value_t = 433)]
+        patients: usize,
+        #[arg(long, default_value_t = 30)]
+        epochs: usize,
+        #[arg(long, default_value_t = 2)]
+        threads: i32,
+        #[arg(long, default_value_t = 224)]
+        size: i64,
+    },
     /// Runs a torchvision-format DenseNet121 (1000 classes, eval mode) on a (1,3,H,W) float32
     /// .npy array and prints its logits.
     Logits {
@@ -49,6 +62,16 @@ fn main() {
             0
         }
         Command::Worker => worker::serve(),
+        Command::Bench { patients, epochs, threads, size } => match bench::run(&bench::Args { patients, epochs, threads, size }) {
+            Ok(v) => {
+                println!("{v}");
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                2
+            }
+        },
         Command::Logits { weights, input, json } => match logits(&weights, &input, json) {
             Ok(()) => 0,
             Err(e) => {

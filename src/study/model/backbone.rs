@@ -45,6 +45,7 @@ pub fn build(b: &Backbone, device: Device, log: &mut dyn FnMut(String)) -> Resul
             false
         }
     };
+    DenseNet121::kernels_channels_last(&vs);
     let split = net.split(b.unfreeze_fraction);
     net.apply_split(&vs, &split);
     Ok(Net { vs, net, split, pretrained })

@@ -58,6 +58,13 @@ enum Unit {
     Norm5(nn::BatchNorm),
 }
 
+/// The same (N, C, H, W) tensor stored channels-last (NHWC strides). libtorch's CPU
+/// convolutions are about 20% faster on it, and the layout then carries through batch norm,
+/// ReLU, concatenation and pooling. tch has no memory-format API, hence the permutes.
+pub fn channels_last(x: &Tensor) -> Tensor {
+    if x.dim() == 4 { x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2]) } else { x.shallow_clone() }
+}
+
 /// Where "the top N layers unfrozen" cuts the network.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Split {
@@ -138,6 +145,17 @@ impl DenseNet121 {
         Split { trainable_layers: n.min(LAYERS), first_trainable: first, cut_unit, cut_name: self.units[cut_unit].0.clone() }
     }
 
+    /// Stores every convolution kernel channels-last too (the layout libtorch then keeps).
+    pub fn kernels_channels_last(vs: &nn::VarStore) {
+        tch::no_grad(|| {
+            for (name, mut t) in vs.variables() {
+                if t.dim() == 4 && name.ends_with(".weight") {
+                    t.set_data(&channels_last(&t));
+                }
+            }
+        });
+    }
+
     /// Freezes everything before the split: those variables get no gradient and their batch
     /// norms stay in eval mode; the rest train.
     pub fn apply_split(&mut self, vs: &nn::VarStore, split: &Split) {
@@ -170,7 +188,7 @@ impl DenseNet121 {
     }
 
     fn units_t(&self, range: std::ops::Range<usize>, x: &Tensor, train: bool) -> Tensor {
-        let mut x = x.shallow_clone();
+        let mut x = channels_last(x);
         for i in range {
             x = self.unit_t(i, &x, train);
         }

@@ -70,11 +70,16 @@ impl Trainer<'_> {
         }
     }
 
+    /// Rows per evaluation batch: whole crops through the prefix take far more memory.
+    fn chunk(&self) -> usize {
+        if self.job.end_to_end { 8 } else { 64 }
+    }
+
     /// Risk logits for every row, in eval mode, in batches.
     fn predict(&self, d: &Data) -> Tensor {
         tch::no_grad(|| {
             let all: Vec<usize> = (0..d.len()).collect();
-            let parts: Vec<Tensor> = all.chunks(64).map(|c| self.n.net.tail_t(&self.input(&d.rows(c), None), &self.n.split, false).squeeze_dim(1)).collect();
+            let parts: Vec<Tensor> = all.chunks(self.chunk()).map(|c| self.n.net.tail_t(&self.input(&d.rows(c), None), &self.n.split, false).squeeze_dim(1)).collect();
             Tensor::cat(&parts, 0)
         })
     }
@@ -198,7 +203,7 @@ fn tail_state(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
 fn logistic_scores(t: &Trainer<'_>, fit_on: &[&Data], test: &Data, c: f64) -> Result<Vec<f64>, String> {
     let pooled = |d: &Data| tch::no_grad(|| {
         let all: Vec<usize> = (0..d.len()).collect();
-        let parts: Vec<Tensor> = all.chunks(64).map(|c| t.input(&d.rows(c), None).mean_dim(&[2i64, 3][..], false, Kind::Double)).collect();
+        let parts: Vec<Tensor> = all.chunks(t.chunk()).map(|c| t.input(&d.rows(c), None).mean_dim(&[2i64, 3][..], false, Kind::Double)).collect();
         Tensor::cat(&parts, 0)
     });
     let x = Tensor::cat(&fit_on.iter().map(|d| pooled(d)).collect::<Vec<_>>(), 0);
@@ -221,6 +226,6 @@ fn write_outputs(job: &TrainJob, trainable: &[(String, Tensor)], dl: &[f64], log
     std::fs::write(&path, history).map_err(|e| io(&path, &e))?;
     // The trained tail only: everything else is the backbone the job names.
     let path = job.out.join("tail.safetensors");
-    let cpu: Vec<(String, Tensor)> = trainable.iter().map(|(n, t)| (n.clone(), t.detach().to_device(Device::Cpu))).collect();
+    let cpu: Vec<(String, Tensor)> = trainable.iter().map(|(n, t)| (n.clone(), t.detach().to_device(Device::Cpu).contiguous())).collect();
     Tensor::write_safetensors(&cpu, &path).map_err(|e| io(&path, &e))
 }

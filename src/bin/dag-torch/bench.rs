@@ -1,0 +1,85 @@
+//! `dag-torch bench`: the model's timings for BENCHMARKS.md (run by bench/model.sh beside the
+//! same work in PyTorch): the frozen prefix per image, 30 epochs of the tail from cached
+//! features, and an epoch with the prefix recomputed (the end-to-end mode) for the ratio.
+
+use crate::model::backbone::{build, features};
+use crate::model::train::train;
+use dag::study::training::protocol::{Backbone, FeaturesJob, Hyper, Sample, TrainJob};
+use std::time::Instant;
+use tch::{Device, Kind, Tensor};
+
+pub struct Args {
+    pub patients: usize,
+    pub epochs: usize,
+    pub threads: i32,
+    pub size: i64,
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()).map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+pub fn run(a: &Args) -> Result<serde_json::Value, String> {
+    tch::set_num_threads(a.threads);
+    let root = std::env::temp_dir().join(format!("dag-torch-bench-{}", std::process::id()));
+    let result = measure(a, &root);
+    let _ = std::fs::remove_dir_all(&root);
+    result
+}
+
+fn measure(a: &Args, root: &std::path::Path) -> Result<serde_json::Value, String> {
+    struct Dir<'a>(&'a std::path::Path);
+    impl Dir<'_> {
+        fn path(&self) -> &std::path::Path {
+            self.0
+        }
+    }
+    let dir = Dir(root);
+    std::fs::create_dir_all(root).map_err(|e| e.to_string())?;
+    let backbone = Backbone { weights: None, seed: 0, unfreeze_fraction: 0.10 };
+    let net = build(&backbone, Device::Cpu, &mut |_| {})?;
+    // Crops as the pipeline writes them; their content does not change the timings.
+    let mut samples = Vec::new();
+    let mut crops = Vec::new();
+    tch::manual_seed(1);
+    for i in 0..a.patients {
+        let crop = dir.path().join(format!("crop{i}.npy"));
+        Tensor::randn([3, a.size, a.size], (Kind::Float, Device::Cpu)).write_npy(&crop).map_err(|e| e.to_string())?;
+        crops.push(crop);
+    }
+    let start = Instant::now();
+    for (i, crop) in crops.iter().enumerate() {
+        let out = dir.path().join(format!("f{i}"));
+        std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+        features(&net, &FeaturesJob { backbone: backbone.clone(), patient: format!("P{i}"), crop: crop.clone(), out: out.clone() })?;
+        samples.push(Sample { patient: format!("P{i}"), file: out.join("features.npy"), time: 100.0 + (i * 37 % 2000) as f64, event: i % 4 == 0 });
+    }
+    let prefix_s = start.elapsed().as_secs_f64();
+    // A fold of the study: 80% train (of which 20% validation), 20% held out.
+    let (n_test, n_val) = (a.patients / 5, a.patients * 4 / 25);
+    let split = |s: &[Sample]| (s[n_test + n_val..].to_vec(), s[n_test..n_test + n_val].to_vec(), s[..n_test].to_vec());
+    let (tr, va, te) = split(&samples);
+    let hyper = Hyper { epochs: a.epochs, patience: 0, ..Hyper::default() };
+    let job = |name: &str, train: Vec<Sample>, val: Vec<Sample>, test: Vec<Sample>, end_to_end: bool, epochs: usize| {
+        let out = dir.path().join(name);
+        std::fs::create_dir_all(&out).map(|()| TrainJob { backbone: backbone.clone(), fold: 0, train, val, test, end_to_end, hyper: Hyper { epochs, ..hyper.clone() }, out })
+    };
+    let start = Instant::now();
+    train(&job("tail", tr, va, te, false, a.epochs).map_err(|e| e.to_string())?, Device::Cpu, &mut |_| {})?;
+    let tail_s = start.elapsed().as_secs_f64();
+    // One epoch end to end (the prefix recomputed on every batch), against one cached epoch.
+    let crop_samples: Vec<Sample> = samples.iter().zip(&crops).map(|(s, c)| Sample { file: c.clone(), ..s.clone() }).collect();
+    let (tr, va, te) = split(&crop_samples);
+    let start = Instant::now();
+    train(&job("e2e", tr, va, te, true, 1).map_err(|e| e.to_string())?, Device::Cpu, &mut |_| {})?;
+    let e2e_epoch_s = start.elapsed().as_secs_f64();
+    Ok(serde_json::json!({
+        "patients": a.patients, "threads": a.threads, "image": a.size, "epochs": a.epochs,
+        "prefix_s": prefix_s, "prefix_ms_per_image": 1e3 * prefix_s / a.patients as f64,
+        "tail_s": tail_s, "tail_s_per_epoch": tail_s / a.epochs as f64,
+        "end_to_end_s_per_epoch": e2e_epoch_s,
+        "end_to_end_over_cached_per_epoch": e2e_epoch_s / (tail_s / a.epochs as f64),
+        "peak_rss_mb": peak_rss_mb(),
+    }))
+}
