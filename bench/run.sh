@@ -95,3 +95,6 @@ echo
 "$repo/bench/stats.sh"
 echo
 "$repo/bench/n4.sh"
+
+echo
+"$repo/bench/model.sh"
