@@ -262,3 +262,7 @@ mod tests {
         assert!(cv <= sitk["tissue_cv_after"].as_f64().unwrap() * 1.05, "tissue CV {cv}");
     }
 }
+
+#[cfg(test)]
+#[path = "n4_orientation_tests.rs"]
+mod orientation_tests;
