@@ -5,6 +5,50 @@ use common::{ids, Project};
 use std::time::{Duration, Instant};
 
 #[test]
+fn a_partial_gather_runs_without_failed_instances_and_reruns_once_they_succeed() {
+    // `b` fails until the file `fixed` exists (read, but not declared: it is the "fix").
+    let p = Project::new(
+        r#"
+name: partial
+sets:
+  s: {values: [a, b, c]}
+nodes:
+  per:
+    foreach: s
+    shell: test {s} != b || test -e fixed; echo {s} > {out}/v
+  all:
+    needs: per
+    partial: per
+    shell: cat {inputs.per} > {out}/all
+  strict:
+    needs: per
+    shell: cat {inputs.per} > {out}/all
+"#,
+    );
+    let r = p.run(&["-k", "--cpus", "1"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.ran(), ids(&["all", "per[a]", "per[c]"]));
+    assert!(r.stdout.contains("all runs without per[b], which did not succeed (`partial`)"), "{}", r.stdout);
+    assert!(r.stdout.contains("1 not run"), "strict waits for every instance: {}", r.stdout);
+    assert_eq!(p.read("results/all/all"), "a\nc\n");
+    // Without --keep-going the run stops at the failure, partial or not.
+    assert!(!Project::new(&std::fs::read_to_string(p.path("p.yaml")).unwrap()).run(&["--cpus", "1"]).ran().contains(&"all".to_string()));
+    // Fixed: only the failed instance and the gathers rerun.
+    p.write("fixed", "");
+    let r = p.run(&["-k", "--cpus", "1"]);
+    assert_eq!((r.code, r.ran()), (0, ids(&["all", "per[b]", "strict"])), "{}", r.stdout);
+    assert_eq!(p.read("results/all/all"), "a\nb\nc\n");
+}
+
+#[test]
+fn partial_must_name_a_need() {
+    let p = Project::new("name: x\nnodes:\n  a: {shell: 'true'}\n  b: {needs: a, partial: [c], shell: 'true'}\n");
+    let r = p.dag(&["check", "p.yaml"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("node `b`: `partial` names `c`, which is not among its `needs`"), "{}", r.stderr);
+}
+
+#[test]
 fn keep_going_finishes_independent_branches_and_names_the_failure() {
     let pipeline = r#"
 name: kg

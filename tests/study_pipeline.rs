@@ -53,3 +53,60 @@ fn the_study_runs_end_to_end_and_reruns_only_what_a_change_touches() {
     assert_eq!(wider.ran().len(), 60 + 60 + 5 + 4, "{:?}", wider.ran());
     assert!(!wider.ran().iter().any(|i| i.starts_with("n4[") || i == "truth" || i == "folds"));
 }
+
+/// A patient whose image is damaged fails its N4 node; with --keep-going the folds train
+/// without that patient (their `partial` gather) and the training table names who was dropped.
+#[test]
+fn a_patient_whose_preprocessing_fails_is_dropped_and_listed() {
+    let p = Project::new(
+        r#"
+name: dropped
+sets:
+  patient: {from: cohort, file: patients.txt}
+  fold: {range: 2}
+nodes:
+  cohort: {task: mamamia_cohort, with: {dataset: data}}
+  n4:
+    foreach: patient
+    needs: cohort
+    task: n4
+    with: {dataset: data, patient: "{patient}"}
+  crop:
+    foreach: patient
+    needs: n4
+    task: tumour_crop
+    with: {input: n4, patient: "{patient}", size: 32}
+  features:
+    foreach: patient
+    needs: crop
+    task: densenet_features
+    with: {input: crop}
+  folds: {needs: cohort, task: cv_folds, with: {input: cohort, folds: 2}}
+  train:
+    foreach: fold
+    needs: [features, cohort, folds]
+    partial: [features]
+    task: densenet_train
+    with: {input: features, cohort: cohort, folds: folds, train: {epochs: 2, batch_size: 8}}
+  scores: {needs: [train, cohort], task: oof_scores, with: {input: train, cohort: cohort}}
+"#,
+    );
+    let synth = p.dag(&["synth", "--out", "data", "--patients", "24", "--unknown", "0", "--seed", "3"]);
+    assert_eq!(synth.code, 0, "{}", synth.stderr);
+    let r = p.run(&["-k", "--cpus", "2"]);
+    let first = p.read("results/cohort/patients.txt").lines().next().unwrap().to_owned();
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // Truncate the pre-contrast image of the first patient the cohort keeps.
+    let image = std::fs::read_dir(p.path(&format!("data/images/{first}"))).unwrap().map(|e| e.unwrap().path()).find(|f| f.to_string_lossy().ends_with("_0000.nii.gz")).unwrap();
+    let bytes = std::fs::read(&image).unwrap();
+    std::fs::write(&image, &bytes[..bytes.len() / 2]).unwrap();
+    let r = p.run(&["-k", "--cpus", "2"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains(&format!("FAILED n4[{first}]")), "{}", r.stdout);
+    assert!(r.ran().contains(&"train[0]".to_string()) && r.ran().contains(&"scores".to_string()), "{:?}", r.ran());
+    let table = p.read("results/scores/training.txt");
+    assert!(table.contains(&format!("Dropped: 1 patients whose per-patient preprocessing failed (see `dag`'s failures and cache/logs): {first}")), "{table}");
+    let scored = p.read("results/scores/scored_cohort.csv");
+    assert_eq!(scored.lines().count(), 1 + 23, "every other patient is scored once");
+    assert!(!scored.contains(&first));
+}

@@ -63,7 +63,7 @@ fn measure(a: &Args, root: &std::path::Path) -> Result<serde_json::Value, String
     let hyper = Hyper { epochs: a.epochs, patience: 0, ..Hyper::default() };
     let job = |name: &str, train: Vec<Sample>, val: Vec<Sample>, test: Vec<Sample>, end_to_end: bool, epochs: usize| {
         let out = dir.path().join(name);
-        std::fs::create_dir_all(&out).map(|()| TrainJob { backbone: backbone.clone(), fold: 0, train, val, test, end_to_end, hyper: Hyper { epochs, ..hyper.clone() }, out })
+        std::fs::create_dir_all(&out).map(|()| TrainJob { backbone: backbone.clone(), fold: 0, train, val, test, end_to_end, hyper: Hyper { epochs, ..hyper.clone() }, out, dropped: Vec::new() })
     };
     let start = Instant::now();
     train(&job("tail", tr, va, te, false, a.epochs).map_err(|e| e.to_string())?, Device::Cpu, &mut |_| {})?;

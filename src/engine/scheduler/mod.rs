@@ -190,7 +190,9 @@ impl<'a> Scheduler<'a> {
         let inst = &self.x.instances[i];
         let (ids, slots) = (&self.ids, &self.slots);
         let hi = hash_inputs(self.spec, self.registry, inst, &self.node_uses[inst.node], |d| {
-            (ids[d].to_string(), slots[d].output.clone().expect("dependencies are done"))
+            // A failed input of a partial gather is part of the key as missing, so the node reruns
+            // once it succeeds.
+            (ids[d].to_string(), slots[d].output.clone().unwrap_or_else(|| "missing".to_owned()))
         }, self.stat);
         let hi = match hi {
             Ok(h) => h,
@@ -233,14 +235,23 @@ impl<'a> Scheduler<'a> {
         };
         let mut dirs: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
         let mut files: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+        let mut missing = Vec::new();
         for (need, deps) in node.needs.iter().zip(&inst.deps) {
             for &d in deps {
-                let dir = self.out_root.join(self.slots[d].output.as_deref().unwrap());
+                let Some(output) = self.slots[d].output.as_deref() else {
+                    missing.push(self.ids[d].to_string());
+                    continue;
+                };
+                let dir = self.out_root.join(output);
                 if let Some(m) = &self.slots[d].manifest {
                     files.entry(need.clone()).or_default().extend(m.files.iter().map(|f| dir.join(&f.path)));
                 }
                 dirs.entry(need.clone()).or_default().push(dir);
             }
+        }
+        if !missing.is_empty() {
+            let shown = if missing.len() > 5 { format!("{}, … ({} in all)", missing[..5].join(", "), missing.len()) } else { missing.join(", ") };
+            self.bus.emit(Event::Warning { message: format!("{} runs without {shown}, which did not succeed (`partial`)", self.ids[i]) });
         }
         let work = match &node.action {
             Action::Shell(t) => Work::Shell { command: shell_command(self.spec, inst, t, &staging.join("out"), &files) },

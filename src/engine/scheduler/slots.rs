@@ -34,8 +34,9 @@ impl Scheduler<'_> {
             self.ids.push(Id::from(inst.id.as_str()));
             self.prepared.push(None);
             let deps: Vec<usize> = inst.deps.iter().flatten().copied().collect();
-            let remaining = deps.iter().filter(|&&d| self.slots[d].st != St::Done).count();
-            let blocked = deps.iter().find(|&&d| matches!(self.slots[d].st, St::Failed | St::Skipped)).copied();
+            let gone = |d: usize| matches!(self.slots[d].st, St::Failed | St::Skipped);
+            let remaining = deps.iter().filter(|&&d| self.slots[d].st != St::Done && !(gone(d) && self.tolerates(inst.node, d))).count();
+            let blocked = deps.iter().find(|&&d| gone(d) && !self.tolerates(inst.node, d)).copied();
             for &d in &deps {
                 self.slots[d].dependants.push(i);
             }
@@ -117,12 +118,27 @@ impl Scheduler<'_> {
         self.bus.emit(Event::Skipped { id: self.ids[i].clone(), node, because: because.to_owned() });
     }
 
+    /// Whether instances of `node` run without instance `d` when it fails (`partial`).
+    pub(super) fn tolerates(&self, node: usize, d: usize) -> bool {
+        let need = &self.spec.nodes[self.x.instances[d].node].name;
+        self.spec.nodes[node].partial.iter().any(|p| p == need)
+    }
+
     pub(super) fn skip_dependants(&mut self, i: usize, because: &str) {
-        let mut stack: Vec<usize> = self.slots[i].dependants.clone();
-        while let Some(d) = stack.pop() {
+        let mut stack: Vec<(usize, usize)> = self.slots[i].dependants.iter().map(|&d| (d, i)).collect();
+        while let Some((d, gone)) = stack.pop() {
+            if self.slots[d].st == St::Waiting && self.tolerates(self.x.instances[d].node, gone) {
+                // A partial gather: one input fewer to wait for.
+                self.slots[d].remaining -= 1;
+                if self.slots[d].remaining == 0 {
+                    self.slots[d].st = St::Ready;
+                    self.ready.push_back(d);
+                }
+                continue;
+            }
             if matches!(self.slots[d].st, St::Waiting | St::Ready | St::Runnable) {
                 self.skip(d, because);
-                stack.extend(self.slots[d].dependants.iter().copied());
+                stack.extend(self.slots[d].dependants.iter().map(|&x| (x, d)));
             }
         }
         self.ready.retain(|&r| self.slots[r].st == St::Ready);
@@ -135,6 +151,9 @@ impl Scheduler<'_> {
         let deps: Vec<usize> = self.x.instances[i].deps.iter().flatten().copied().collect();
         let mut intact = true;
         for d in deps {
+            if matches!(self.slots[d].st, St::Failed | St::Skipped) {
+                continue; // a tolerated gap of a partial gather
+            }
             let Some(digest) = self.slots[d].output.clone() else {
                 intact = false;
                 continue;

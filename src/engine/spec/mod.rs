@@ -84,6 +84,9 @@ pub struct NodeDef {
     /// External files (templates), hashed by content.
     pub inputs: Vec<Template>,
     pub resources: Resources,
+    /// Needs gathered from whichever of their instances succeed: with `--keep-going`, a failed
+    /// instance of one of these leaves this node running without it instead of skipped.
+    pub partial: Vec<String>,
 }
 
 impl Spec {
@@ -137,7 +140,7 @@ pub(crate) struct Checker<'a> {
 }
 
 const TOP_KEYS: &[&str] = &["name", "description", "params", "sets", "nodes"];
-const NODE_KEYS: &[&str] = &["description", "foreach", "needs", "shell", "task", "with", "inputs", "resources"];
+const NODE_KEYS: &[&str] = &["description", "foreach", "needs", "partial", "shell", "task", "with", "inputs", "resources"];
 const SET_KEYS: &[&str] = &["range", "values", "csv", "column", "glob", "from", "file"];
 const RESOURCE_KEYS: &[&str] = &["cpu", "gpu", "mem_gb", "cpu_fallback"];
 

@@ -29,6 +29,20 @@ impl Checker<'_> {
                     }
                 },
             };
+            let partial: Vec<String> = match get("partial") {
+                None => Vec::new(),
+                Some(n) => match &n.value {
+                    Value::Str(_) => self.string(n, "`partial`").into_iter().collect(),
+                    Value::Seq(items) => items.iter().filter_map(|i| self.string(i, "entries of `partial`")).collect(),
+                    _ => {
+                        self.error(n.pos, format!("`partial` must be a list of needed nodes, found {}", n.kind()));
+                        Vec::new()
+                    }
+                },
+            };
+            if let Some(p) = partial.iter().find(|p| !needs.contains(p)) {
+                self.error(get("partial").map_or(k.pos, |n| n.pos), format!("{what}: `partial` names `{p}`, which is not among its `needs`"));
+            }
             let inputs = match get("inputs") {
                 None => Vec::new(),
                 Some(i) => match &i.value {
@@ -61,7 +75,7 @@ impl Checker<'_> {
             // A node whose action is wrong is still checked for its other references (and the
             // spec is rejected anyway), so one mistake does not cascade into "unknown node".
             let action = action.unwrap_or(Action::Shell(crate::engine::template::Template { parts: Vec::new(), at: None, text: String::new() }));
-            nodes.push(NodeDef { name: k.name.clone(), pos: k.pos, foreach, needs, foreach_pos, needs_pos, action, inputs, resources });
+            nodes.push(NodeDef { name: k.name.clone(), pos: k.pos, foreach, needs, foreach_pos, needs_pos, action, inputs, resources, partial });
         }
         nodes
     }

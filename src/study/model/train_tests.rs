@@ -37,6 +37,7 @@ fn job(dir: &std::path::Path, out: &str, hyper: Hyper) -> TrainJob {
         end_to_end: false,
         hyper,
         out,
+        dropped: Vec::new(),
     }
 }
 

@@ -61,6 +61,9 @@ pub struct TrainJob {
     pub end_to_end: bool,
     pub hyper: Hyper,
     pub out: PathBuf,
+    /// Cohort patients left out because their per-patient input is missing (recorded only).
+    #[serde(default)]
+    pub dropped: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]

@@ -90,10 +90,15 @@ impl Task for DensenetTrain {
             let id = m["patient"].as_str().unwrap_or_default().to_owned();
             file_of.insert(id, dir.join(file));
         }
-        let (mut train, mut test, mut strata) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut train, mut test, mut strata, mut dropped) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for row in &cohort {
             let f = *fold_of.get(&row.patient_id).ok_or_else(|| TaskError::msg(format!("{}: no fold for patient {}", folds_path.display(), row.patient_id)))?;
-            let file = file_of.get(&row.patient_id).ok_or_else(|| TaskError::msg(format!("patient {} has no `{}` output (did its node fail?)", row.patient_id, p.input)))?;
+            // A patient whose per-patient node failed (the node gathers `partial`ly, with
+            // --keep-going) is left out, and listed.
+            let Some(file) = file_of.get(&row.patient_id) else {
+                dropped.push(row.patient_id.clone());
+                continue;
+            };
             let s = Sample { patient: row.patient_id.clone(), file: file.clone(), time: row.time_days, event: row.event == 1 };
             if f == fold {
                 test.push(s);
@@ -101,6 +106,12 @@ impl Task for DensenetTrain {
                 strata.push(stratum(row));
                 train.push(s);
             }
+        }
+        if !dropped.is_empty() {
+            let _ = writeln!(ctx.log, "{} patients have no `{}` output (their node failed) and are left out: {}", dropped.len(), p.input, dropped.join(", "));
+        }
+        if dropped.len() * 2 > cohort.len() {
+            return Err(TaskError::msg(format!("{} of {} patients have no `{}` output; too few remain to train on", dropped.len(), cohort.len(), p.input)));
         }
         if test.is_empty() {
             return Err(TaskError::msg(format!("fold {fold}: {} holds no patients", folds_path.display())));
@@ -120,6 +131,7 @@ impl Task for DensenetTrain {
             end_to_end: p.end_to_end,
             hyper: p.train,
             out: ctx.out.to_owned(),
+            dropped,
         };
         worker::call(&request(ctx, Job::Train(job)), ctx).map(drop)
     }
@@ -132,6 +144,10 @@ pub struct OutOfFoldScores;
 pub struct ScoresParams {
     /// The `densenet_train` node, one instance per fold.
     pub input: String,
+    /// A needed node with cohort.csv: its rows of the scored patients, with the two scores
+    /// added, become `scored_cohort.csv` (the statistics' table).
+    #[serde(default)]
+    pub cohort: Option<String>,
 }
 
 #[derive(Deserialize, serde::Serialize)]
@@ -176,6 +192,9 @@ impl Task for OutOfFoldScores {
             w.serialize(row).map_err(|e| TaskError::msg(e.to_string()))?;
         }
         w.flush().map_err(TaskError::io(&path))?;
+        if let Some(node) = &p.cohort {
+            write_scored_cohort(&ctx.input(node)?.join("cohort.csv"), &all, &ctx.out.join("scored_cohort.csv"))?;
+        }
         let text = render(&folds);
         let _ = write!(ctx.log, "{text}");
         std::fs::write(ctx.out.join("training.txt"), text).map_err(TaskError::io(&ctx.out.join("training.txt")))?;
@@ -183,6 +202,27 @@ impl Task for OutOfFoldScores {
         std::fs::write(&json, serde_json::to_vec_pretty(&folds).expect("json")).map_err(TaskError::io(&json))?;
         Ok(())
     }
+}
+
+/// The cohort's rows of the patients that have a score, every column kept, scores appended.
+fn write_scored_cohort(cohort: &std::path::Path, scores: &BTreeMap<String, Prediction>, out: &std::path::Path) -> Result<(), TaskError> {
+    let err = |p: &std::path::Path, e: &dyn std::fmt::Display| TaskError::msg(format!("{}: {e}", p.display()));
+    let mut r = csv::Reader::from_path(cohort).map_err(|e| err(cohort, &e))?;
+    let mut w = csv::Writer::from_path(out).map_err(|e| err(out, &e))?;
+    let mut header = r.headers().map_err(|e| err(cohort, &e))?.clone();
+    let id = header.iter().position(|h| h == "patient_id").ok_or_else(|| err(cohort, &"no `patient_id` column"))?;
+    header.push_field("dl_score");
+    header.push_field("logistic_score");
+    w.write_record(&header).map_err(|e| err(out, &e))?;
+    for rec in r.records() {
+        let mut rec = rec.map_err(|e| err(cohort, &e))?;
+        if let Some(s) = scores.get(&rec[id]) {
+            rec.push_field(&s.dl_score.to_string());
+            rec.push_field(&s.logistic_score.to_string());
+            w.write_record(&rec).map_err(|e| err(out, &e))?;
+        }
+    }
+    w.flush().map_err(|e| err(out, &e))
 }
 
 /// Per fold: sizes, where training stopped, and the held-out C-index of both scores.
@@ -212,6 +252,11 @@ fn render(folds: &[serde_json::Value]) -> String {
         format!("{m:.3} ± {sd:.3}")
     };
     s.push_str(&format!("held-out C-index across folds (mean ± sd): DenseNet121 {}, logistic regression on pooled frozen features {}\n", mean_sd(&cs.0), mean_sd(&cs.1)));
+    // Every fold sees the same cohort, so one fold's list is everyone's.
+    let dropped: Vec<&str> = folds.first().and_then(|f| f["dropped"].as_array()).map(|a| a.iter().filter_map(|v| v.as_str()).collect()).unwrap_or_default();
+    if !dropped.is_empty() {
+        s.push_str(&format!("Dropped: {} patients whose per-patient preprocessing failed (see `dag`'s failures and cache/logs): {}\n", dropped.len(), dropped.join(", ")));
+    }
     s
 }
 

@@ -38,11 +38,16 @@ fn fixture(events: [u8; 6], backbone_seed: u64) -> Fixture {
 }
 
 fn run(fx: &Fixture, fold: &str) -> Result<(), TaskError> {
+    run_logged(fx, fold).0
+}
+
+fn run_logged(fx: &Fixture, fold: &str) -> (Result<(), TaskError>, String) {
     let params: TrainParams = serde_json::from_value(serde_json::json!({"input": "features", "cohort": "cohort", "folds": "folds"})).unwrap();
     let out = fx.dir.path().join("out");
     let (mut log, cancel) = (Vec::new(), AtomicBool::new(false));
     let mut ctx = TaskCtx { instance: "train", value: Some(fold), out: &out, inputs: &fx.inputs, device: Device::Cpu, cpus: 1, log: &mut log, cancel: &cancel };
-    DensenetTrain.run(params, &mut ctx)
+    let r = DensenetTrain.run(params, &mut ctx);
+    (r, String::from_utf8(log).unwrap())
 }
 
 #[test]
@@ -61,14 +66,18 @@ fn features_from_another_backbone_are_refused() {
 }
 
 #[test]
-fn a_patient_without_features_is_named() {
+fn a_patient_without_features_is_left_out_and_too_many_is_an_error() {
+    let mut fx = fixture([1, 0, 0, 1, 0, 1], 0);
+    for _ in 0..4 {
+        fx.inputs.get_mut("features").unwrap().pop();
+    }
+    let err = run(&fx, "0").unwrap_err().to_string();
+    assert_eq!(err, "4 of 6 patients have no `features` output; too few remain to train on");
+    // One missing: the task leaves the patient out, says so, and gets as far as starting the
+    // libtorch worker (which is not beside a unit-test binary).
     let mut fx = fixture([1, 0, 0, 1, 0, 1], 0);
     fx.inputs.get_mut("features").unwrap().pop();
-    let err = run(&fx, "0").unwrap_err().to_string();
-    assert_eq!(err, "patient P5 has no `features` output (did its node fail?)");
-    // With every input in place the task gets as far as starting the libtorch worker (which
-    // is not beside a unit-test binary).
-    let fx = fixture([1, 0, 0, 1, 0, 1], 0);
-    let err = run(&fx, "0").unwrap_err().to_string();
-    assert!(err.contains("cannot start the libtorch worker"), "{err}");
+    let (r, log) = run_logged(&fx, "0");
+    assert!(r.unwrap_err().to_string().contains("cannot start the libtorch worker"));
+    assert!(log.contains("1 patients have no `features` output (their node failed) and are left out: P5"), "{log}");
 }
