@@ -15,7 +15,7 @@ fn the_study_runs_end_to_end_and_reruns_only_what_a_change_touches() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let ran = r.ran();
     let per_patient = |node: &str| ran.iter().filter(|i| i.starts_with(&format!("{node}["))).count();
-    assert_eq!((per_patient("n4"), per_patient("crop"), per_patient("features")), (60, 60, 60), "per kept patient: N4, crop, prefix features");
+    assert_eq!((per_patient("n4"), per_patient("resample"), per_patient("crop"), per_patient("features")), (60, 60, 60, 60), "per kept patient: N4, resampling, crop, prefix features");
     assert_eq!(per_patient("train"), 5, "one training node per fold");
     let rest: Vec<String> = ran.iter().filter(|i| !i.contains('[')).cloned().collect();
     assert_eq!(rest, ids(&["cohort", "dataset", "folds", "logistic", "report", "scores", "statistics", "truth"]));
@@ -51,7 +51,7 @@ fn the_study_runs_end_to_end_and_reruns_only_what_a_change_touches() {
     // the folds or the true term's statistics.
     let wider = p.run(&["--set", "patients=60", "--set", "epochs=4", "--set", "bootstrap=30", "--set", "margin_mm=12"]);
     assert_eq!(wider.ran().len(), 60 + 60 + 5 + 4, "{:?}", wider.ran());
-    assert!(!wider.ran().iter().any(|i| i.starts_with("n4[") || i == "truth" || i == "folds"));
+    assert!(!wider.ran().iter().any(|i| i.starts_with("n4[") || i.starts_with("resample[") || i == "truth" || i == "folds"));
 }
 
 /// A patient whose image is damaged fails its N4 node; with --keep-going the folds train

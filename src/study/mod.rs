@@ -18,6 +18,7 @@ pub fn register(registry: &mut Registry) {
         .register(data::tasks::MamaMiaCohort)
         .register(imaging::task::TumourCrop)
         .register(imaging::task::N4Correct)
+        .register(imaging::resample_task::Resample)
         .register(statistics::task::SurvivalStats)
         .register(training::tasks::CvFolds)
         .register(training::tasks::DensenetFeatures)

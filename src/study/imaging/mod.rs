@@ -4,4 +4,6 @@ pub mod bspline;
 pub mod crop;
 pub mod n4;
 pub mod nifti_io;
+pub mod resample;
+pub mod resample_task;
 pub mod task;
