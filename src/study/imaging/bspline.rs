@@ -34,45 +34,66 @@ pub fn grid_weights(n: [usize; 3], spans: usize) -> [Vec<(usize, [f64; 4])>; 3] 
 }
 
 /// Fits the lattice to `values` at the voxels where `mask` is set (x fastest).
+///
+/// Lee's approximation gives control point c the ratio of Σ_v w_vc³ r_v / Σ_c′ w_vc′² to
+/// Σ_v w_vc², over the masked voxels v. Every weight is a product of one weight per axis and
+/// so is the per-voxel normaliser, so both sums are contracted one axis at a time: about 12
+/// operations per voxel instead of 64 taps of two sums each (N4 fits hundreds of times).
 pub fn fit(n: [usize; 3], spans: usize, w: &[Vec<(usize, [f64; 4])>; 3], values: &[f64], mask: &[bool]) -> Lattice {
-    let dims = [spans + 3; 3];
-    let size = dims[0] * dims[1] * dims[2];
-    let (mut delta, mut omega) = (vec![0.0; size], vec![0.0; size]);
+    let d = spans + 3;
+    let norm = |a: usize| -> Vec<f64> { w[a].iter().map(|(_, ws)| ws.iter().map(|x| x * x).sum()).collect() };
+    let (sx, sy, sz) = (norm(0), norm(1), norm(2));
+    // Along x: (z, y, control x).
+    let (mut dx, mut ox) = (vec![0.0; n[2] * n[1] * d], vec![0.0; n[2] * n[1] * d]);
     for z in 0..n[2] {
-        let (bz, wz) = w[2][z];
         for y in 0..n[1] {
-            let (by, wy) = w[1][y];
+            let row = (z * n[1] + y) * d;
+            let syz = sy[y] * sz[z];
             for x in 0..n[0] {
                 let v = (z * n[1] + y) * n[0] + x;
                 if !mask[v] {
                     continue;
                 }
                 let (bx, wx) = w[0][x];
-                let mut sum2 = 0.0;
-                for c in wz {
-                    for b in wy {
-                        for a in wx {
-                            let ww = a * b * c;
-                            sum2 += ww * ww;
-                        }
-                    }
-                }
-                for (k, c) in wz.iter().enumerate() {
-                    for (j, b) in wy.iter().enumerate() {
-                        let row = ((bz + k) * dims[1] + by + j) * dims[0] + bx;
-                        for (i, a) in wx.iter().enumerate() {
-                            let ww = a * b * c;
-                            let phi = ww * values[v] / sum2;
-                            delta[row + i] += ww * ww * phi;
-                            omega[row + i] += ww * ww;
-                        }
-                    }
+                let r = values[v] / (sx[x] * syz);
+                for (i, a) in wx.iter().enumerate() {
+                    let a2 = a * a;
+                    dx[row + bx + i] += r * a2 * a;
+                    ox[row + bx + i] += a2;
                 }
             }
         }
     }
+    // Along y: (z, control y, control x).
+    let (mut dy, mut oy) = (vec![0.0; n[2] * d * d], vec![0.0; n[2] * d * d]);
+    for z in 0..n[2] {
+        for y in 0..n[1] {
+            let (by, wy) = w[1][y];
+            let src = (z * n[1] + y) * d;
+            for (j, b) in wy.iter().enumerate() {
+                let (b2, b3) = (b * b, b * b * b);
+                let dst = (z * d + by + j) * d;
+                for cx in 0..d {
+                    dy[dst + cx] += dx[src + cx] * b3;
+                    oy[dst + cx] += ox[src + cx] * b2;
+                }
+            }
+        }
+    }
+    // Along z: the lattice.
+    let (mut delta, mut omega) = (vec![0.0; d * d * d], vec![0.0; d * d * d]);
+    for z in 0..n[2] {
+        let (bz, wz) = w[2][z];
+        for (k, c) in wz.iter().enumerate() {
+            let (c2, c3) = (c * c, c * c * c);
+            for cyx in 0..d * d {
+                delta[(bz + k) * d * d + cyx] += dy[z * d * d + cyx] * c3;
+                omega[(bz + k) * d * d + cyx] += oy[z * d * d + cyx] * c2;
+            }
+        }
+    }
     let phi = delta.iter().zip(&omega).map(|(d, o)| if *o > 0.0 { d / o } else { 0.0 }).collect();
-    Lattice { dims, phi }
+    Lattice { dims: [d; 3], phi }
 }
 
 impl Lattice {
@@ -149,5 +170,62 @@ mod tests {
         }
         let err = max_err(&acc);
         assert!(err < once / 4.0 && err < 0.03, "max error {err} after 30 fits, {once} after one");
+    }
+
+    /// The fit written out tap by tap: the separable `fit` must equal it.
+    fn fit_direct(n: [usize; 3], spans: usize, w: &[Vec<(usize, [f64; 4])>; 3], values: &[f64], mask: &[bool]) -> Lattice {
+        let dims = [spans + 3; 3];
+        let size = dims[0] * dims[1] * dims[2];
+        let (mut delta, mut omega) = (vec![0.0; size], vec![0.0; size]);
+        for z in 0..n[2] {
+            let (bz, wz) = w[2][z];
+            for y in 0..n[1] {
+                let (by, wy) = w[1][y];
+                for x in 0..n[0] {
+                    let v = (z * n[1] + y) * n[0] + x;
+                    if !mask[v] {
+                        continue;
+                    }
+                    let (bx, wx) = w[0][x];
+                    let mut sum2 = 0.0;
+                    for c in wz {
+                        for b in wy {
+                            for a in wx {
+                                let ww = a * b * c;
+                                sum2 += ww * ww;
+                            }
+                        }
+                    }
+                    for (k, c) in wz.iter().enumerate() {
+                        for (j, b) in wy.iter().enumerate() {
+                            let row = ((bz + k) * dims[1] + by + j) * dims[0] + bx;
+                            for (i, a) in wx.iter().enumerate() {
+                                let ww = a * b * c;
+                                let phi = ww * values[v] / sum2;
+                                delta[row + i] += ww * ww * phi;
+                                omega[row + i] += ww * ww;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let phi = delta.iter().zip(&omega).map(|(d, o)| if *o > 0.0 { d / o } else { 0.0 }).collect();
+        Lattice { dims, phi }
+    }
+
+    #[test]
+    fn the_separable_fit_equals_the_tap_by_tap_one() {
+        let n = [13, 9, 7];
+        let spans = 2;
+        let w = grid_weights(n, spans);
+        let len = n[0] * n[1] * n[2];
+        let values: Vec<f64> = (0..len).map(|i| ((i * 7919) % 101) as f64 / 10.0 - 5.0).collect();
+        let mask: Vec<bool> = (0..len).map(|i| i % 5 != 0).collect();
+        let (a, b) = (fit(n, spans, &w, &values, &mask), fit_direct(n, spans, &w, &values, &mask));
+        assert_eq!(a.dims, b.dims);
+        for (x, y) in a.phi.iter().zip(&b.phi) {
+            assert!((x - y).abs() <= 1e-12 * (1.0 + y.abs()), "{x} vs {y}");
+        }
     }
 }
