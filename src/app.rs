@@ -96,6 +96,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 bootstrap: a.bootstrap,
                 seed: a.seed,
                 breslow: matches!(a.ties, crate::cli::TiesArg::Breslow),
+                by: a.by,
                 ..Config::default()
             };
             let table = Table::read(&a.file).map_err(|e| Error::Usage(e.to_string()))?;

@@ -173,6 +173,9 @@ pub struct StatsArgs {
     /// How the Cox models handle tied event times.
     #[arg(long, value_enum, default_value = "efron")]
     pub ties: TiesArg,
+    /// Also report the C-indices and AUCs within each value of this column (e.g. tumor_subtype).
+    #[arg(long)]
+    pub by: Option<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

@@ -119,3 +119,39 @@ fn a_horizon_outside_follow_up_is_reported_not_estimable() {
     assert_eq!(v["scores"]["dl_score"]["auc"]["10"]["not_estimable"], "horizon 10 is outside the follow-up range [32, 3642)");
     assert_eq!(v["scores"]["dl_score"]["auc"]["5000"]["not_estimable"], "horizon 5000 is outside the follow-up range [32, 3642)");
 }
+
+/// `--by`: within each group, the same C-index and AUC as `dag stats` on that group's rows
+/// alone (the Cox models stay the whole cohort's, so only the score is compared).
+#[test]
+fn results_by_group_equal_the_statistics_of_each_group_alone() {
+    let p = Project::new("name: unused\nnodes: {}\n");
+    let text = std::fs::read_to_string(oracle_dir().join("cohort_days.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = format!("{},subtype", lines.next().unwrap());
+    let rows: Vec<String> = lines.enumerate().map(|(i, l)| format!("{l},{}", ["luminal", "her2", "tn"][i % 3])).collect();
+    p.write("all.csv", &format!("{header}\n{}\n", rows.join("\n")));
+    let args = |file: &str| -> Vec<String> {
+        ["stats", file, "--time", "time_days", "--event", "event", "--score", "dl_score", "--covariates", "HR,HER2", "--horizons-days", "1095.75", "--json"].map(String::from).to_vec()
+    };
+    let run = |a: Vec<String>| -> Value {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let r = p.dag(&a);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        serde_json::from_str(&r.stdout).unwrap()
+    };
+    let mut with_by = args("all.csv");
+    with_by.extend(["--by".to_owned(), "subtype".to_owned()]);
+    let all = run(with_by);
+    assert_eq!(all["by"]["column"], "subtype");
+    for group in ["her2", "luminal", "tn"] {
+        let mine: Vec<&String> = rows.iter().filter(|r| r.ends_with(&format!(",{group}"))).collect();
+        p.write(&format!("{group}.csv"), &format!("{header}\n{}\n", mine.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n")));
+        let alone = run(args(&format!("{group}.csv")));
+        let g = &all["by"]["groups"][group];
+        assert_eq!(g["n"], alone["n"], "{group}");
+        assert_eq!(g["events"], alone["events"], "{group}");
+        for stat in ["harrell_c", "auc"] {
+            assert_eq!(g["scores"]["dl_score"][stat], alone["scores"]["dl_score"][stat], "{group}: {stat}");
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! baseline plus a risk score, their C-indices and time-dependent AUCs, and the Kang test of
 //! each against the baseline. Used by `dag stats` and by the `survival_stats` task.
 
+mod subgroups;
 pub mod table;
 pub mod task;
 
@@ -45,6 +46,9 @@ pub struct Config {
     /// Tie handling of the Cox models: Efron (default, as lifelines and R) or Breslow.
     #[serde(default)]
     pub breslow: bool,
+    /// A column (e.g. `tumor_subtype`) to report the C-indices and AUCs within each value of.
+    #[serde(default)]
+    pub by: Option<String>,
 }
 
 #[derive(Clone, Debug, serde::Deserialize)]
@@ -151,7 +155,7 @@ pub fn analyse(table: &Table, cfg: &Config) -> Result<Value, StatsError> {
         let k = kang(&surv, a, &lp_base).map_err(stat(format!("Kang test {key}")))?;
         kangs.insert(key, json!({ "c": k.c, "delta_c": k.delta_c, "var": k.var, "z": k.z, "p": k.p }));
     }
-    Ok(json!({
+    let mut v = json!({
         "n": surv.len(),
         "events": surv.events(),
         "tied_times": tied(&time),
@@ -159,7 +163,12 @@ pub fn analyse(table: &Table, cfg: &Config) -> Result<Value, StatsError> {
         "cox": { "baseline": cox_json(&base), "combined": cox_json(&comb) },
         "scores": scores,
         "kang": kangs,
-    }))
+    });
+    if let Some(column) = &cfg.by {
+        let named: Vec<(String, &Vec<f64>)> = named.iter().map(|(n, s)| (n.clone(), *s)).collect();
+        v["by"] = subgroups::by_group(column, &table.strings(column)?, &surv, &named, &horizons);
+    }
+    Ok(v)
 }
 
 fn cox_json(f: &CoxFit) -> Value {
@@ -220,6 +229,10 @@ pub fn render_text(v: &Value, table: &Table, cfg: &Config) -> String {
             f(&k["z"]),
             f(&k["p"])
         ));
+    }
+    if v.get("by").is_some() {
+        out.push('\n');
+        out.push_str(&subgroups::render(&v["by"], &cfg.horizons));
     }
     for (name, s) in v["scores"].as_object().unwrap() {
         for (h, a) in s["auc"].as_object().unwrap() {

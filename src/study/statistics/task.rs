@@ -11,8 +11,8 @@ impl Task for SurvivalStats {
     type Params = Config;
     const KIND: &'static str = "survival_stats";
     // 3: the table is named by node and file, not by its path in the cache; bootstrap
-    // intervals in the text. (4: scores may come from another table.)
-    const VERSION: u32 = 4;
+    // intervals in the text. (4: scores may come from another table. 5: results `by` a column.)
+    const VERSION: u32 = 5;
     const DESCRIPTION: &'static str = "Cox baseline vs baseline + score, C-indices, time-dependent AUC, Kang test";
 
     fn input_files(p: &Config) -> Vec<PathBuf> {

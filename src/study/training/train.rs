@@ -56,13 +56,12 @@ impl Task for DensenetTrain {
         p.weights.iter().cloned().collect()
     }
 
-    fn run(&self, mut p: TrainParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
+    fn run(&self, p: TrainParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
         let fold = match (p.fold, ctx.value) {
             (Some(f), _) => f,
             (None, Some(v)) => v.parse().map_err(|_| TaskError::msg(format!("set value `{v}` is not a fold number; give `fold`")))?,
             (None, None) => return Err(TaskError::msg("give `fold`, or run the node `foreach` over the folds")),
         };
-        p.fold = Some(fold);
         let cohort = read_cohort(ctx.input(&p.cohort)?)?;
         let folds_path = ctx.input(&p.folds)?.join("folds.csv");
         let mut fold_of: HashMap<String, usize> = HashMap::new();
