@@ -29,13 +29,6 @@ pub fn run(a: &Args) -> Result<serde_json::Value, String> {
 }
 
 fn measure(a: &Args, root: &std::path::Path) -> Result<serde_json::Value, String> {
-    struct Dir<'a>(&'a std::path::Path);
-    impl Dir<'_> {
-        fn path(&self) -> &std::path::Path {
-            self.0
-        }
-    }
-    let dir = Dir(root);
     std::fs::create_dir_all(root).map_err(|e| e.to_string())?;
     let backbone = Backbone { weights: None, seed: 0, unfreeze_fraction: 0.10 };
     let net = build(&backbone, Device::Cpu, &mut |_| {})?;
@@ -44,13 +37,13 @@ fn measure(a: &Args, root: &std::path::Path) -> Result<serde_json::Value, String
     let mut crops = Vec::new();
     tch::manual_seed(1);
     for i in 0..a.patients {
-        let crop = dir.path().join(format!("crop{i}.npy"));
+        let crop = root.join(format!("crop{i}.npy"));
         Tensor::randn([3, a.size, a.size], (Kind::Float, Device::Cpu)).write_npy(&crop).map_err(|e| e.to_string())?;
         crops.push(crop);
     }
     let start = Instant::now();
     for (i, crop) in crops.iter().enumerate() {
-        let out = dir.path().join(format!("f{i}"));
+        let out = root.join(format!("f{i}"));
         std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
         features(&net, &FeaturesJob { backbone: backbone.clone(), patient: format!("P{i}"), crop: crop.clone(), out: out.clone() })?;
         samples.push(Sample { patient: format!("P{i}"), file: out.join("features.npy"), time: 100.0 + (i * 37 % 2000) as f64, event: i % 4 == 0 });
@@ -62,7 +55,7 @@ fn measure(a: &Args, root: &std::path::Path) -> Result<serde_json::Value, String
     let (tr, va, te) = split(&samples);
     let hyper = Hyper { epochs: a.epochs, patience: 0, ..Hyper::default() };
     let job = |name: &str, train: Vec<Sample>, val: Vec<Sample>, test: Vec<Sample>, end_to_end: bool, epochs: usize| {
-        let out = dir.path().join(name);
+        let out = root.join(name);
         std::fs::create_dir_all(&out).map(|()| TrainJob { backbone: backbone.clone(), fold: 0, train, val, test, end_to_end, hyper: Hyper { epochs, ..hyper.clone() }, out, dropped: Vec::new() })
     };
     let start = Instant::now();

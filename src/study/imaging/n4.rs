@@ -217,9 +217,9 @@ pub fn n4(volume: &ArrayD<f32>, mask: Option<&ArrayD<f32>>, o: &N4Options) -> Re
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
-    use crate::study::imaging::nifti_io::read;
+    use crate::study::imaging::nifti_io::{read, Volume};
 
     fn corr(a: &[f64], b: &[f64]) -> f64 {
         let n = a.len() as f64;
@@ -230,36 +230,65 @@ mod tests {
         cov / (va * vb).sqrt()
     }
 
-    /// The oracle volume: at least as good as SimpleITK's N4 at shrink 4 (correlation with
-    /// the true log bias within the body ≥ SimpleITK's − 0.01; tissue CV ≤ SimpleITK's × 1.05).
-    #[test]
-    fn recovers_the_true_bias_as_well_as_simpleitk() {
-        let dir = crate::study::oracles::oracles_dir().join("n4");
-        let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
-        let vol = read(&dir.join("volume.nii.gz")).unwrap();
-        let body = read(&dir.join("body_mask.nii.gz")).unwrap();
-        let tumour = read(&dir.join("tumor_mask.nii.gz")).unwrap();
-        let truth = read(&dir.join("true_log_bias.nii.gz")).unwrap();
-        let out = n4(&vol.data, None, &N4Options::default()).unwrap();
-        // Otsu's mask of this volume is its body.
-        assert!(otsu_mask(&vol.data, 200) == body.data);
-        let (mut est, mut tru, mut tissue) = (Vec::new(), Vec::new(), Vec::new());
-        for (((e, t), b), (tm, c)) in out.log_bias.iter().zip(truth.data.iter()).zip(body.data.iter()).zip(tumour.data.iter().zip(out.corrected.iter())) {
-            if *b > 0.5 {
-                est.push(f64::from(*e));
-                tru.push(f64::from(*t));
-                if *tm < 0.5 {
-                    tissue.push(f64::from(*c));
-                }
+    /// ../shared/oracles/n4: the biased volume, its masks, the true log bias and SimpleITK's
+    /// results on it.
+    pub(in crate::study::imaging::n4) struct Oracle {
+        pub vol: Volume,
+        pub body: Volume,
+        pub tumour: Volume,
+        pub truth: Volume,
+        pub sitk: serde_json::Value,
+    }
+
+    impl Oracle {
+        pub fn load() -> Oracle {
+            let dir = crate::study::oracles::oracles_dir().join("n4");
+            let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
+            let read = |f: &str| read(&dir.join(f)).unwrap();
+            Oracle {
+                vol: read("volume.nii.gz"),
+                body: read("body_mask.nii.gz"),
+                tumour: read("tumor_mask.nii.gz"),
+                truth: read("true_log_bias.nii.gz"),
+                sitk: r["sitk_n4_shrink4_otsu"].clone(),
             }
         }
-        let c = corr(&est, &tru);
-        let m = tissue.iter().sum::<f64>() / tissue.len() as f64;
-        let cv = (tissue.iter().map(|x| (x - m).powi(2)).sum::<f64>() / tissue.len() as f64).sqrt() / m;
-        let sitk = &r["sitk_n4_shrink4_otsu"];
-        eprintln!("N4: corr {c:.4} (SimpleITK {}), tissue CV {cv:.4} (SimpleITK {}), iterations {:?}", sitk["corr_logbias"], sitk["tissue_cv_after"], out.iterations);
-        assert!(c >= sitk["corr_logbias"].as_f64().unwrap() - 0.01, "correlation {c}");
-        assert!(cv <= sitk["tissue_cv_after"].as_f64().unwrap() * 1.05, "tissue CV {cv}");
+
+        /// Correlation of the estimated with the true log bias inside the body, and the
+        /// coefficient of variation of the corrected non-tumour tissue (both arrays in the
+        /// oracle's orientation).
+        pub fn accuracy(&self, log_bias: &ArrayD<f32>, corrected: &ArrayD<f32>) -> (f64, f64) {
+            let (mut est, mut tru, mut tissue) = (Vec::new(), Vec::new(), Vec::new());
+            for (((e, t), b), (tm, c)) in log_bias.iter().zip(self.truth.data.iter()).zip(self.body.data.iter()).zip(self.tumour.data.iter().zip(corrected.iter())) {
+                if *b > 0.5 {
+                    est.push(f64::from(*e));
+                    tru.push(f64::from(*t));
+                    if *tm < 0.5 {
+                        tissue.push(f64::from(*c));
+                    }
+                }
+            }
+            let m = tissue.iter().sum::<f64>() / tissue.len() as f64;
+            let cv = (tissue.iter().map(|x| (x - m).powi(2)).sum::<f64>() / tissue.len() as f64).sqrt() / m;
+            (corr(&est, &tru), cv)
+        }
+
+        /// Correlation ≥ SimpleITK's − 0.01; tissue CV ≤ SimpleITK's × 1.05.
+        pub fn assert_as_good_as_simpleitk(&self, what: &str, (c, cv): (f64, f64)) {
+            eprintln!("{what}: corr {c:.4} (SimpleITK {}), tissue CV {cv:.4} (SimpleITK {})", self.sitk["corr_logbias"], self.sitk["tissue_cv_after"]);
+            assert!(c >= self.sitk["corr_logbias"].as_f64().unwrap() - 0.01, "{what}: correlation {c}");
+            assert!(cv <= self.sitk["tissue_cv_after"].as_f64().unwrap() * 1.05, "{what}: tissue CV {cv}");
+        }
+    }
+
+    /// The oracle volume: at least as good as SimpleITK's N4 at shrink 4.
+    #[test]
+    fn recovers_the_true_bias_as_well_as_simpleitk() {
+        let o = Oracle::load();
+        let out = n4(&o.vol.data, None, &N4Options::default()).unwrap();
+        // Otsu's mask of this volume is its body.
+        assert!(otsu_mask(&o.vol.data, 200) == o.body.data);
+        o.assert_as_good_as_simpleitk(&format!("N4 (iterations {:?})", out.iterations), o.accuracy(&out.log_bias, &out.corrected));
     }
 }
 

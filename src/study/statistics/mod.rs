@@ -131,13 +131,7 @@ pub fn analyse(table: &Table, cfg: &Config) -> Result<Value, StatsError> {
     for (name, s) in &named {
         let h = harrell(&surv, s).map_err(stat(format!("Harrell's C of {name}")))?;
         let u = uno_c(&surv, &surv, s, None).map_err(stat(format!("Uno's C of {name}")))?;
-        let mut auc = Map::new();
-        for (key, h) in &horizons {
-            auc.insert(key.clone(), match cumulative_dynamic_auc(&surv, &surv, s, *h) {
-                Ok(v) => json!(v),
-                Err(e) => json!({ "not_estimable": e.to_string().trim_start_matches("not estimable: ").to_owned() }),
-            });
-        }
+        let auc = aucs(&surv, s, &horizons);
         let mut entry = json!({ "harrell_c": h.c, "uno_c": u.c, "auc": auc });
         if cfg.bootstrap > 0 {
             let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -169,6 +163,21 @@ pub fn analyse(table: &Table, cfg: &Config) -> Result<Value, StatsError> {
         v["by"] = subgroups::by_group(column, &table.strings(column)?, &surv, &named, &horizons);
     }
     Ok(v)
+}
+
+/// The cumulative/dynamic AUC at each horizon, keyed as written; where it cannot be
+/// estimated, `{"not_estimable": why}`.
+fn aucs(surv: &Surv, score: &[f64], horizons: &[(String, f64)]) -> Map<String, Value> {
+    horizons
+        .iter()
+        .map(|(key, h)| {
+            let v = match cumulative_dynamic_auc(surv, surv, score, *h) {
+                Ok(v) => json!(v),
+                Err(e) => json!({ "not_estimable": e.to_string().trim_start_matches("not estimable: ").to_owned() }),
+            };
+            (key.clone(), v)
+        })
+        .collect()
 }
 
 fn cox_json(f: &CoxFit) -> Value {

@@ -4,7 +4,6 @@
 //! where a statistic cannot be estimated.
 
 use crate::study::survival::harrell::harrell;
-use crate::study::survival::ipcw::cumulative_dynamic_auc;
 use crate::study::survival::Surv;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -26,14 +25,7 @@ pub fn by_group(column: &str, groups: &[String], surv: &Surv, scores: &[(String,
                 Ok(_) => json!({ "not_estimable": "no comparable pairs" }),
                 Err(e) => json!({ "not_estimable": e.to_string() }),
             };
-            let mut auc = Map::new();
-            for (key, h) in horizons {
-                auc.insert(key.clone(), match cumulative_dynamic_auc(&sub, &sub, &sc, *h) {
-                    Ok(v) => json!(v),
-                    Err(e) => json!({ "not_estimable": e.to_string().trim_start_matches("not estimable: ").to_owned() }),
-                });
-            }
-            per.insert(name.clone(), json!({ "harrell_c": c, "auc": auc }));
+            per.insert(name.clone(), json!({ "harrell_c": c, "auc": super::aucs(&sub, &sc, horizons) }));
         }
         out.insert(g.to_owned(), json!({ "n": sub.len(), "events": sub.events(), "scores": per }));
     }
