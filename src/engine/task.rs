@@ -44,6 +44,10 @@ impl TaskError {
     pub fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TaskError + '_ {
         move |source| TaskError::Io { path: path.to_owned(), source }
     }
+    /// Any other error about a file (CSV, JSON, …), prefixed with the file's path.
+    pub fn at<E: std::fmt::Display>(path: &Path) -> impl FnOnce(E) -> TaskError + '_ {
+        move |e| TaskError::Failed(format!("{}: {e}", path.display()))
+    }
 }
 
 /// What a running task may see: its output folder, its inputs, its device and CPU share.

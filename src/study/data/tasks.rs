@@ -75,13 +75,13 @@ impl Task for MamaMiaCohort {
         let root = super::dataset_root(ctx, &p.input, &p.dataset)?;
         let (kept, excluded) = recurrence_cohort(&root, &p.phases).map_err(|e| TaskError::msg(e.to_string()))?;
         let path = ctx.out.join("cohort.csv");
-        let mut w = csv::Writer::from_path(&path).map_err(|e| TaskError::msg(format!("{}: {e}", path.display())))?;
+        let mut w = csv::Writer::from_path(&path).map_err(TaskError::at(&path))?;
         for k in &kept {
             w.serialize(k).map_err(|e| TaskError::msg(e.to_string()))?;
         }
         w.flush().map_err(TaskError::io(&path))?;
         let path = ctx.out.join("excluded.csv");
-        let mut w = csv::Writer::from_path(&path).map_err(|e| TaskError::msg(format!("{}: {e}", path.display())))?;
+        let mut w = csv::Writer::from_path(&path).map_err(TaskError::at(&path))?;
         w.write_record(["patient_id", "reason"]).map_err(|e| TaskError::msg(e.to_string()))?;
         for e in &excluded {
             w.write_record([&e.patient_id, &e.reason]).map_err(|e| TaskError::msg(e.to_string()))?;

@@ -15,7 +15,7 @@ pub(super) fn fraction_default() -> f64 {
 
 pub(super) fn read_json(path: &Path) -> Result<serde_json::Value, TaskError> {
     let text = std::fs::read_to_string(path).map_err(TaskError::io(path))?;
-    serde_json::from_str(&text).map_err(|e| TaskError::msg(format!("{}: {e}", path.display())))
+    serde_json::from_str(&text).map_err(TaskError::at(&path))
 }
 
 pub(super) fn request(ctx: &TaskCtx<'_>, job: Job) -> Request {
@@ -33,7 +33,7 @@ pub(super) struct CohortRow {
 
 pub(super) fn read_cohort(dir: &Path) -> Result<Vec<CohortRow>, TaskError> {
     let path = dir.join("cohort.csv");
-    let mut r = csv::Reader::from_path(&path).map_err(|e| TaskError::msg(format!("{}: {e}", path.display())))?;
+    let mut r = csv::Reader::from_path(&path).map_err(TaskError::at(&path))?;
     r.deserialize().enumerate().map(|(i, row)| row.map_err(|e| TaskError::msg(format!("{}: line {}: {e}", path.display(), i + 2)))).collect()
 }
 
@@ -110,12 +110,12 @@ impl Task for CvFolds {
         let strata: Vec<String> = rows.iter().map(stratum).collect();
         let fold = stratified_folds(&strata, p.folds, p.seed);
         let path = ctx.out.join("folds.csv");
-        let mut w = csv::Writer::from_path(&path).map_err(|e| TaskError::msg(format!("{}: {e}", path.display())))?;
+        let mut w = csv::Writer::from_path(&path).map_err(TaskError::at(&path))?;
         w.write_record(["patient_id", "fold"]).and_then(|()| {
             rows.iter().zip(&fold).try_for_each(|(r, f)| w.write_record([r.patient_id.as_str(), &f.to_string()]))
         })
         .and_then(|()| w.flush().map_err(Into::into))
-        .map_err(|e| TaskError::msg(format!("{}: {e}", path.display())))?;
+        .map_err(TaskError::at(&path))?;
         for k in 0..p.folds {
             let members: Vec<&CohortRow> = rows.iter().zip(&fold).filter(|(_, f)| **f == k).map(|(r, _)| r).collect();
             let mut sites: BTreeMap<&str, usize> = BTreeMap::new();

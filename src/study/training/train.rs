@@ -65,7 +65,7 @@ impl Task for DensenetTrain {
         let cohort = read_cohort(ctx.input(&p.cohort)?)?;
         let folds_path = ctx.input(&p.folds)?.join("folds.csv");
         let mut fold_of: HashMap<String, usize> = HashMap::new();
-        let mut r = csv::Reader::from_path(&folds_path).map_err(|e| TaskError::msg(format!("{}: {e}", folds_path.display())))?;
+        let mut r = csv::Reader::from_path(&folds_path).map_err(TaskError::at(&folds_path))?;
         for (i, row) in r.deserialize::<(String, usize)>().enumerate() {
             let (id, f) = row.map_err(|e| TaskError::msg(format!("{}: line {}: {e}", folds_path.display(), i + 2)))?;
             fold_of.insert(id, f);
@@ -78,7 +78,7 @@ impl Task for DensenetTrain {
         for dir in dirs {
             let m = read_json(&dir.join(meta))?;
             if !p.end_to_end {
-                let made_with: Backbone = serde_json::from_value(m["backbone"].clone()).map_err(|e| TaskError::msg(format!("{}: {e}", dir.join(meta).display())))?;
+                let made_with: Backbone = serde_json::from_value(m["backbone"].clone()).map_err(TaskError::at(&dir.join(meta)))?;
                 if made_with != backbone {
                     return Err(TaskError::msg(format!(
                         "{}: the features were computed with {made_with:?}, but this node trains {backbone:?}; give both nodes the same weights, seed and unfreeze_fraction",
@@ -171,9 +171,9 @@ impl Task for OutOfFoldScores {
         let mut folds = Vec::new();
         for dir in &dirs {
             let path = dir.join("predictions.csv");
-            let mut r = csv::Reader::from_path(&path).map_err(|e| TaskError::msg(format!("{}: {e}", path.display())))?;
-            let rows: Vec<Prediction> = r.deserialize().collect::<Result<_, _>>().map_err(|e| TaskError::msg(format!("{}: {e}", path.display())))?;
-            let surv = Surv::new(rows.iter().map(|r| r.time_days).collect(), rows.iter().map(|r| r.event == 1).collect()).map_err(|e| TaskError::msg(format!("{}: {e}", path.display())))?;
+            let mut r = csv::Reader::from_path(&path).map_err(TaskError::at(&path))?;
+            let rows: Vec<Prediction> = r.deserialize().collect::<Result<_, _>>().map_err(TaskError::at(&path))?;
+            let surv = Surv::new(rows.iter().map(|r| r.time_days).collect(), rows.iter().map(|r| r.event == 1).collect()).map_err(TaskError::at(&path))?;
             let c = |f: fn(&Prediction) -> f64| harrell(&surv, &rows.iter().map(f).collect::<Vec<_>>()).ok().map(|c| c.c);
             let mut summary = read_json(&dir.join("summary.json"))?;
             summary["test_c_index"] = serde_json::json!({ "dl_score": c(|r| r.dl_score), "logistic_score": c(|r| r.logistic_score) });
@@ -186,7 +186,7 @@ impl Task for OutOfFoldScores {
             }
         }
         let path = ctx.out.join("scores.csv");
-        let mut w = csv::Writer::from_path(&path).map_err(|e| TaskError::msg(format!("{}: {e}", path.display())))?;
+        let mut w = csv::Writer::from_path(&path).map_err(TaskError::at(&path))?;
         for row in all.values() {
             w.serialize(row).map_err(|e| TaskError::msg(e.to_string()))?;
         }
@@ -205,23 +205,22 @@ impl Task for OutOfFoldScores {
 
 /// The cohort's rows of the patients that have a score, every column kept, scores appended.
 fn write_scored_cohort(cohort: &std::path::Path, scores: &BTreeMap<String, Prediction>, out: &std::path::Path) -> Result<(), TaskError> {
-    let err = |p: &std::path::Path, e: &dyn std::fmt::Display| TaskError::msg(format!("{}: {e}", p.display()));
-    let mut r = csv::Reader::from_path(cohort).map_err(|e| err(cohort, &e))?;
-    let mut w = csv::Writer::from_path(out).map_err(|e| err(out, &e))?;
-    let mut header = r.headers().map_err(|e| err(cohort, &e))?.clone();
-    let id = header.iter().position(|h| h == "patient_id").ok_or_else(|| err(cohort, &"no `patient_id` column"))?;
+    let mut r = csv::Reader::from_path(cohort).map_err(TaskError::at(cohort))?;
+    let mut w = csv::Writer::from_path(out).map_err(TaskError::at(out))?;
+    let mut header = r.headers().map_err(TaskError::at(cohort))?.clone();
+    let id = header.iter().position(|h| h == "patient_id").ok_or_else(|| TaskError::at(cohort)("no `patient_id` column"))?;
     header.push_field("dl_score");
     header.push_field("logistic_score");
-    w.write_record(&header).map_err(|e| err(out, &e))?;
+    w.write_record(&header).map_err(TaskError::at(out))?;
     for rec in r.records() {
-        let mut rec = rec.map_err(|e| err(cohort, &e))?;
+        let mut rec = rec.map_err(TaskError::at(cohort))?;
         if let Some(s) = scores.get(&rec[id]) {
             rec.push_field(&s.dl_score.to_string());
             rec.push_field(&s.logistic_score.to_string());
-            w.write_record(&rec).map_err(|e| err(out, &e))?;
+            w.write_record(&rec).map_err(TaskError::at(out))?;
         }
     }
-    w.flush().map_err(|e| err(out, &e))
+    w.flush().map_err(TaskError::at(out))
 }
 
 /// Per fold: sizes, where training stopped, and the held-out C-index of both scores.
