@@ -228,6 +228,7 @@ mod tests {
 
     #[test]
     fn ten_percent_trains_the_last_six_dense_layers_and_the_classifier() {
+        let _rng = super::super::torch_rng();
         let vs = nn::VarStore::new(tch::Device::Cpu);
         let net = DenseNet121::new(&vs.root(), 1);
         // 1 stem conv + 2 per dense layer + 3 transitions = 120 convolutions, + the classifier.
@@ -245,6 +246,7 @@ mod tests {
 
     #[test]
     fn the_prefix_and_the_tail_compose_to_the_whole_network() {
+        let _rng = super::super::torch_rng();
         tch::manual_seed(3);
         let vs = nn::VarStore::new(tch::Device::Cpu);
         let mut net = DenseNet121::new(&vs.root(), 2);

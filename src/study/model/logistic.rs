@@ -55,6 +55,7 @@ mod tests {
 
     #[test]
     fn the_fit_satisfies_scikit_learns_optimality_conditions() {
+        let _rng = super::super::torch_rng();
         // At the optimum of C·Σ log-loss + ½‖w‖² the gradient vanishes: C·Xᵀ(p − y) = −(0, w).
         tch::manual_seed(1);
         let x = Tensor::randn([60, 5], (Kind::Double, tch::Device::Cpu));

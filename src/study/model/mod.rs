@@ -18,3 +18,13 @@ pub mod weights;
 mod oracle_tests;
 #[cfg(test)]
 mod train_tests;
+
+/// libtorch's random generator is global and every new network draws its initial weights
+/// from it: tests that build networks or draw numbers take this lock, so that one test's
+/// draws cannot land between another's seed and its use (which made "same seed, same bytes"
+/// fail now and then under the parallel test runner).
+#[cfg(test)]
+pub(crate) fn torch_rng() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

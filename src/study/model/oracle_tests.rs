@@ -43,6 +43,7 @@ fn logits_for(file: &std::path::Path) -> (Tensor, Tensor) {
 
 #[test]
 fn parameter_names_and_shapes_are_torchvisions() {
+    let _rng = super::torch_rng();
     let r = reference();
     let vs = nn::VarStore::new(Device::Cpu);
     let _net = DenseNet121::new(&vs.root(), 1000);
@@ -64,6 +65,7 @@ fn parameter_names_and_shapes_are_torchvisions() {
 
 #[test]
 fn logits_match_torchvision_to_1e4() {
+    let _rng = super::torch_rng();
     let r = reference();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("densenet121.safetensors");
@@ -84,6 +86,7 @@ fn logits_match_torchvision_to_1e4() {
 
 #[test]
 fn wrong_shapes_and_corrupt_files_are_named() {
+    let _rng = super::torch_rng();
     let r = reference();
     let dir = tempfile::tempdir().unwrap();
     let mut sd = formula_state_dict(&r, str::to_owned);
@@ -108,6 +111,7 @@ fn wrong_shapes_and_corrupt_files_are_named() {
 
 #[test]
 fn imagenet_head_is_replaced_by_the_studys() {
+    let _rng = super::torch_rng();
     let r = reference();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("imagenet.safetensors");

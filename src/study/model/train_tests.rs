@@ -3,11 +3,7 @@
 
 use super::train::train;
 use dag::study::training::protocol::{Backbone, Hyper, Sample, TrainJob};
-use std::sync::Mutex;
 use tch::{Device, Kind, Tensor};
-
-/// libtorch's random generator is global: tests that seed it must not interleave.
-static SEEDED: Mutex<()> = Mutex::new(());
 
 /// `n` patients' cut features (832 × 2 × 2), every 3rd a recurrence, whose features carry a
 /// shift in 32 channels: what an informative image would leave at the cut.
@@ -62,7 +58,7 @@ fn column(csv: &str, name: &str) -> Vec<f64> {
 
 #[test]
 fn a_fold_learns_a_planted_signal_deterministically() {
-    let _seeded = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let _rng = super::torch_rng();
     tch::set_num_threads(1);
     let dir = tempfile::tempdir().unwrap();
     let hyper = Hyper { epochs: 6, batch_size: 8, patience: 0, ..Hyper::default() };
@@ -88,7 +84,7 @@ fn a_fold_learns_a_planted_signal_deterministically() {
 
 #[test]
 fn early_stopping_keeps_the_best_epoch_and_a_nan_loss_names_the_fold() {
-    let _seeded = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let _rng = super::torch_rng();
     tch::set_num_threads(1);
     let dir = tempfile::tempdir().unwrap();
     // Cox loss, a constant rate, stopping after one epoch without improvement.
