@@ -127,13 +127,16 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             let v = nifti_io::read(&input).map_err(err)?;
             let m = if mask == "auto" { None } else { Some(nifti_io::read(std::path::Path::new(&mask)).map_err(err)?.data) };
             let start = std::time::Instant::now();
-            let r = n4::n4(&v.data, m.as_ref(), &n4::N4Options { shrink, ..Default::default() }).map_err(|e| Error::Usage(format!("{}: {e}", input.display())))?;
+            let field = n4::n4(&v.data, m.as_ref(), &n4::N4Options { shrink, ..Default::default() }).map_err(|e| Error::Usage(format!("{}: {e}", input.display())))?;
+            let header = v.header;
+            let mut corrected = v.data;
+            field.correct(&mut corrected);
             let secs = start.elapsed().as_secs_f64();
-            nifti_io::write_f32(&output, &r.corrected, &v.header).map_err(err)?;
+            nifti_io::write_f32(&output, &corrected, &header).map_err(err)?;
             if let Some(b) = bias_out {
-                nifti_io::write_f32(&b, &r.log_bias, &v.header).map_err(err)?;
+                nifti_io::write_f32(&b, &field.log_bias(), &header).map_err(err)?;
             }
-            println!("{}: N4 in {secs:.2} s (iterations per level {:?})", output.display(), r.iterations);
+            println!("{}: N4 in {secs:.2} s (iterations per level {:?})", output.display(), field.iterations);
             Ok(())
         }
         Command::Image(crate::cli::ImageCommand::Info { file, json }) => {

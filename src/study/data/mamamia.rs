@@ -69,19 +69,24 @@ fn text(d: &Data) -> String {
     }
 }
 
-/// One patient's phase files and expert mask, found case-insensitively; the error says
-/// which file is missing.
+/// `stem.nii.gz` or, failing that, `stem.nii` among `files` (by lower-cased name). The
+/// study's own float32 intermediates are uncompressed: gzip gains nothing on float noise.
+fn nifti_named(files: &HashMap<String, PathBuf>, stem: &str) -> Option<PathBuf> {
+    files.get(&format!("{stem}.nii.gz")).or_else(|| files.get(&format!("{stem}.nii"))).cloned()
+}
+
+/// One patient's phase files and expert mask (`.nii.gz` or `.nii`), found case-insensitively;
+/// the error says which file is missing.
 pub fn patient_files(root: &Path, id: &str, phases: &[usize]) -> Result<(Vec<PathBuf>, PathBuf), String> {
     let id = id.to_uppercase();
     let folder = index(&root.join("images")).remove(&id.to_lowercase()).ok_or_else(|| format!("no image folder images/{id}"))?;
     let files = index(&folder);
     let mut paths = Vec::new();
     for &ph in phases {
-        let name = format!("{}_{ph:04}.nii.gz", id.to_lowercase());
-        paths.push(files.get(&name).cloned().ok_or_else(|| format!("phase {ph} is missing (images/{id}/{name})"))?);
+        let stem = format!("{}_{ph:04}", id.to_lowercase());
+        paths.push(nifti_named(&files, &stem).ok_or_else(|| format!("phase {ph} is missing (images/{id}/{stem}.nii.gz)"))?);
     }
-    let mask = index(&root.join("segmentations/expert"))
-        .remove(&format!("{}.nii.gz", id.to_lowercase()))
+    let mask = nifti_named(&index(&root.join("segmentations/expert")), &id.to_lowercase())
         .ok_or_else(|| format!("no expert segmentation (segmentations/expert/{id}.nii.gz)"))?;
     Ok((paths, mask))
 }

@@ -51,19 +51,22 @@ pub struct CropInfo {
 /// Slice `z` of a 3D volume (x, y, z) as a plane.
 pub fn slice(v: &ArrayD<f32>, z: usize) -> Plane {
     let (nx, ny) = (v.shape()[0], v.shape()[1]);
-    let mut data = Vec::with_capacity(nx * ny);
-    for y in 0..ny {
-        for x in 0..nx {
-            data.push(v[[x, y, z]]);
-        }
-    }
+    // (y, x) in logical order is row-major, whatever the storage.
+    let data = v.index_axis(ndarray::Axis(2), z).t().iter().copied().collect();
     Plane { width: nx, height: ny, data }
 }
 
 /// The middle of the slices that contain tumour, and the first and last of them.
 pub fn middle_tumour_slice(mask: &ArrayD<f32>) -> Option<(usize, [usize; 2])> {
     let nz = mask.shape()[2];
-    let with: Vec<usize> = (0..nz).filter(|&z| mask.index_axis(ndarray::Axis(2), z).iter().any(|&m| m > 0.5)).collect();
+    // Each slice in memory order: NIfTI's slices are contiguous, its rows are not in
+    // ndarray's logical order.
+    let with: Vec<usize> = (0..nz)
+        .filter(|&z| {
+            let s = mask.index_axis(ndarray::Axis(2), z);
+            s.as_slice_memory_order().map_or_else(|| s.iter().any(|&m| m > 0.5), |v| v.iter().any(|&m| m > 0.5))
+        })
+        .collect();
     let (first, last) = (*with.first()?, *with.last()?);
     Some((with[with.len() / 2], [first, last]))
 }
@@ -88,11 +91,14 @@ pub fn percentile(values: &mut [f32], q: f64) -> f32 {
     values[lo] + (values[hi] - values[lo]) * (pos - lo as f64) as f32
 }
 
-/// Crops the phases around the tumour and returns (3 × size × size, channel-major) values
-/// normalised for an ImageNet network, the [0, 1] preview planes, and what was done.
-pub fn tumour_crop(phases: &[ArrayD<f32>], mask: &ArrayD<f32>, spacing: [f64; 2], o: &CropOptions) -> Result<(Vec<f32>, Vec<Plane>, CropInfo), String> {
+/// Crops the three channels around the tumour and returns (3 × size × size, channel-major)
+/// values normalised for an ImageNet network, the [0, 1] preview planes, and what was done.
+/// `phase_slice(c, z)` gives slice z of channel c's phase: only that slice is needed, so a
+/// caller can read one phase at a time (a DUKE-sized phase is 128 MB as float32).
+pub fn tumour_crop(mask: &ArrayD<f32>, spacing: [f64; 2], o: &CropOptions, mut phase_slice: impl FnMut(usize, usize) -> Result<Plane, String>) -> Result<(Vec<f32>, Vec<Plane>, CropInfo), String> {
     let (z, range) = middle_tumour_slice(mask).ok_or("the tumour mask is empty")?;
     let m = slice(mask, z);
+    let (m_width, m_height) = (m.width, m.height);
     let (w, h) = (((m.width as f64 * spacing[0] / o.spacing_mm).round() as usize).max(1), ((m.height as f64 * spacing[1] / o.spacing_mm).round() as usize).max(1));
     let m = resize(&m, w, h, true)?;
     let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
@@ -113,8 +119,12 @@ pub fn tumour_crop(phases: &[ArrayD<f32>], mask: &ArrayD<f32>, spacing: [f64; 2]
     let mut out = Vec::with_capacity(3 * (o.size * o.size) as usize);
     let mut previews = Vec::new();
     let mut ranges = Vec::new();
-    for (c, phase) in phases.iter().enumerate().take(3) {
-        let p = resize(&slice(phase, z), w, h, false)?;
+    for c in 0..3 {
+        let p = phase_slice(c, z)?;
+        if (p.width, p.height) != (m_width, m_height) {
+            return Err(format!("phase {c}'s slices are {}×{}, the mask's {m_width}×{m_height}", p.width, p.height));
+        }
+        let p = resize(&p, w, h, false)?;
         // Outside the image the crop repeats the nearest edge pixel.
         let mut crop = Plane { width: side as usize, height: side as usize, data: Vec::with_capacity((side * side) as usize) };
         for y in 0..side {
@@ -192,8 +202,8 @@ mod tests {
             }
         }
         let o = CropOptions { spacing_mm: 1.0, margin_mm: 4.0, size: 32, percentiles: [1.0, 99.0] };
-        let phases = vec![img.clone(), img.clone(), img];
-        let (x, previews, info) = tumour_crop(&phases, &mask, [1.0, 1.0], &o).unwrap();
+        let phase = |_: usize, z: usize| Ok(slice(&img, z));
+        let (x, previews, info) = tumour_crop(&mask, [1.0, 1.0], &o, phase).unwrap();
         assert_eq!(info.slice, 4);
         assert_eq!(info.tumour_slices, [2, 6]);
         assert_eq!(info.box_px, [23 - 8, 12 - 8, 16]);
@@ -203,7 +213,7 @@ mod tests {
         assert!(p.data[16 * 32 + 16] > 0.9 && p.data[0] < 0.1);
         let channel0 = (x[16 * 32 + 16] * IMAGENET_STD[0]) + IMAGENET_MEAN[0];
         assert!((channel0 - p.data[16 * 32 + 16]).abs() < 1e-6);
-        assert!(tumour_crop(&phases, &ArrayD::zeros(IxDyn(&[40, 30, 9])), [1.0, 1.0], &o).unwrap_err().contains("empty"));
+        assert!(tumour_crop(&ArrayD::zeros(IxDyn(&[40, 30, 9])), [1.0, 1.0], &o, phase).unwrap_err().contains("empty"));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! volume; the final log field is evaluated at full resolution.
 
 use super::bspline::{axis_weights, fit, grid_weights, Lattice};
-use ndarray::{ArrayD, IxDyn, ShapeBuilder};
+use super::nifti_io::memory_order;
+use ndarray::{s, ArrayD, Ix3, IxDyn, ShapeBuilder};
 use rustfft::{num_complex::Complex, FftPlanner};
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -27,18 +28,60 @@ impl Default for N4Options {
     }
 }
 
-pub struct N4Result {
-    pub corrected: ArrayD<f32>,
-    pub log_bias: ArrayD<f32>,
+/// Per-axis B-spline weights at every voxel of one axis.
+type AxisWeights = Vec<(usize, [f64; 4])>;
+
+/// The estimated log bias field: the levels' control lattices summed into the finest one,
+/// with its weights at the full grid. It is evaluated one row at a time, so correcting a
+/// volume needs no second volume-sized buffer (a DUKE-sized phase is 128 MB as float32).
+pub struct BiasField {
+    shape: [usize; 3],
+    lattice: Lattice,
+    weights: [AxisWeights; 3],
     pub iterations: Vec<usize>,
 }
 
-/// Otsu's threshold over the volume's values (`bins` bins): the mask is what lies above.
-pub fn otsu_mask(v: &ArrayD<f32>, bins: usize) -> ArrayD<f32> {
-    let (lo, hi) = v.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+impl BiasField {
+    /// Calls `f(y, z, row)` with the log field along x at every (y, z).
+    fn rows(&self, mut f: impl FnMut(usize, usize, &[f32])) {
+        let mut row = vec![0.0f32; self.shape[0]];
+        for z in 0..self.shape[2] {
+            for y in 0..self.shape[1] {
+                row.fill(0.0);
+                self.lattice.add_row(&self.weights, y, z, &mut row);
+                f(y, z, &row);
+            }
+        }
+    }
+
+    /// The log bias at full resolution (x, y, z).
+    pub fn log_bias(&self) -> ArrayD<f32> {
+        let [nx, ny, _] = self.shape;
+        let mut out = vec![0.0f32; self.shape.iter().product()];
+        self.rows(|y, z, row| {
+            let at = (z * ny + y) * nx;
+            out[at..at + nx].copy_from_slice(row);
+        });
+        ArrayD::from_shape_vec(IxDyn(&self.shape).f(), out).expect("shape of the field")
+    }
+
+    /// Divides `volume` by the bias, in place.
+    pub fn correct(&self, volume: &mut ArrayD<f32>) {
+        let mut v = volume.view_mut().into_dimensionality::<Ix3>().expect("N4 checked the volume is 3D");
+        self.rows(|y, z, row| {
+            for (x, b) in v.slice_mut(s![.., y, z]).iter_mut().zip(row) {
+                *x /= b.exp();
+            }
+        });
+    }
+}
+
+/// Otsu's threshold over the values (`bins` bins): the mask is what lies above it.
+pub fn otsu_threshold(values: &[f32], bins: usize) -> f64 {
+    let (lo, hi) = values.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
     let width = ((hi - lo) as f64 / bins as f64).max(f64::MIN_POSITIVE);
     let mut hist = vec![0.0f64; bins];
-    for &x in v.iter() {
+    for &x in values {
         hist[(((x - lo) as f64 / width) as usize).min(bins - 1)] += 1.0;
     }
     let total: f64 = hist.iter().sum();
@@ -56,7 +99,12 @@ pub fn otsu_mask(v: &ArrayD<f32>, bins: usize) -> ArrayD<f32> {
             (best, best_k) = (between, k);
         }
     }
-    let thr = lo as f64 + (best_k + 1) as f64 * width;
+    lo as f64 + (best_k + 1) as f64 * width
+}
+
+/// Otsu's mask of the volume (1 above the threshold, else 0).
+pub fn otsu_mask(v: &ArrayD<f32>, bins: usize) -> ArrayD<f32> {
+    let thr = otsu_threshold(&memory_order(v), bins);
     v.mapv(|x| f32::from(u8::from(f64::from(x) > thr)))
 }
 
@@ -124,20 +172,22 @@ fn sharpen(values: &[f64], o: &N4Options, fft: &mut FftPlanner<f64>) -> Vec<f64>
         .collect()
 }
 
-/// Corrects `volume` (x, y, z); `mask` (None: Otsu) selects the voxels the field is fitted to.
-pub fn n4(volume: &ArrayD<f32>, mask: Option<&ArrayD<f32>>, o: &N4Options) -> Result<N4Result, String> {
+/// Estimates the bias field of `volume` (x, y, z); `mask` (None: Otsu) selects the voxels
+/// the field is fitted to.
+pub fn n4(volume: &ArrayD<f32>, mask: Option<&ArrayD<f32>>, o: &N4Options) -> Result<BiasField, String> {
     let shape = volume.shape().to_vec();
     if shape.len() != 3 {
         return Err(format!("N4 needs a 3D volume, got shape {shape:?}"));
     }
-    let otsu;
-    let mask = match mask {
-        Some(m) if m.shape() == volume.shape() => m,
-        Some(m) => return Err(format!("mask shape {:?} differs from the volume's {shape:?}", m.shape())),
-        None => {
-            otsu = otsu_mask(volume, 200);
-            &otsu
-        }
+    if let Some(m) = mask.filter(|m| m.shape() != volume.shape()) {
+        return Err(format!("mask shape {:?} differs from the volume's {shape:?}", m.shape()));
+    }
+    // Otsu's mask is only looked at where the volume is sampled; no full-size copy of it.
+    let threshold = if mask.is_none() { otsu_threshold(&memory_order(volume), 200) } else { 0.0 };
+    let mask = mask.map(|m| m.view().into_dimensionality::<Ix3>().expect("same shape as the volume"));
+    let in_mask = |v: f32, at: [usize; 3]| match &mask {
+        Some(m) => m[at] > 0.5,
+        None => f64::from(v) > threshold,
     };
     let s = o.shrink.max(1);
     let n = [shape[0].div_ceil(s), shape[1].div_ceil(s), shape[2].div_ceil(s)];
@@ -152,8 +202,9 @@ pub fn n4(volume: &ArrayD<f32>, mask: Option<&ArrayD<f32>>, o: &N4Options) -> Re
             for x in 0..n[0] {
                 let (fx, fy, fz) = ((x * s + off).min(shape[0] - 1), (y * s + off).min(shape[1] - 1), (z * s + off).min(shape[2] - 1));
                 let k = (z * n[1] + y) * n[0] + x;
-                img[k] = f64::from(vol3[[fx, fy, fz]]);
-                inside[k] = mask[[fx, fy, fz]] > 0.5 && img[k] > 0.0;
+                let v = vol3[[fx, fy, fz]];
+                img[k] = f64::from(v);
+                inside[k] = in_mask(v, [fx, fy, fz]) && v > 0.0;
             }
         }
     }
@@ -163,7 +214,7 @@ pub fn n4(volume: &ArrayD<f32>, mask: Option<&ArrayD<f32>>, o: &N4Options) -> Re
     let log_img: Vec<f64> = (0..img.len()).map(|k| if inside[k] { img[k].ln() } else { 0.0 }).collect();
     let idx: Vec<usize> = (0..img.len()).filter(|&k| inside[k]).collect();
     let mut bias = vec![0.0f64; img.len()];
-    let mut lattices: Vec<(usize, Lattice)> = Vec::new();
+    let mut total: Option<Lattice> = None;
     let mut planner = FftPlanner::new();
     let mut done = Vec::new();
     for (level, &iters) in o.iterations.iter().enumerate() {
@@ -196,24 +247,22 @@ pub fn n4(volume: &ArrayD<f32>, mask: Option<&ArrayD<f32>>, o: &N4Options) -> Re
             }
         }
         done.push(it);
-        lattices.push((spans, acc));
+        if let Some(coarser) = total {
+            acc.add(&coarser.refine());
+        }
+        total = Some(acc);
     }
-    // The full-resolution field: every level's lattice at the full grid's coordinates.
-    let full = |len: usize, ns: usize, spans: usize| {
+    let spans = o.initial_spans << (o.iterations.len().max(1) - 1);
+    let lattice = total.unwrap_or(Lattice { dims: [spans + 3; 3], phi: vec![0.0; (spans + 3).pow(3)] });
+    // The full-resolution field: the lattice at the full grid's coordinates.
+    let full = |len: usize, ns: usize| {
         axis_weights(len, spans, move |i| {
             let j = (i as f64 - off as f64) / s as f64;
             if ns > 1 { j / (ns - 1) as f64 } else { 0.0 }
         })
     };
-    let mut log_bias = vec![0.0f32; shape[0] * shape[1] * shape[2]];
-    for (spans, lat) in &lattices {
-        let w = [full(shape[0], n[0], *spans), full(shape[1], n[1], *spans), full(shape[2], n[2], *spans)];
-        lat.add_to(&w, &mut log_bias);
-    }
-    // x fastest → NIfTI's (x, y, z) with Fortran order.
-    let lb = ArrayD::from_shape_vec(IxDyn(&shape).f(), log_bias).map_err(|e| e.to_string())?;
-    let corrected = ndarray::Zip::from(volume).and(&lb).map_collect(|&v, &b| v / b.exp());
-    Ok(N4Result { corrected, log_bias: lb, iterations: done })
+    let weights = [full(shape[0], n[0]), full(shape[1], n[1]), full(shape[2], n[2])];
+    Ok(BiasField { shape: [shape[0], shape[1], shape[2]], lattice, weights, iterations: done })
 }
 
 #[cfg(test)]
@@ -285,10 +334,12 @@ pub(super) mod tests {
     #[test]
     fn recovers_the_true_bias_as_well_as_simpleitk() {
         let o = Oracle::load();
-        let out = n4(&o.vol.data, None, &N4Options::default()).unwrap();
+        let field = n4(&o.vol.data, None, &N4Options::default()).unwrap();
         // Otsu's mask of this volume is its body.
         assert!(otsu_mask(&o.vol.data, 200) == o.body.data);
-        o.assert_as_good_as_simpleitk(&format!("N4 (iterations {:?})", out.iterations), o.accuracy(&out.log_bias, &out.corrected));
+        let mut corrected = o.vol.data.clone();
+        field.correct(&mut corrected);
+        o.assert_as_good_as_simpleitk(&format!("N4 (iterations {:?})", field.iterations), o.accuracy(&field.log_bias(), &corrected));
     }
 }
 

@@ -5,11 +5,12 @@
 //! outside the input are 0.
 
 use ndarray::{ArrayD, Ix3, IxDyn, ShapeBuilder};
+use std::borrow::Cow;
 use nifti::NiftiHeader;
 
 /// Per axis: where the output's voxel k falls in the input (lower neighbour, its weight), or
 /// None outside the input.
-fn axis_taps(n_in: usize, n_out: usize, step: f64, nearest: bool) -> Vec<Option<(usize, usize, f32)>> {
+fn axis_taps(n_in: usize, n_out: usize, step: f64, nearest: bool) -> Vec<Tap> {
     (0..n_out)
         .map(|k| {
             let x = k as f64 * step;
@@ -40,33 +41,86 @@ pub fn output_shape(shape: &[usize], spacing: &[f64], target: &[Option<f64>; 3])
     out
 }
 
+/// Resamples `v` (x, y, z). Trilinear interpolation is separable, so it runs as one pass
+/// per axis (x, then y, then z: the same arithmetic, in the same order, as interpolating
+/// each output voxel from its eight neighbours), skips the axes kept as they are, and goes
+/// slice by slice so that only the input and the output are volume-sized.
 pub fn resample(v: &ArrayD<f32>, spacing: &[f64], target: &[Option<f64>; 3], nearest: bool) -> Result<ArrayD<f32>, String> {
     let v3 = v.view().into_dimensionality::<Ix3>().map_err(|_| format!("resampling needs a 3D volume, got shape {:?}", v.shape()))?;
-    let shape = v3.shape().to_vec();
-    let out = output_shape(&shape, spacing, target);
-    let taps: Vec<Vec<Option<(usize, usize, f32)>>> = (0..3)
-        .map(|a| {
-            let step = target[a].map_or(1.0, |t| t / spacing[a]);
-            axis_taps(shape[a], out[a], step, nearest)
-        })
-        .collect();
-    // x fastest, as NIfTI stores voxels.
-    let mut data = Vec::with_capacity(out[0] * out[1] * out[2]);
-    for tz in &taps[2] {
-        for ty in &taps[1] {
-            for tx in &taps[0] {
-                let (Some((x0, x1, wx)), Some((y0, y1, wy)), Some((z0, z1, wz))) = (tx, ty, tz) else {
-                    data.push(0.0);
-                    continue;
-                };
-                let at = |x: usize, y: usize, z: usize| v3[[x, y, z]];
-                let lerp = |a: f32, b: f32, w: f32| a + (b - a) * w;
-                let plane = |z| lerp(lerp(at(*x0, *y0, z), at(*x1, *y0, z), *wx), lerp(at(*x0, *y1, z), at(*x1, *y1, z), *wx), *wy);
-                data.push(lerp(plane(*z0), plane(*z1), *wz));
+    let dims = [v3.shape()[0], v3.shape()[1], v3.shape()[2]];
+    let out = output_shape(&dims, spacing, target);
+    let taps: Vec<Option<Vec<Tap>>> = (0..3).map(|a| target[a].map(|t| axis_taps(dims[a], out[a], t / spacing[a], nearest))).collect();
+    // x fastest, as NIfTI stores voxels; borrowed when the volume already is.
+    let data: Cow<'_, [f32]> = match v3.t().to_slice() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(v3.t().iter().copied().collect()),
+    };
+    // Input slice z resampled in-plane.
+    let (plane_in, plane_out) = (dims[0] * dims[1], out[0] * out[1]);
+    let plane = |z: usize| -> Vec<f32> {
+        let mut p = Cow::Borrowed(&data[z * plane_in..][..plane_in]);
+        let mut d = [dims[0], dims[1], 1];
+        for axis in 0..2 {
+            if let Some(t) = &taps[axis] {
+                p = Cow::Owned(pass(&p, d, axis, t));
+                d[axis] = out[axis];
+            }
+        }
+        p.into_owned()
+    };
+    let mut result = vec![0.0f32; plane_out * out[2]];
+    let identity: Vec<Tap> = (0..dims[2]).map(|z| Some((z, z, 0.0))).collect();
+    // The last two input planes: consecutive output slices mostly share their neighbours.
+    let mut recent: Vec<(usize, Vec<f32>)> = Vec::new();
+    for (k, tap) in taps[2].as_ref().unwrap_or(&identity).iter().enumerate() {
+        let Some((z0, z1, w)) = *tap else { continue };
+        for z in [z0, z1] {
+            if !recent.iter().any(|(c, _)| *c == z) {
+                if recent.len() == 2 {
+                    recent.remove(0);
+                }
+                recent.push((z, plane(z)));
+            }
+        }
+        let get = |z: usize| &recent.iter().find(|(c, _)| *c == z).expect("just computed").1;
+        for ((d, a), b) in result[k * plane_out..][..plane_out].iter_mut().zip(get(z0)).zip(get(z1)) {
+            *d = a + (b - a) * w;
+        }
+    }
+    ArrayD::from_shape_vec(IxDyn(&out).f(), result).map_err(|e| e.to_string())
+}
+
+/// Where an output voxel falls along one axis: lower and upper input neighbour and the
+/// upper one's weight; None outside the input.
+type Tap = Option<(usize, usize, f32)>;
+
+/// Interpolates `data` (x fastest, `dims`) along one axis at `taps`; outside the input is 0.
+fn pass(data: &[f32], dims: [usize; 3], axis: usize, taps: &[Tap]) -> Vec<f32> {
+    let (stride, outer): (usize, usize) = (dims[..axis].iter().product(), dims[axis + 1..].iter().product());
+    let (n, m) = (dims[axis], taps.len());
+    let mut out = vec![0.0f32; stride * m * outer];
+    if stride == 1 {
+        // Along x: a gather within each row.
+        for (src, dst) in data.chunks_exact(n).zip(out.chunks_exact_mut(m)) {
+            for (d, tap) in dst.iter_mut().zip(taps) {
+                if let Some((lo, hi, w)) = *tap {
+                    *d = src[lo] + (src[hi] - src[lo]) * w;
+                }
+            }
+        }
+        return out;
+    }
+    for o in 0..outer {
+        for (k, tap) in taps.iter().enumerate() {
+            let Some((lo, hi, w)) = *tap else { continue };
+            let dst = &mut out[(o * m + k) * stride..][..stride];
+            let (a, b) = (&data[(o * n + lo) * stride..][..stride], &data[(o * n + hi) * stride..][..stride]);
+            for ((d, a), b) in dst.iter_mut().zip(a).zip(b) {
+                *d = a + (b - a) * w;
             }
         }
     }
-    ArrayD::from_shape_vec(IxDyn(&out).f(), data).map_err(|e| e.to_string())
+    out
 }
 
 /// The header of the resampled volume: new dimensions and pixel sizes, and the affine's

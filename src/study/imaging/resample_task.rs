@@ -29,7 +29,7 @@ pub struct ResampleParams {
 impl Task for Resample {
     type Params = ResampleParams;
     const KIND: &'static str = "resample";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
     const DESCRIPTION: &'static str = "one patient's phases (linear) and mask (nearest) resampled to a target spacing";
 
     fn input_files(p: &ResampleParams) -> Vec<PathBuf> {
@@ -63,7 +63,8 @@ impl Task for Resample {
             let header = resampled_header(&v.header, &spacing, &target, output_shape(v.data.shape(), &spacing, &target));
             let written = match ph {
                 Some(ph) => {
-                    let out = images.join(format!("{}_{ph:04}.nii.gz", who.to_lowercase()));
+                    // Uncompressed, as `n4` writes: gzip does not shrink float32 voxels.
+                    let out = images.join(format!("{}_{ph:04}.nii", who.to_lowercase()));
                     write_f32(&out, &r, &header).map(|()| out)
                 }
                 None => {

@@ -1,7 +1,7 @@
 //! `tumour_crop`: one patient's preprocessing as a pipeline task (one instance per patient).
 
-use super::crop::{npy_bytes, png_bytes, tumour_crop, CropOptions};
-use super::nifti_io::read;
+use super::crop::{npy_bytes, png_bytes, slice, tumour_crop, CropOptions, Plane};
+use super::nifti_io::{read, read_z_slice};
 use crate::engine::task::{Task, TaskCtx, TaskError};
 use crate::study::data::mamamia::patient_files;
 use crate::study::data::{dataset_root, patient_input_files};
@@ -58,21 +58,22 @@ impl Task for TumourCrop {
         let who = &p.patient;
         let (files, mask_file) = patient_files(&root, who, &p.phases).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
         let mask = read(&mask_file).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
-        let mut phases = Vec::new();
-        for f in &files {
-            let v = read(f).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
-            if v.shape() != mask.shape() || v.shape().len() != 3 {
-                return Err(TaskError::msg(format!("{who}: {} has shape {:?}, the mask {:?}", f.display(), v.shape(), mask.shape())));
+        let sp = mask.spacing();
+        let o = CropOptions { spacing_mm: p.spacing_mm, margin_mm: p.margin_mm, size: p.size, ..CropOptions::default() };
+        // One phase in memory at a time: the crop needs only the tumour's slice of each.
+        let phase_slice = |c: usize, z: usize| -> Result<Plane, String> {
+            let f = &files[c];
+            let v = read_z_slice(f, z).map_err(|e| e.to_string())?;
+            if v.header_shape() != mask.shape() {
+                return Err(format!("{} has shape {:?}, the mask {:?}", f.display(), v.header_shape(), mask.shape()));
             }
             let (a, b) = (v.affine(), mask.affine());
             if a.iter().flatten().zip(b.iter().flatten()).any(|(x, y)| (x - y).abs() > 1e-3) {
-                return Err(TaskError::msg(format!("{who}: {} and its mask have different voxel-to-world affines", f.display())));
+                return Err(format!("{} and its mask have different voxel-to-world affines", f.display()));
             }
-            phases.push(v.data);
-        }
-        let sp = mask.spacing();
-        let o = CropOptions { spacing_mm: p.spacing_mm, margin_mm: p.margin_mm, size: p.size, ..CropOptions::default() };
-        let (x, previews, info) = tumour_crop(&phases, &mask.data, [sp[0], sp[1]], &o).map_err(|e| TaskError::msg(format!("{who}: {e} ({})", mask_file.display())))?;
+            Ok(slice(&v.data, 0))
+        };
+        let (x, previews, info) = tumour_crop(&mask.data, [sp[0], sp[1]], &o, phase_slice).map_err(|e| TaskError::msg(format!("{who}: {e} ({})", mask_file.display())))?;
         let n = p.size as usize;
         let out = |name: &str| ctx.out.join(name);
         std::fs::write(out("crop.npy"), npy_bytes(&[3, n, n], &x)).map_err(TaskError::io(&out("crop.npy")))?;
@@ -107,7 +108,7 @@ fn default_shrink() -> usize {
 impl Task for N4Correct {
     type Params = N4Params;
     const KIND: &'static str = "n4";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
     const DESCRIPTION: &'static str = "N4 bias-field correction of one patient's phases (Otsu mask)";
 
     fn input_files(p: &N4Params) -> Vec<PathBuf> {
@@ -126,10 +127,13 @@ impl Task for N4Correct {
         for (f, ph) in files.iter().zip(&p.phases) {
             ctx.check_cancelled()?;
             let v = read(f).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
-            let r = super::n4::n4(&v.data, None, &options).map_err(|e| TaskError::msg(format!("{who}: {}: {e}", f.display())))?;
-            let out = images.join(format!("{}_{ph:04}.nii.gz", who.to_lowercase()));
-            super::nifti_io::write_f32(&out, &r.corrected, &v.header).map_err(|e| TaskError::msg(e.to_string()))?;
-            let _ = writeln!(ctx.log, "{}: iterations per level {:?}", f.display(), r.iterations);
+            let field = super::n4::n4(&v.data, None, &options).map_err(|e| TaskError::msg(format!("{who}: {}: {e}", f.display())))?;
+            let mut corrected = v.data;
+            field.correct(&mut corrected);
+            // Uncompressed: gzip makes float32 voxels larger, not smaller, and takes seconds.
+            let out = images.join(format!("{}_{ph:04}.nii", who.to_lowercase()));
+            super::nifti_io::write_f32(&out, &corrected, &v.header).map_err(|e| TaskError::msg(e.to_string()))?;
+            let _ = writeln!(ctx.log, "{}: iterations per level {:?}", f.display(), field.iterations);
         }
         let dest = masks.join(format!("{who}.nii.gz"));
         std::fs::copy(&mask, &dest).map_err(TaskError::io(&dest))?;
