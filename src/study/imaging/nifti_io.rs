@@ -51,10 +51,7 @@ pub fn read(file: &Path) -> Result<Volume, NiftiIoError> {
             (header, obj.into_volume().into_ndarray::<f32>().map_err(|e| err(e.to_string()))?)
         }
     };
-    if has_nan(&data) {
-        return Err(err("the volume holds NaN values".into()));
-    }
-    Ok(Volume { data, header })
+    without_nan(file, Volume { data, header })
 }
 
 /// A single-file NIfTI-1 (.nii, .nii.gz) of a common datatype, its voxels decoded in bulk;
@@ -160,15 +157,15 @@ pub fn read_z_slice(file: &Path, z: usize) -> Result<Volume, NiftiIoError> {
             (v.header, data)
         }
     };
-    if has_nan(&data) {
-        return Err(err("the volume holds NaN values".into()));
-    }
-    Ok(Volume { data, header })
+    without_nan(file, Volume { data, header })
 }
 
-fn has_nan(v: &ArrayD<f32>) -> bool {
+fn without_nan(file: &Path, v: Volume) -> Result<Volume, NiftiIoError> {
     // A fold, not `any`: it vectorises, and a clean volume is read to the end either way.
-    memory_order(v).iter().fold(false, |acc, x| acc | x.is_nan())
+    if memory_order(&v.data).iter().fold(false, |acc, x| acc | x.is_nan()) {
+        return Err(NiftiIoError::Read { file: file.to_owned(), message: "the volume holds NaN values".into() });
+    }
+    Ok(v)
 }
 
 /// The values in memory order, without a copy where the array is contiguous: iterating an
@@ -364,6 +361,21 @@ mod tests {
         }
         let e = read_z_slice(&dir.path().join("f32.nii"), 3).err().unwrap().to_string();
         assert!(e.contains("f32.nii") && e.contains("no slice 3"), "{e}");
+    }
+
+    #[test]
+    fn a_volume_with_nan_is_refused_with_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = ArrayD::<f32>::zeros(IxDyn(&[4, 3, 2]));
+        v[[1, 2, 1]] = f32::NAN;
+        let p = dir.path().join("nan.nii");
+        write_f32(&p, &v, &NiftiHeader::default()).unwrap();
+        for e in [read(&p).err(), read_z_slice(&p, 1).err()] {
+            let e = e.expect("refused").to_string();
+            assert!(e.contains("nan.nii") && e.contains("NaN"), "{e}");
+        }
+        // The slice without it is fine.
+        assert!(read_z_slice(&p, 0).is_ok());
     }
 
     #[test]
