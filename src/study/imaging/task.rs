@@ -135,7 +135,9 @@ impl Task for N4Correct {
             super::nifti_io::write_f32(&out, &corrected, &v.header).map_err(|e| TaskError::msg(e.to_string()))?;
             let _ = writeln!(ctx.log, "{}: iterations per level {:?}", f.display(), field.iterations);
         }
-        let dest = masks.join(format!("{who}.nii.gz"));
+        // The mask as it is, under its own extension (the reader takes .nii.gz or .nii).
+        let ext = if mask.extension().is_some_and(|e| e == "gz") { "nii.gz" } else { "nii" };
+        let dest = masks.join(format!("{who}.{ext}"));
         std::fs::copy(&mask, &dest).map_err(TaskError::io(&dest))?;
         Ok(())
     }
