@@ -21,6 +21,11 @@ pub fn axis_weights(n: usize, spans: usize, coords: impl Fn(usize) -> f64) -> Ve
         .collect()
 }
 
+/// The spline along x from a collapsed column: four control values from `bx`, weighted.
+fn tap(col: &[f64], bx: usize, wx: [f64; 4]) -> f64 {
+    wx[0] * col[bx] + wx[1] * col[bx + 1] + wx[2] * col[bx + 2] + wx[3] * col[bx + 3]
+}
+
 /// A lattice of (spans + 3)³ control points.
 pub struct Lattice {
     pub dims: [usize; 3],
@@ -144,7 +149,7 @@ impl Lattice {
     pub fn add_row(&self, w: &[Vec<(usize, [f64; 4])>; 3], y: usize, z: usize, row: &mut [f32]) {
         let col = self.column(w[1][y], w[2][z]);
         for (slot, &(bx, wx)) in row.iter_mut().zip(&w[0]) {
-            *slot += (wx[0] * col[bx] + wx[1] * col[bx + 1] + wx[2] * col[bx + 2] + wx[3] * col[bx + 3]) as f32;
+            *slot += tap(&col, bx, wx) as f32;
         }
     }
 
@@ -168,7 +173,7 @@ impl Lattice {
             for &wy in &w[1] {
                 let col = self.column(wy, wz);
                 for &(bx, wx) in &w[0] {
-                    emit(wx[0] * col[bx] + wx[1] * col[bx + 1] + wx[2] * col[bx + 2] + wx[3] * col[bx + 3]);
+                    emit(tap(&col, bx, wx));
                 }
             }
         }

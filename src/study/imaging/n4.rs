@@ -232,9 +232,7 @@ pub fn n4(volume: &ArrayD<f32>, mask: Option<&ArrayD<f32>>, o: &N4Options) -> Re
             }
             let lat = fit(n, spans, &w, &residual, &inside);
             let field = lat.evaluate(&w);
-            for (a, b) in acc.phi.iter_mut().zip(&lat.phi) {
-                *a += b;
-            }
+            acc.add(&lat);
             // Convergence: the coefficient of variation of exp(field change) in the mask.
             let e: Vec<f64> = idx.iter().map(|&k| field[k].exp()).collect();
             let mu = e.iter().sum::<f64>() / e.len() as f64;

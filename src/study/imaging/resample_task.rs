@@ -4,9 +4,9 @@
 
 use super::nifti_io::{read, write_f32, write_u8};
 use super::resample::{output_shape, resample, resampled_header};
+use super::task::PatientBack;
 use crate::engine::task::{Task, TaskCtx, TaskError};
-use crate::study::data::mamamia::patient_files;
-use crate::study::data::{dataset_root, patient_input_files};
+use crate::study::data::patient_input_files;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -41,15 +41,10 @@ impl Task for Resample {
             [x, y, z] if [x, y, z].iter().all(|s| s.is_none_or(|s| s > 0.0)) => [*x, *y, *z],
             other => return Err(TaskError::msg(format!("`spacing_mm` needs three positive spacings or nulls, got {other:?}"))),
         };
-        let root = dataset_root(ctx, &p.input, &p.dataset)?;
-        let who = p.patient.to_uppercase();
-        let (files, mask) = patient_files(&root, &who, &p.phases).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
-        let images = ctx.out.join("images").join(&who);
-        let masks = ctx.out.join("segmentations/expert");
-        std::fs::create_dir_all(&images).map_err(TaskError::io(&images))?;
-        std::fs::create_dir_all(&masks).map_err(TaskError::io(&masks))?;
+        let back = PatientBack::open(ctx, &p.input, &p.dataset, &p.patient, &p.phases)?;
+        let who = &back.who;
         let mut geometry = None;
-        for (f, ph) in files.iter().chain(std::iter::once(&mask)).zip(p.phases.iter().map(Some).chain([None])) {
+        for (f, ph) in back.phases.iter().chain(std::iter::once(&back.mask)).zip(p.phases.iter().map(Some).chain([None])) {
             ctx.check_cancelled()?;
             let v = read(f).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
             let spacing = v.spacing();
@@ -62,13 +57,12 @@ impl Task for Resample {
             let r = resample(&v.data, &spacing, &target, ph.is_none()).map_err(|e| TaskError::msg(format!("{who}: {}: {e}", f.display())))?;
             let header = resampled_header(&v.header, &spacing, &target, output_shape(v.data.shape(), &spacing, &target));
             let written = match ph {
-                Some(ph) => {
-                    // Uncompressed, as `n4` writes: gzip does not shrink float32 voxels.
-                    let out = images.join(format!("{}_{ph:04}.nii", who.to_lowercase()));
+                Some(&ph) => {
+                    let out = back.phase_out(ph);
                     write_f32(&out, &r, &header).map(|()| out)
                 }
                 None => {
-                    let out = masks.join(format!("{who}.nii.gz"));
+                    let out = back.mask_out("nii.gz");
                     write_u8(&out, &r.mapv(|l| l.round().clamp(0.0, 255.0) as u8), &header).map(|()| out)
                 }
             };

@@ -83,6 +83,41 @@ impl Task for TumourCrop {
     }
 }
 
+/// One patient's files in the dataset, and where a step that writes the patient back in the
+/// same layout (`n4`, `resample`) puts its own: `images/<ID>/<id>_000N.nii` and
+/// `segmentations/expert/<ID>.nii[.gz]` under the node's output.
+pub(super) struct PatientBack {
+    pub who: String,
+    pub phases: Vec<PathBuf>,
+    pub mask: PathBuf,
+    images: PathBuf,
+    masks: PathBuf,
+}
+
+impl PatientBack {
+    pub fn open(ctx: &TaskCtx<'_>, input: &Option<String>, dataset: &Option<PathBuf>, patient: &str, phases: &[usize]) -> Result<PatientBack, TaskError> {
+        let root = dataset_root(ctx, input, dataset)?;
+        let who = patient.to_uppercase();
+        let (files, mask) = patient_files(&root, &who, phases).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
+        let images = ctx.out.join("images").join(&who);
+        let masks = ctx.out.join("segmentations/expert");
+        std::fs::create_dir_all(&images).map_err(TaskError::io(&images))?;
+        std::fs::create_dir_all(&masks).map_err(TaskError::io(&masks))?;
+        Ok(PatientBack { who, phases: files, mask, images, masks })
+    }
+
+    /// Where phase `ph` goes: float32, uncompressed, because gzip makes float32 voxels
+    /// larger, not smaller, and takes seconds on a large volume.
+    pub fn phase_out(&self, ph: usize) -> PathBuf {
+        self.images.join(format!("{}_{ph:04}.nii", self.who.to_lowercase()))
+    }
+
+    /// Where the mask goes, with extension `ext` (`nii` or `nii.gz`).
+    pub fn mask_out(&self, ext: &str) -> PathBuf {
+        self.masks.join(format!("{}.{ext}", self.who))
+    }
+}
+
 /// `n4`: one patient's phases, bias-corrected, written back in the dataset's layout (with
 /// the expert mask beside them) so the next step reads them as it would the raw data.
 pub struct N4Correct;
@@ -116,29 +151,23 @@ impl Task for N4Correct {
     }
 
     fn run(&self, p: N4Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
-        let root = dataset_root(ctx, &p.input, &p.dataset)?;
-        let who = p.patient.to_uppercase();
-        let (files, mask) = patient_files(&root, &who, &p.phases).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
-        let images = ctx.out.join("images").join(&who);
-        let masks = ctx.out.join("segmentations/expert");
-        std::fs::create_dir_all(&images).map_err(TaskError::io(&images))?;
-        std::fs::create_dir_all(&masks).map_err(TaskError::io(&masks))?;
+        let back = PatientBack::open(ctx, &p.input, &p.dataset, &p.patient, &p.phases)?;
+        let who = &back.who;
         let options = super::n4::N4Options { shrink: p.shrink, ..Default::default() };
-        for (f, ph) in files.iter().zip(&p.phases) {
+        for (f, &ph) in back.phases.iter().zip(&p.phases) {
             ctx.check_cancelled()?;
             let v = read(f).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
             let field = super::n4::n4(&v.data, None, &options).map_err(|e| TaskError::msg(format!("{who}: {}: {e}", f.display())))?;
             let mut corrected = v.data;
             field.correct(&mut corrected);
-            // Uncompressed: gzip makes float32 voxels larger, not smaller, and takes seconds.
-            let out = images.join(format!("{}_{ph:04}.nii", who.to_lowercase()));
+            let out = back.phase_out(ph);
             super::nifti_io::write_f32(&out, &corrected, &v.header).map_err(|e| TaskError::msg(e.to_string()))?;
             let _ = writeln!(ctx.log, "{}: iterations per level {:?}", f.display(), field.iterations);
         }
         // The mask as it is, under its own extension (the reader takes .nii.gz or .nii).
-        let ext = if mask.extension().is_some_and(|e| e == "gz") { "nii.gz" } else { "nii" };
-        let dest = masks.join(format!("{who}.{ext}"));
-        std::fs::copy(&mask, &dest).map_err(TaskError::io(&dest))?;
+        let ext = if back.mask.extension().is_some_and(|e| e == "gz") { "nii.gz" } else { "nii" };
+        let dest = back.mask_out(ext);
+        std::fs::copy(&back.mask, &dest).map_err(TaskError::io(&dest))?;
         Ok(())
     }
 }
