@@ -13,6 +13,7 @@ pub struct Args {
     pub epochs: usize,
     pub threads: i32,
     pub size: i64,
+    pub tail_only: bool,
 }
 
 fn peak_rss_mb() -> f64 {
@@ -40,6 +41,9 @@ fn measure(a: &Args, root: &std::path::Path) -> Result<serde_json::Value, String
         let crop = root.join(format!("crop{i}.npy"));
         Tensor::randn([3, a.size, a.size], (Kind::Float, Device::Cpu)).write_npy(&crop).map_err(|e| e.to_string())?;
         crops.push(crop);
+    }
+    if a.tail_only {
+        return tail_only(a, &backbone, &net, &crops[0], root);
     }
     let start = Instant::now();
     for (i, crop) in crops.iter().enumerate() {
@@ -83,4 +87,26 @@ fn measure(a: &Args, root: &std::path::Path) -> Result<serde_json::Value, String
         "end_to_end_over_cached": e2e_s / cached_s,
         "peak_rss_mb": peak_rss_mb(),
     }))
+}
+
+/// The tail's 30 epochs alone, on random features of the prefix's shape (their content does
+/// not change the timings): what to run under a profiler.
+fn tail_only(a: &Args, backbone: &Backbone, net: &crate::model::backbone::Net, crop: &std::path::Path, root: &std::path::Path) -> Result<serde_json::Value, String> {
+    let shape = net.net.prefix(&crate::model::backbone::read_crop(crop)?.unsqueeze(0), &net.split).size();
+    let samples: Vec<Sample> = (0..a.patients)
+        .map(|i| {
+            let file = root.join(format!("features{i}.npy"));
+            Tensor::randn(&shape[1..], (Kind::Float, Device::Cpu)).write_npy(&file).map_err(|e| e.to_string())?;
+            Ok(Sample { patient: format!("P{i}"), file, time: 100.0 + (i * 37 % 2000) as f64, event: i % 4 == 0 })
+        })
+        .collect::<Result<_, String>>()?;
+    let (n_test, n_val) = (a.patients / 5, a.patients * 4 / 25);
+    let out = root.join("tail");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let hyper = Hyper { epochs: a.epochs, patience: 0, ..Hyper::default() };
+    let job = TrainJob { backbone: backbone.clone(), fold: 0, train: samples[n_test + n_val..].to_vec(), val: samples[n_test..n_test + n_val].to_vec(), test: samples[..n_test].to_vec(), end_to_end: false, hyper, out, dropped: Vec::new() };
+    let start = Instant::now();
+    train(&job, Device::Cpu, &mut |_| {})?;
+    let tail_s = start.elapsed().as_secs_f64();
+    Ok(serde_json::json!({ "patients": a.patients, "threads": a.threads, "epochs": a.epochs, "tail_s": tail_s, "tail_s_per_epoch": tail_s / a.epochs as f64, "peak_rss_mb": peak_rss_mb() }))
 }

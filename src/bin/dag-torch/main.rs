@@ -41,6 +41,9 @@ enum Command {
         threads: i32,
         #[arg(long, default_value_t = 224)]
         size: i64,
+        /// Only the tail's training, on random features (for profiling it).
+        #[arg(long)]
+        tail_only: bool,
     },
     /// Runs a torchvision-format DenseNet121 (1000 classes, eval mode) on a (1,3,H,W) float32
     /// .npy array and prints its logits.
@@ -78,7 +81,7 @@ fn main() {
             0
         }
         Command::Worker => worker::serve(),
-        Command::Bench { patients, epochs, threads, size } => match bench::run(&bench::Args { patients, epochs, threads, size }) {
+        Command::Bench { patients, epochs, threads, size, tail_only } => match bench::run(&bench::Args { patients, epochs, threads, size, tail_only }) {
             Ok(v) => {
                 println!("{v}");
                 0
