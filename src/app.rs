@@ -1,10 +1,12 @@
 //! The one place that wires the engine to the study, and carries out each command.
 
-use crate::cli::{Cli, Command, GraphFormat, PipelineArgs, ProgressArg, RunArgs};
+use crate::cli::{Cli, Command, ExecutorArg, GraphFormat, PipelineArgs, ProgressArg, RunArgs};
 use crate::engine::cache::{Cache, LockMode};
 use crate::engine::diagnostic::{suggest, Diagnostics};
 use crate::engine::error::Error;
 use crate::engine::events::{Event, EventBus, Reporter};
+use crate::engine::executor::slurm::{Slurm, SlurmOptions};
+use crate::engine::executor::Executor;
 use crate::engine::expand::Expansion;
 use crate::engine::plan::{self, Status};
 use crate::engine::report::{log, progress, summary};
@@ -159,6 +161,18 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             }
             run_helper(&args)
         }
+        Command::Exec { job } => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .map_err(|source| Error::Io { path: "tokio runtime".into(), source })?;
+            // The job's own error is in its log and its result file, where `dag run` reads it.
+            rt.block_on(crate::engine::executor::jobfile::exec(&job, &registry)).map_err(|e| {
+                eprintln!("error: {e}");
+                Error::RunFailed
+            })
+        }
         Command::Tasks => {
             for t in registry.iter() {
                 println!("{:<16} v{:<3} {}", t.kind(), t.version(), t.description());
@@ -226,15 +240,36 @@ fn run_pipeline(registry: &Registry, args: RunArgs) -> Result<(), Error> {
     if !missing.is_empty() {
         return Err(Diagnostics(missing).into());
     }
-    let cpus = args.cpus.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
+    let slurm = args.executor == ExecutorArg::Slurm;
+    // On Slurm the pools bound what is queued at once; the cluster places the jobs.
+    let cpus = args.cpus.unwrap_or_else(|| if slurm { 4096 } else { std::thread::available_parallelism().map_or(1, |n| n.get() as u32) });
+    let gpus = if slurm {
+        // GPU tokens only count: each job asks Slurm for as many as it holds.
+        if args.gpus == "none" { Vec::new() } else { (0..256).collect() }
+    } else if args.gpus == "auto" && spec.nodes.iter().all(|n| n.resources.gpu == 0) {
+        // Only a pipeline that asks for GPUs pays for asking libtorch how many there are.
+        Vec::new()
+    } else {
+        parse_gpus(&args.gpus)?
+    };
+    let executor = if slurm {
+        let exe = std::env::current_exe().map_err(|source| Error::Io { path: "dag".into(), source })?;
+        if !(args.slurm_poll > 0.0 && args.slurm_poll.is_finite()) {
+            return Err(Error::Usage(format!("--slurm-poll must be a positive number of seconds, not {}", args.slurm_poll)));
+        }
+        let poll = std::time::Duration::from_secs_f64(args.slurm_poll);
+        Executor::Slurm(Slurm::new(SlurmOptions { exe, sbatch_args: args.sbatch.clone(), poll, max_jobs: args.slurm_jobs }))
+    } else {
+        Executor::Local
+    };
     let opts = RunOptions {
         cpus,
-        mem_gb: args.mem_gb.unwrap_or_else(machine_memory_gb),
-        // Only a pipeline that asks for GPUs pays for asking libtorch how many there are.
-        gpus: if args.gpus == "auto" && spec.nodes.iter().all(|n| n.resources.gpu == 0) { Vec::new() } else { parse_gpus(&args.gpus)? },
+        mem_gb: args.mem_gb.unwrap_or_else(|| if slurm { f64::INFINITY } else { machine_memory_gb() }),
+        gpus,
         keep_going: args.keep_going,
         results: (!args.no_results).then(|| args.results.clone()),
         workdir: std::env::current_dir().map_err(|source| Error::Io { path: ".".into(), source })?,
+        executor: std::sync::Arc::new(executor),
     };
     let cache_dir = &args.pipeline.cache;
     let mode = if args.no_wait { LockMode::NoWait } else { LockMode::Wait };
@@ -251,7 +286,7 @@ fn run_pipeline(registry: &Registry, args: RunArgs) -> Result<(), Error> {
     let bus = EventBus::new(reporters);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .max_blocking_threads((cpus as usize * 2).max(4))
+        .max_blocking_threads((cpus as usize * 2).clamp(4, 512))
         .enable_all()
         .build()
         .map_err(|source| Error::Io { path: "tokio runtime".into(), source })?;

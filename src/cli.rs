@@ -102,6 +102,12 @@ pub enum Command {
     /// The study's network (runs the libtorch helper `dag-torch`).
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Run one job written by `dag run --executor slurm` (what each batch job does).
+    #[command(hide = true)]
+    Exec {
+        /// The job file (`job.json` in the job's staging folder).
+        job: PathBuf,
+    },
     /// Survival statistics of a cohort table: Cox baseline vs baseline + score, C-indices,
     /// time-dependent AUC, and the Kang test.
     Stats(StatsArgs),
@@ -211,6 +217,27 @@ pub struct RunArgs {
     pub no_results: bool,
     #[arg(long, value_enum, default_value = "auto")]
     pub progress: ProgressArg,
+    /// Where jobs run: `local` (this machine's pools), or `slurm`: one batch job per instance
+    /// (sbatch runs `dag exec` on it; the cache and this dag binary must be on a filesystem the
+    /// nodes share). With slurm, --cpus and --mem-gb bound what is queued at once and GPUs are
+    /// Slurm's to allocate (`--gpus none` for a cluster without).
+    #[arg(long, value_enum, default_value = "local")]
+    pub executor: ExecutorArg,
+    /// An argument for every sbatch, e.g. --sbatch=--partition=gpu --sbatch=--time=1:00:00.
+    #[arg(long = "sbatch", value_name = "ARG", allow_hyphen_values = true)]
+    pub sbatch: Vec<String>,
+    /// Seconds between `squeue` checks of a running Slurm job.
+    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    pub slurm_poll: f64,
+    /// Slurm jobs queued or running at once, at most.
+    #[arg(long, default_value_t = 200)]
+    pub slurm_jobs: usize,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExecutorArg {
+    Local,
+    Slurm,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

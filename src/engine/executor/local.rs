@@ -14,20 +14,8 @@ const INLINE_COMMAND_MAX: usize = 64 * 1024;
 
 pub async fn run(job: Job, cancel: Cancel) -> Outcome {
     let start = Instant::now();
-    let result = match run_inner(&job, cancel).await {
-        Ok(()) => {
-            let (root, staging, explain, index) = (job.cache_root.clone(), job.staging.clone(), job.explain.clone(), job.manifests.clone());
-            tokio::task::spawn_blocking(move || {
-                let stored = store_output(&root, &staging, &index).map_err(|e| e.to_string())?;
-                let mut record = explain.1;
-                record["output"] = serde_json::Value::String(stored.0.clone());
-                // The explanation is a convenience; failing to write it must not fail the job.
-                let _ = std::fs::write(&explain.0, serde_json::to_vec_pretty(&record).unwrap_or_default());
-                Ok(stored)
-            })
-            .await
-            .unwrap_or_else(|e| Err(format!("storing the output panicked: {e}")))
-        }
+    let result = match run_work(&job, cancel).await {
+        Ok(()) => store(&job).await,
         Err(e) => {
             crate::engine::cache::remove_staging(&job.staging);
             Err(e)
@@ -36,7 +24,24 @@ pub async fn run(job: Job, cancel: Cancel) -> Outcome {
     Outcome { result, secs: start.elapsed().as_secs_f64() }
 }
 
-async fn run_inner(job: &Job, mut cancel: Cancel) -> Result<(), String> {
+/// Moves a finished job's output into the store and writes its explanation beside it. Only
+/// the process holding the cache does this, whichever machine computed the output.
+pub async fn store(job: &Job) -> Result<(String, std::sync::Arc<crate::engine::cache::Manifest>), String> {
+    let (root, staging, explain, index) = (job.cache_root.clone(), job.staging.clone(), job.explain.clone(), job.manifests.clone());
+    tokio::task::spawn_blocking(move || {
+        let stored = store_output(&root, &staging, &index).map_err(|e| e.to_string())?;
+        let mut record = explain.1;
+        record["output"] = serde_json::Value::String(stored.0.clone());
+        // The explanation is a convenience; failing to write it must not fail the job.
+        let _ = std::fs::write(&explain.0, serde_json::to_vec_pretty(&record).unwrap_or_default());
+        Ok(stored)
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("storing the output panicked: {e}")))
+}
+
+/// Runs the job's command or task into `staging/out`, writing its log; stores nothing.
+pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), String> {
     if let Some(dir) = job.log.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
@@ -52,9 +57,10 @@ async fn run_inner(job: &Job, mut cancel: Cancel) -> Result<(), String> {
             } else {
                 cmd.arg("-euo").arg("pipefail").arg("-c").arg(command);
             }
-            let gpus: Vec<String> = job.gpus.iter().map(usize::to_string).collect();
+            if let Some(visible) = &job.visible_devices {
+                cmd.env("CUDA_VISIBLE_DEVICES", visible);
+            }
             cmd.current_dir(&job.workdir)
-                .env("CUDA_VISIBLE_DEVICES", gpus.join(","))
                 .env("DAG_INSTANCE", &*job.id)
                 .env("DAG_OUT", &out)
                 .env("DAG_CPUS", job.cpus.to_string())

@@ -1,6 +1,8 @@
 //! Executors run one prepared job and store its output; they never print.
 
+pub mod jobfile;
 pub mod local;
+pub mod slurm;
 
 use crate::engine::cache::{Manifest, ManifestIndex};
 use crate::engine::task::{Device, DynTask};
@@ -29,8 +31,13 @@ pub struct Job {
     /// For tasks: each needed node's output folders.
     pub inputs: BTreeMap<String, Vec<PathBuf>>,
     pub device: Device,
-    pub gpus: Vec<usize>,
+    /// CUDA_VISIBLE_DEVICES for shell commands: the GPU ordinals the job holds here, or
+    /// `None` to keep what the environment says (Slurm sets it for the GPUs it allocated).
+    pub visible_devices: Option<String>,
     pub cpus: u32,
+    /// The memory and the number of GPUs the job holds (what a batch system must allocate).
+    pub mem_gb: f64,
+    pub gpus: usize,
     /// Written beside the output once stored, so `plan`/`why` can explain the next run.
     pub explain: (PathBuf, serde_json::Value),
 }
@@ -45,4 +52,27 @@ pub struct Outcome {
 pub struct Cancel {
     pub flag: Arc<AtomicBool>,
     pub watch: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Where jobs run: here, or as batch jobs of a Slurm cluster.
+pub enum Executor {
+    Local,
+    Slurm(slurm::Slurm),
+}
+
+impl Executor {
+    pub async fn run(&self, job: Job, cancel: Cancel) -> Outcome {
+        match self {
+            Executor::Local => local::run(job, cancel).await,
+            Executor::Slurm(s) => s.run(job, cancel).await,
+        }
+    }
+
+    /// Where jobs run, for the start of a run's output; `None` for this machine.
+    pub fn describe(&self) -> Option<String> {
+        match self {
+            Executor::Local => None,
+            Executor::Slurm(s) => Some(s.describe()),
+        }
+    }
 }

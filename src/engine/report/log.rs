@@ -35,7 +35,7 @@ pub struct LogReporter;
 impl Reporter for LogReporter {
     fn handle(&mut self, ev: &Event) {
         match ev {
-            Event::RunStarted { pipeline, cpus, gpus, .. } => tracing::info!(target: "dag::events", pipeline, cpus, ?gpus, "run started"),
+            Event::RunStarted { pipeline, cpus, gpus, remote, .. } => tracing::info!(target: "dag::events", pipeline, cpus, ?gpus, ?remote, "run started"),
             Event::Expanded { node, count } => tracing::info!(target: "dag::events", node, count, "expanded"),
             Event::Cached { id, node } => tracing::debug!(target: "dag::events", id = &**id, node = &**node, "cached"),
             Event::Started { id, node, device } => tracing::debug!(target: "dag::events", id = &**id, node = &**node, device, "started"),

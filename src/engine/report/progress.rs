@@ -121,10 +121,11 @@ struct Plain<W: Write> {
 impl<W: Write + Send + 'static> Reporter for Plain<W> {
     fn handle(&mut self, ev: &Event) {
         let line = match ev {
-            Event::RunStarted { pipeline, nodes, cpus, gpus } => {
+            Event::RunStarted { pipeline, nodes, cpus, gpus, remote } => {
                 self.total = nodes.iter().filter_map(|(_, c)| *c).sum();
                 let gpus = if gpus.is_empty() { "no GPU".to_owned() } else { format!("GPUs {gpus:?}") };
-                Some(format!("{pipeline}: {} instances known in {} nodes; {cpus} CPUs, {gpus}", self.total, nodes.len()))
+                let pools = remote.clone().unwrap_or_else(|| format!("{cpus} CPUs, {gpus}"));
+                Some(format!("{pipeline}: {} instances known in {} nodes; {pools}", self.total, nodes.len()))
             }
             Event::Expanded { node, count } => {
                 self.total += count;

@@ -9,7 +9,7 @@ pub use pools::{Grant, Pools, Take};
 
 use crate::engine::cache::{ActionRecord, Cache, CacheError};
 use crate::engine::events::{Event, EventBus, Failure, Id, Summary};
-use crate::engine::executor::{local, Cancel, Job, Outcome, Work};
+use crate::engine::executor::{Cancel, Executor, Job, Outcome, Work};
 use crate::engine::expand::{shell_command, Expansion};
 use crate::engine::hash::HashInputs;
 use crate::engine::keys::{hash_inputs, params_used};
@@ -31,6 +31,7 @@ pub struct RunOptions {
     /// Where the readable `results/` tree goes; `None` for no links.
     pub results: Option<PathBuf>,
     pub workdir: PathBuf,
+    pub executor: Arc<Executor>,
 }
 
 struct Prepared {
@@ -111,7 +112,7 @@ impl<'a> Scheduler<'a> {
         let start = Instant::now();
         let counts = self.x.by_node.iter().map(|v| v.as_ref().map(Vec::len));
         let nodes = self.spec.nodes.iter().map(|n| n.name.clone()).zip(counts).collect();
-        self.bus.emit(Event::RunStarted { pipeline: self.spec.name.clone(), nodes, cpus: self.opts.cpus, gpus: self.opts.gpus.clone() });
+        self.bus.emit(Event::RunStarted { pipeline: self.spec.name.clone(), nodes, cpus: self.opts.cpus, gpus: self.opts.gpus.clone(), remote: self.opts.executor.describe() });
         let mut pools = Pools::new(self.opts.cpus, self.opts.mem_gb, self.opts.gpus.clone());
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Grant, Outcome)>();
         let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
@@ -269,15 +270,17 @@ impl<'a> Scheduler<'a> {
             manifests: self.cache.manifest_index(),
             inputs: dirs,
             device: grant.device,
-            gpus: grant.gpus.clone(),
+            visible_devices: Some(grant.gpus.iter().map(usize::to_string).collect::<Vec<_>>().join(",")),
             cpus: grant.cpus,
+            mem_gb: grant.mem_gb,
+            gpus: grant.gpus.len(),
             explain: (self.cache.explain_path(&self.spec.name, &inst.id), explain),
         };
         self.slots[i].st = St::Running;
         self.bus.emit(Event::Started { id: self.ids[i].clone(), node: self.node_names[inst.node].clone(), device: grant.device.to_string() });
-        let (tx, cancel) = (tx.clone(), cancel.clone());
+        let (tx, cancel, executor) = (tx.clone(), cancel.clone(), self.opts.executor.clone());
         tokio::spawn(async move {
-            let outcome = local::run(job, cancel).await;
+            let outcome = executor.run(job, cancel).await;
             let _ = tx.send((i, grant, outcome));
         });
     }

@@ -1,0 +1,178 @@
+//! `dag run --executor slurm` against a stand-in for Slurm: `sbatch`, `squeue`, `scancel`
+//! and `sacct` scripts that run each batch job as a background process of this machine, the
+//! way a cluster runs it on a node that shares the filesystem.
+
+mod common;
+use common::{ids, Project};
+use std::os::unix::fs::PermissionsExt;
+
+const SBATCH: &str = r#"#!/bin/bash
+# Records its arguments; runs the script (the last argument) in the background in --chdir,
+# writing --output, and leaves JOBID.exit when it ends. A job with --gres=gpu gets the GPU
+# Slurm would choose for it in CUDA_VISIBLE_DEVICES (here always 7).
+echo "$*" >> "$FAKE_SLURM/sbatch.log"
+script="${@: -1}"
+for a in "$@"; do
+  case $a in --output=*) out=${a#--output=} ;; --chdir=*) dir=${a#--chdir=} ;; --gres=gpu*) export CUDA_VISIBLE_DEVICES=7 ;; esac
+done
+id=$$
+cd "$dir"
+setsid bash -c 'bash "$1" > "$2" 2>&1; echo $? > "$3"' _ "$script" "$out" "$FAKE_SLURM/$id.exit" < /dev/null > /dev/null 2>&1 &
+echo $! > "$FAKE_SLURM/$id.pid"
+echo "$id;fakecluster"
+"#;
+
+const SQUEUE: &str = r#"#!/bin/bash
+# squeue -h -o %T -j ID
+id="${@: -1}"
+[ -e "$FAKE_SLURM/$id.pid" ] || { echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1; }
+[ -e "$FAKE_SLURM/$id.exit" ] || echo RUNNING
+"#;
+
+const SCANCEL: &str = r#"#!/bin/bash
+kill -TERM -- -"$(cat "$FAKE_SLURM/$1.pid")"
+echo "$1" >> "$FAKE_SLURM/scancel.log"
+"#;
+
+const SACCT: &str = "#!/bin/bash\necho 'FAILED|9:0'\n";
+
+/// A project whose runs find the stand-in Slurm first on their PATH.
+fn cluster(pipeline: &str) -> Project {
+    let p = Project::new(pipeline);
+    for (name, text) in [("sbatch", SBATCH), ("squeue", SQUEUE), ("scancel", SCANCEL), ("sacct", SACCT)] {
+        p.write(&format!("slurm/{name}"), text);
+        std::fs::set_permissions(p.path(&format!("slurm/{name}")), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    p
+}
+
+fn on_slurm(p: &Project, extra: &[&str]) -> common::Run {
+    let path = format!("{}:{}", p.path("slurm").display(), std::env::var("PATH").unwrap_or_default());
+    let mut args = vec!["run", "p.yaml", "--progress", "plain", "--executor", "slurm", "--slurm-poll", "0.2"];
+    args.extend_from_slice(extra);
+    common::output(p.cmd(&args).env("PATH", path).env("FAKE_SLURM", p.path("slurm")).output().unwrap())
+}
+
+fn sbatch_calls(p: &Project) -> Vec<String> {
+    std::fs::read_to_string(p.path("slurm/sbatch.log")).unwrap_or_default().lines().map(str::to_owned).collect()
+}
+
+const PIPELINE: &str = r#"
+name: cluster
+sets:
+  s: {values: [a, b]}
+nodes:
+  per:
+    foreach: s
+    resources: {cpu: 2, mem_gb: 1.5}
+    shell: echo {s} $DAG_CPUS > {out}/v
+  say:
+    task: write
+    with: {file: msg.txt, text: "hello"}
+  train:
+    resources: {gpu: 1}
+    shell: echo "[$CUDA_VISIBLE_DEVICES]" > {out}/gpu
+  all:
+    needs: [per, say]
+    shell: cat {inputs.per} {inputs.say} > {out}/all
+"#;
+
+#[test]
+fn a_pipeline_runs_as_slurm_jobs_and_stores_what_a_local_run_stores() {
+    let p = cluster(PIPELINE);
+    let r = on_slurm(&p, &["--sbatch=--partition=short"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("as Slurm batch jobs"), "{}", r.stdout);
+    assert_eq!(r.ran(), ids(&["all", "per[a]", "per[b]", "say", "train"]));
+    assert_eq!(p.read("results/all/all"), "a 2\nb 2\nhello");
+    // Slurm, not dag, decides which GPU a job sees: CUDA_VISIBLE_DEVICES is left as it set it.
+    assert_eq!(p.read("results/train/gpu"), "[7]\n");
+    let calls = sbatch_calls(&p);
+    assert_eq!(calls.len(), 5, "{calls:?}");
+    let per: Vec<&String> = calls.iter().filter(|c| c.contains("--job-name=dag:per[")).collect();
+    assert_eq!(per.len(), 2);
+    assert!(per.iter().all(|c| c.contains("--cpus-per-task=2") && c.contains("--mem=1536M") && c.contains("--partition=short")), "{per:?}");
+    let train = calls.iter().find(|c| c.contains("--job-name=dag:train")).unwrap();
+    assert!(train.contains("--gres=gpu:1") && train.contains("--cpus-per-task=1") && !train.contains("--mem="), "{train}");
+
+    // The same pipeline here stores the same bytes: the second run finds all of it cached.
+    let r = p.run(&[]);
+    assert_eq!((r.code, r.ran()), (0, Vec::<String>::new()), "{}", r.stdout);
+    // And a change reruns only what depends on it, again on the cluster.
+    std::fs::write(p.path("p.yaml"), PIPELINE.replace("text: \"hello\"", "text: \"bye\"")).unwrap();
+    let r = on_slurm(&p, &[]);
+    assert_eq!((r.code, r.ran()), (0, ids(&["all", "say"])), "{}{}", r.stdout, r.stderr);
+    assert_eq!(sbatch_calls(&p).len(), 7);
+}
+
+#[test]
+fn a_failing_job_reports_its_error_and_log_and_one_that_dies_reports_slurms_state() {
+    let p = cluster(
+        r#"
+name: failing
+nodes:
+  fails:
+    shell: echo trying; exit 3
+  dies:
+    shell: kill -9 $PPID
+  fine:
+    shell: echo ok > {out}/x
+"#,
+    );
+    let r = on_slurm(&p, &["-k"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("FAILED fails: command exited with status 3 (Slurm job"), "{}", r.stdout);
+    assert!(r.stdout.contains("logs/fails/fails.log"), "the log is named: {}", r.stdout);
+    assert_eq!(p.read("cache/logs/fails/fails.log"), "trying\n");
+    assert!(r.stdout.contains("FAILED dies: Slurm job") && r.stdout.contains("ended without a result (state FAILED, exit code 9:0)"), "{}", r.stdout);
+    assert_eq!(p.read("results/fine/x"), "ok\n");
+    // Nothing of the failed jobs is left in the cache's staging area.
+    let staged: Vec<_> = std::fs::read_dir(p.path("cache/tmp")).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    assert!(staged.is_empty(), "{staged:?}");
+}
+
+#[test]
+fn exec_refuses_a_file_that_is_not_a_job() {
+    let p = Project::new("name: x\nnodes:\n  a: {shell: 'true'}\n");
+    p.write("job.json", "{\"id\": 1}");
+    let r = p.dag(&["exec", "job.json"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("job.json: not a dag job file"), "{}", r.stderr);
+}
+
+#[test]
+fn ctrl_c_cancels_the_slurm_jobs_and_keeps_what_finished() {
+    use std::time::{Duration, Instant};
+    let p = cluster("name: interrupt\nnodes:\n  quick:\n    shell: echo done > {out}/v\n  slow:\n    needs: quick\n    shell: echo $$ > pid; sleep 60; echo never > {out}/v\n");
+    let path = format!("{}:{}", p.path("slurm").display(), std::env::var("PATH").unwrap_or_default());
+    let child = p
+        .cmd(&["run", "p.yaml", "--progress", "plain", "--executor", "slurm", "--slurm-poll", "0.2"])
+        .env("PATH", path)
+        .env("FAKE_SLURM", p.path("slurm"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !p.path("pid").exists() || p.read("pid").trim().is_empty() {
+        assert!(Instant::now() < deadline, "the slow node never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let started = Instant::now();
+    // SAFETY: sending SIGINT to the child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let r = common::output(child.wait_with_output().unwrap());
+    assert!(started.elapsed() < Duration::from_secs(10), "stopping took {:?}", started.elapsed());
+    assert_eq!(r.code, 130, "{}", r.stdout);
+    assert!(r.stdout.contains("Slurm job") && r.stdout.contains("cancelled"), "{}", r.stdout);
+    assert_eq!(p.read("slurm/scancel.log").lines().count(), 1);
+    let pid: i32 = p.read("pid").trim().parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    // SAFETY: signal 0 only asks whether the process still exists.
+    while unsafe { libc::kill(pid, 0) } == 0 {
+        assert!(Instant::now() < deadline, "the job's command was left running");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let plan = p.plan_json(&[]);
+    assert_eq!(plan["nodes"][0]["status"], "cached", "quick was kept: {plan}");
+    assert_eq!(plan["nodes"][1]["status"], "run", "{plan}");
+}
