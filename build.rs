@@ -5,5 +5,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     if let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
+        // Where dag-torch looks for libtorch_cuda.so at start (see src/bin/dag-torch/cuda.rs).
+        println!("cargo:rustc-env=DAG_LIBTORCH_LIB={lib}");
     }
 }

@@ -223,7 +223,18 @@ fn cuda_devices() -> Result<usize, Error> {
     let text = String::from_utf8_lossy(&out.stdout);
     let v: serde_json::Value = serde_json::from_str(text.trim())
         .map_err(|_| Error::Usage(format!("{} devices answered `{}`; use --gpus none or --gpus 0,1", helper.display(), text.trim())))?;
-    Ok(v["cuda_devices"].as_u64().unwrap_or(0) as usize)
+    let n = v["cuda_devices"].as_u64().unwrap_or(0) as usize;
+    if n == 0 {
+        let why = v["cuda_library"].as_str().unwrap_or("");
+        // A machine with an NVIDIA driver but no usable CUDA libtorch is a set-up mistake
+        // worth a warning; on a machine without a GPU it is the normal case.
+        if std::path::Path::new("/dev/nvidiactl").exists() && v["cuda_backend"] == false {
+            tracing::warn!("this machine has an NVIDIA driver, but libtorch's CUDA backend did not load ({why}); GPU nodes run on the CPU or fail. Install libtorch with its CUDA dependencies (README, Set-up).");
+        } else {
+            tracing::info!("no CUDA device ({why})");
+        }
+    }
+    Ok(n)
 }
 
 fn machine_memory_gb() -> f64 {

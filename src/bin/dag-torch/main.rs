@@ -8,6 +8,7 @@
 #[path = "../../study/model/mod.rs"]
 mod model;
 mod bench;
+mod cuda;
 mod worker;
 
 use clap::{Parser, Subcommand};
@@ -74,10 +75,10 @@ fn keep_freed_memory() {
 
 fn main() {
     keep_freed_memory();
+    cuda::load();
     let code = match Cli::parse().command {
         Command::Devices => {
-            let n = tch::Cuda::device_count().max(0);
-            println!("{{\"cuda_devices\":{n},\"cudnn\":{}}}", tch::Cuda::cudnn_is_available());
+            println!("{}", cuda::report());
             0
         }
         Command::Worker => worker::serve(),
