@@ -56,14 +56,11 @@ pub fn hash_inputs(
 ) -> Result<HashInputs, KeyError> {
     let node = &spec.nodes[inst.node];
     let params = resolved_params(spec, inst);
-    let (kind, version, mut files) = match &node.action {
-        Action::Shell(_) => ("shell".to_owned(), 1, Vec::new()),
-        Action::Task { kind, .. } => {
-            let task = registry.get(kind).ok_or_else(|| KeyError::Params(format!("unknown task `{kind}`")))?;
-            (kind.clone(), task.version(), task.input_files(&params).map_err(KeyError::Params)?)
-        }
+    let (kind, version) = match &node.action {
+        Action::Shell(_) => ("shell".to_owned(), 1),
+        Action::Task { kind, .. } => (kind.clone(), registry.get(kind).ok_or_else(|| KeyError::Params(format!("unknown task `{kind}`")))?.version()),
     };
-    files.extend(input_paths(spec, inst));
+    let files = input_files(spec, registry, inst, &params)?;
     let mut digests = BTreeMap::new();
     for path in files {
         let d = stat.digest(&path).map_err(|source| KeyError::Input { path: path.clone(), source })?;
@@ -73,17 +70,35 @@ pub fn hash_inputs(
     Ok(HashInputs { kind, version, params, uses: uses.clone(), files: digests, upstream, value: inst.value.clone() })
 }
 
+/// The external files an instance reads: those its task's parameters name and its `inputs`.
+fn input_files(spec: &Spec, registry: &Registry, inst: &Instance, params: &serde_json::Value) -> Result<Vec<PathBuf>, KeyError> {
+    let mut files = match &spec.nodes[inst.node].action {
+        Action::Shell(_) => Vec::new(),
+        Action::Task { kind, .. } => match registry.get(kind) {
+            Some(task) => task.input_files(params).map_err(KeyError::Params)?,
+            None => Vec::new(),
+        },
+    };
+    files.extend(input_paths(spec, inst));
+    Ok(files)
+}
+
+/// Hashes the external input files of these instances in parallel ahead of `hash_inputs`
+/// (see `StatCache::prefetch`); instances whose files cannot be listed are left to it.
+pub fn prefetch_inputs<'a>(spec: &Spec, registry: &Registry, instances: impl Iterator<Item = &'a Instance>, stat: &mut StatCache, threads: usize) {
+    let files: Vec<PathBuf> = instances.flat_map(|inst| input_files(spec, registry, inst, &resolved_params(spec, inst)).unwrap_or_default()).collect();
+    if files.len() > 1 {
+        stat.prefetch(&files, threads);
+    }
+}
+
 /// Every external input file of these instances that does not exist, reported together
 /// before anything runs.
 pub fn missing_inputs(spec: &Spec, registry: &Registry, instances: &[Instance]) -> Vec<crate::engine::diagnostic::Diagnostic> {
     let mut out = Vec::new();
     for inst in instances {
-        let mut files = input_paths(spec, inst);
-        if let Action::Task { kind, .. } = &spec.nodes[inst.node].action {
-            if let Some(t) = registry.get(kind) {
-                files.extend(t.input_files(&resolved_params(spec, inst)).unwrap_or_default());
-            }
-        }
+        // Parameters a task cannot read are reported elsewhere; the node's `inputs` still count.
+        let files = input_files(spec, registry, inst, &resolved_params(spec, inst)).unwrap_or_else(|_| input_paths(spec, inst));
         for f in files {
             if !f.exists() {
                 out.push(crate::engine::expand::missing_input_error(spec, inst, &f));

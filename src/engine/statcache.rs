@@ -13,6 +13,11 @@ struct Stamp {
     ino: u64,
 }
 
+fn stamp(path: &Path) -> std::io::Result<Stamp> {
+    let meta = std::fs::metadata(path)?;
+    Ok(Stamp { size: meta.size(), mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(), ino: meta.ino() })
+}
+
 pub struct StatCache {
     file: PathBuf,
     entries: HashMap<PathBuf, (Stamp, String)>,
@@ -37,17 +42,49 @@ impl StatCache {
     }
 
     pub fn digest(&mut self, path: &Path) -> std::io::Result<String> {
-        let meta = std::fs::metadata(path)?;
-        let stamp = Stamp { size: meta.size(), mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(), ino: meta.ino() };
-        if let Some((s, d)) = self.entries.get(path) {
-            if *s == stamp {
-                return Ok(d.clone());
-            }
+        let stamp = stamp(path)?;
+        if let Some(d) = self.known(path, stamp) {
+            return Ok(d);
         }
         let digest = file_digest(path)?;
         self.entries.insert(path.to_owned(), (stamp, digest.clone()));
         self.dirty = true;
         Ok(digest)
+    }
+
+    fn known(&self, path: &Path, stamp: Stamp) -> Option<String> {
+        self.entries.get(path).filter(|(s, _)| *s == stamp).map(|(_, d)| d.clone())
+    }
+
+    /// Hashes, on up to `threads` threads, the files of `paths` that the table does not know
+    /// as they are now, so that the `digest` calls that follow answer from the table. A first
+    /// run over a real cohort reads tens of gigabytes of images; one core would take minutes
+    /// before the first job could start. Files that cannot be read are left for `digest` to
+    /// report.
+    pub fn prefetch(&mut self, paths: &[PathBuf], threads: usize) {
+        let mut todo: Vec<(&PathBuf, Stamp)> = paths.iter().filter_map(|p| stamp(p).ok().filter(|&s| self.known(p, s).is_none()).map(|s| (p, s))).collect();
+        todo.sort_by(|a, b| a.0.cmp(b.0));
+        todo.dedup_by(|a, b| a.0 == b.0);
+        if todo.is_empty() {
+            return;
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done: std::sync::Mutex<Vec<(PathBuf, Stamp, String)>> = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for _ in 0..threads.clamp(1, todo.len()) {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((path, stamp)) = todo.get(i) else { break };
+                    if let Ok(d) = file_digest(path) {
+                        done.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(((*path).clone(), *stamp, d));
+                    }
+                });
+            }
+        });
+        for (path, stamp, digest) in done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+            self.entries.insert(path, (stamp, digest));
+            self.dirty = true;
+        }
     }
 
     pub fn save(&mut self) -> std::io::Result<()> {
@@ -85,5 +122,28 @@ mod tests {
         assert!(!again.dirty, "an unchanged file is answered from the table");
         std::fs::write(&f, "two!").unwrap();
         assert_ne!(again.digest(&f).unwrap(), d1);
+    }
+
+    #[test]
+    fn prefetching_in_parallel_gives_the_digests_one_at_a_time_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<PathBuf> = (0..20).map(|i| dir.path().join(format!("f{i}"))).collect();
+        for (i, f) in files.iter().enumerate() {
+            std::fs::write(f, vec![i as u8; 1000 * i]).unwrap();
+        }
+        let mut one = StatCache::load(dir.path().join("one"));
+        let expected: Vec<String> = files.iter().map(|f| one.digest(f).unwrap()).collect();
+        let mut many = StatCache::load(dir.path().join("many"));
+        // A missing file is skipped here and left for `digest` to report.
+        let mut asked = files.clone();
+        asked.push(dir.path().join("missing"));
+        asked.push(files[3].clone());
+        many.prefetch(&asked, 4);
+        assert_eq!(many.entries.len(), files.len());
+        many.dirty = false;
+        let got: Vec<String> = files.iter().map(|f| many.digest(f).unwrap()).collect();
+        assert_eq!(got, expected);
+        assert!(!many.dirty, "every digest came from the prefetch");
+        assert!(many.digest(&dir.path().join("missing")).is_err());
     }
 }

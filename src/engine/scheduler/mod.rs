@@ -12,7 +12,7 @@ use crate::engine::events::{Event, EventBus, Failure, Id, Summary};
 use crate::engine::executor::{Cancel, Executor, Job, Outcome, Work};
 use crate::engine::expand::{shell_command, Expansion};
 use crate::engine::hash::HashInputs;
-use crate::engine::keys::{hash_inputs, params_used};
+use crate::engine::keys::{hash_inputs, params_used, prefetch_inputs};
 use crate::engine::spec::{Action, Spec};
 use crate::engine::statcache::StatCache;
 use crate::engine::task::Registry;
@@ -121,7 +121,12 @@ impl<'a> Scheduler<'a> {
         let mut last_sync = Instant::now();
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
+        // Hashing input files is I/O and sha256; never more threads than cores, whatever the pools say.
+        let hashers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(self.opts.cpus as usize);
         loop {
+            if !self.stopping && self.ready.len() > 1 {
+                prefetch_inputs(self.spec, self.registry, self.ready.iter().map(|&i| &self.x.instances[i]), self.stat, hashers);
+            }
             while !self.stopping {
                 let Some(i) = self.ready.pop_front() else { break };
                 self.prepare(i);
