@@ -11,6 +11,7 @@ const SBATCH: &str = r#"#!/bin/bash
 # writing --output, and leaves JOBID.exit when it ends. A job with --gres=gpu gets the GPU
 # Slurm would choose for it in CUDA_VISIBLE_DEVICES (here always 7).
 echo "$*" >> "$FAKE_SLURM/sbatch.log"
+case "$*" in *--partition=nope*) echo "sbatch: error: invalid partition specified: nope" >&2; exit 1 ;; esac
 script="${@: -1}"
 for a in "$@"; do
   case $a in --output=*) out=${a#--output=} ;; --chdir=*) dir=${a#--chdir=} ;; --gres=gpu*) export CUDA_VISIBLE_DEVICES=7 ;; esac
@@ -129,6 +130,14 @@ nodes:
     // Nothing of the failed jobs is left in the cache's staging area.
     let staged: Vec<_> = std::fs::read_dir(p.path("cache/tmp")).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
     assert!(staged.is_empty(), "{staged:?}");
+}
+
+#[test]
+fn a_job_that_sbatch_refuses_fails_with_sbatchs_reason() {
+    let p = cluster("name: refused\nnodes:\n  a: {shell: 'echo hi > {out}/x'}\n");
+    let r = on_slurm(&p, &["--sbatch=--partition=nope"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("FAILED a: sbatch refused the job: sbatch: error: invalid partition specified: nope"), "{}", r.stdout);
 }
 
 #[test]

@@ -68,6 +68,15 @@ impl Executor {
         }
     }
 
+    /// Where a job holding `device` runs, for the logs: the device here, or Slurm's node.
+    pub fn place(&self, device: Device) -> String {
+        match (self, device) {
+            (Executor::Local, d) => d.to_string(),
+            (Executor::Slurm(_), Device::Cpu) => "slurm".to_owned(),
+            (Executor::Slurm(_), Device::Cuda(_)) => "slurm (cuda:0 of its node)".to_owned(),
+        }
+    }
+
     /// Where jobs run, for the start of a run's output; `None` for this machine.
     pub fn describe(&self) -> Option<String> {
         match self {

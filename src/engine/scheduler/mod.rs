@@ -282,7 +282,7 @@ impl<'a> Scheduler<'a> {
             explain: (self.cache.explain_path(&self.spec.name, &inst.id), explain),
         };
         self.slots[i].st = St::Running;
-        self.bus.emit(Event::Started { id: self.ids[i].clone(), node: self.node_names[inst.node].clone(), device: grant.device.to_string() });
+        self.bus.emit(Event::Started { id: self.ids[i].clone(), node: self.node_names[inst.node].clone(), device: self.opts.executor.place(grant.device) });
         let (tx, cancel, executor) = (tx.clone(), cancel.clone(), self.opts.executor.clone());
         tokio::spawn(async move {
             let outcome = executor.run(job, cancel).await;
