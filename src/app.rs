@@ -10,7 +10,7 @@ use crate::engine::executor::Executor;
 use crate::engine::expand::Expansion;
 use crate::engine::plan::{self, Status};
 use crate::engine::report::{log, progress, summary};
-use crate::engine::scheduler::{RunOptions, Scheduler};
+use crate::engine::scheduler::{GpuPool, RunOptions, Scheduler};
 use crate::engine::spec::{self, Spec};
 use crate::engine::statcache::StatCache;
 use crate::engine::task::Registry;
@@ -186,10 +186,10 @@ fn load(p: &PipelineArgs, registry: &Registry) -> Result<Spec, Error> {
     Ok(spec::load(&p.file, &p.set, registry)?)
 }
 
+/// `--gpus none` or a list of ordinals (`auto` is asked lazily, see `GpuPool::Probe`).
 fn parse_gpus(s: &str) -> Result<Vec<usize>, Error> {
     match s {
         "none" | "" => Ok(Vec::new()),
-        "auto" => Ok((0..cuda_devices()?).collect()),
         list => list
             .split(',')
             .map(|g| g.trim().parse::<usize>().map_err(|_| Error::Usage(format!("--gpus: `{g}` is not a GPU ordinal (use auto, none or e.g. 0,1)"))))
@@ -224,6 +224,7 @@ fn cuda_devices() -> Result<usize, Error> {
     let v: serde_json::Value = serde_json::from_str(text.trim())
         .map_err(|_| Error::Usage(format!("{} devices answered `{}`; use --gpus none or --gpus 0,1", helper.display(), text.trim())))?;
     let n = v["cuda_devices"].as_u64().unwrap_or(0) as usize;
+    tracing::info!("libtorch sees {n} CUDA device(s)");
     if n == 0 {
         let why = v["cuda_library"].as_str().unwrap_or("");
         // A machine with an NVIDIA driver but no usable CUDA libtorch is a set-up mistake
@@ -256,12 +257,13 @@ fn run_pipeline(registry: &Registry, args: RunArgs) -> Result<(), Error> {
     let cpus = args.cpus.unwrap_or_else(|| if slurm { 4096 } else { std::thread::available_parallelism().map_or(1, |n| n.get() as u32) });
     let gpus = if slurm {
         // GPU tokens only count: each job asks Slurm for as many as it holds.
-        if args.gpus == "none" { Vec::new() } else { (0..256).collect() }
-    } else if args.gpus == "auto" && spec.nodes.iter().all(|n| n.resources.gpu == 0) {
-        // Only a pipeline that asks for GPUs pays for asking libtorch how many there are.
-        Vec::new()
+        GpuPool::Fixed(if args.gpus == "none" { Vec::new() } else { (0..256).collect() })
+    } else if args.gpus == "auto" {
+        // Asking libtorch costs a process start (≈0.4 s, more with CUDA): only a run that
+        // has an instance needing a GPU pays for it.
+        GpuPool::Probe(Box::new(|| cuda_devices().map(|n| (0..n).collect()).map_err(|e| e.to_string())))
     } else {
-        parse_gpus(&args.gpus)?
+        GpuPool::Fixed(parse_gpus(&args.gpus)?)
     };
     let executor = if slurm {
         let exe = std::env::current_exe().map_err(|source| Error::Io { path: "dag".into(), source })?;

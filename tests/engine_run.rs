@@ -396,3 +396,17 @@ fn log_json_records_every_event() {
     let finished = lines.iter().find(|l| l["fields"]["message"] == "finished").unwrap();
     assert_eq!(finished["fields"]["id"], "a");
 }
+
+#[test]
+fn gpus_are_counted_only_when_an_instance_needs_one() {
+    let p = Project::new("name: lazy\nnodes:\n  train:\n    resources: {gpu: 1, cpu_fallback: true}\n    shell: echo ok > {out}/x\n");
+    // The first run needs a GPU for `train` and asks libtorch (dag-torch devices).
+    let r = p.run(&["--gpus", "auto", "-v"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("CUDA device(s)"), "{}", r.stderr);
+    // A no-op run starts nothing, so it never pays for asking.
+    let r = p.run(&["--gpus", "auto", "-v"]);
+    assert_eq!((r.code, r.ran()), (0, Vec::<String>::new()), "{}", r.stdout);
+    assert!(r.stdout.contains("GPUs counted when a node needs one"), "{}", r.stdout);
+    assert!(!r.stderr.contains("CUDA device(s)"), "{}", r.stderr);
+}

@@ -10,8 +10,9 @@ pub type Id = Arc<str>;
 
 #[derive(Clone, Debug)]
 pub enum Event {
+    /// `gpus` is `None` while not yet counted (they are, when a node first needs one);
     /// `remote` describes where jobs run when that is not this machine's pools.
-    RunStarted { pipeline: String, nodes: Vec<(String, Option<usize>)>, cpus: u32, gpus: Vec<usize>, remote: Option<String> },
+    RunStarted { pipeline: String, nodes: Vec<(String, Option<usize>)>, cpus: u32, gpus: Option<Vec<usize>>, remote: Option<String> },
     /// A node's instances became known (a set produced at run time).
     Expanded { node: String, count: usize },
     Cached { id: Id, node: Id },

@@ -123,7 +123,11 @@ impl<W: Write + Send + 'static> Reporter for Plain<W> {
         let line = match ev {
             Event::RunStarted { pipeline, nodes, cpus, gpus, remote } => {
                 self.total = nodes.iter().filter_map(|(_, c)| *c).sum();
-                let gpus = if gpus.is_empty() { "no GPU".to_owned() } else { format!("GPUs {gpus:?}") };
+                let gpus = match gpus {
+                    None => "GPUs counted when a node needs one".to_owned(),
+                    Some(g) if g.is_empty() => "no GPU".to_owned(),
+                    Some(g) => format!("GPUs {g:?}"),
+                };
                 let pools = remote.clone().unwrap_or_else(|| format!("{cpus} CPUs, {gpus}"));
                 Some(format!("{pipeline}: {} instances known in {} nodes; {pools}", self.total, nodes.len()))
             }

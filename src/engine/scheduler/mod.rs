@@ -23,10 +23,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The GPU ordinals a run may hand out.
+pub enum GpuPool {
+    Fixed(Vec<usize>),
+    /// Found by asking (libtorch, in another process) the first time an instance needs a GPU:
+    /// a run that needs none, a no-op run above all, never pays the second that costs.
+    Probe(Box<dyn Fn() -> Result<Vec<usize>, String> + Send + Sync>),
+}
+
 pub struct RunOptions {
     pub cpus: u32,
     pub mem_gb: f64,
-    pub gpus: Vec<usize>,
+    pub gpus: GpuPool,
     pub keep_going: bool,
     /// Where the readable `results/` tree goes; `None` for no links.
     pub results: Option<PathBuf>,
@@ -112,8 +120,13 @@ impl<'a> Scheduler<'a> {
         let start = Instant::now();
         let counts = self.x.by_node.iter().map(|v| v.as_ref().map(Vec::len));
         let nodes = self.spec.nodes.iter().map(|n| n.name.clone()).zip(counts).collect();
-        self.bus.emit(Event::RunStarted { pipeline: self.spec.name.clone(), nodes, cpus: self.opts.cpus, gpus: self.opts.gpus.clone(), remote: self.opts.executor.describe() });
-        let mut pools = Pools::new(self.opts.cpus, self.opts.mem_gb, self.opts.gpus.clone());
+        let known = match &self.opts.gpus {
+            GpuPool::Fixed(g) => Some(g.clone()),
+            GpuPool::Probe(_) => None,
+        };
+        self.bus.emit(Event::RunStarted { pipeline: self.spec.name.clone(), nodes, cpus: self.opts.cpus, gpus: known.clone(), remote: self.opts.executor.describe() });
+        let mut pools = Pools::new(self.opts.cpus, self.opts.mem_gb, known.clone().unwrap_or_default());
+        let mut gpus_known = known.is_some();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Grant, Outcome)>();
         let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
         let cancel = Cancel { flag: Arc::new(AtomicBool::new(false)), watch: cancel_rx };
@@ -134,7 +147,12 @@ impl<'a> Scheduler<'a> {
             let mut k = 0;
             while !self.stopping && k < self.runnable.len() && pools.cpu_free() > 0 {
                 let i = self.runnable[k];
-                match pools.try_take(&self.spec.nodes[self.x.instances[i].node].resources) {
+                let resources = &self.spec.nodes[self.x.instances[i].node].resources;
+                if resources.gpu > 0 && !gpus_known {
+                    gpus_known = true;
+                    self.probe_gpus(&mut pools);
+                }
+                match pools.try_take(resources) {
                     Take::Wait => k += 1,
                     Take::Never(why) => {
                         self.runnable.remove(k);
@@ -223,6 +241,15 @@ impl<'a> Scheduler<'a> {
         self.prepared[i] = Some(Prepared { key, inputs: hi });
         self.slots[i].st = St::Runnable;
         self.runnable.push_back(i);
+    }
+
+    fn probe_gpus(&mut self, pools: &mut Pools) {
+        if let GpuPool::Probe(probe) = &self.opts.gpus {
+            match probe() {
+                Ok(gpus) => pools.add_gpus(gpus),
+                Err(e) => self.bus.emit(Event::Warning { message: format!("could not count the GPUs ({e}); running without") }),
+            }
+        }
     }
 
     fn corrupt(&mut self, digest: &str, e: CacheError) {

@@ -36,6 +36,13 @@ impl Pools {
         Pools { cpu_total: cpus, cpu_free: cpus, mem_total: mem_gb, mem_free: mem_gb, gpu_total: gpus.len(), gpus_free: gpus }
     }
 
+    /// GPUs found after the run started (see `GpuPool::Probe`).
+    pub fn add_gpus(&mut self, gpus: Vec<usize>) {
+        self.gpu_total += gpus.len();
+        self.gpus_free.extend(gpus);
+        self.gpus_free.sort_unstable();
+    }
+
     pub fn cpu_free(&self) -> u32 {
         self.cpu_free
     }
