@@ -110,3 +110,31 @@ nodes:
     assert_eq!(scored.lines().count(), 1 + 23, "every other patient is scored once");
     assert!(!scored.contains(&first));
 }
+
+#[test]
+fn a_cohort_read_from_a_folder_reruns_when_an_image_file_appears_or_goes() {
+    let p = Project::new("name: real\nnodes:\n  cohort:\n    task: mamamia_cohort\n    with: {dataset: data, phases: [0, 1]}\n");
+    let r = p.dag(&["synth", "--out", "data", "--patients", "6", "--unknown", "1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let run = || {
+        let r = p.run(&[]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        (r.ran(), p.read("results/cohort/patients.txt").lines().count())
+    };
+    assert_eq!(run(), (ids(&["cohort"]), 6));
+    assert_eq!(run(), (vec![], 6), "nothing changed");
+    // A kept patient's mask goes: the cohort reruns and excludes that patient.
+    let first = p.read("results/cohort/patients.txt").lines().next().unwrap().to_owned();
+    let mask = p.path(&format!("data/segmentations/expert/{first}.nii.gz"));
+    let away = p.path("mask.nii.gz");
+    std::fs::rename(&mask, &away).unwrap();
+    assert_eq!(run(), (ids(&["cohort"]), 5));
+    assert!(p.read("results/cohort/excluded.csv").contains("no expert segmentation"));
+    // It comes back: the inputs are those of the first run again, so is its stored cohort.
+    std::fs::rename(&away, &mask).unwrap();
+    assert_eq!(run(), (vec![], 6));
+    // A phase the cohort does not use changes nothing.
+    let unused = std::fs::read_dir(p.path(&format!("data/images/{first}"))).unwrap().flatten().find(|e| e.file_name().to_string_lossy().contains("_0002")).unwrap().path();
+    std::fs::remove_file(unused).unwrap();
+    assert_eq!(run(), (vec![], 6));
+}

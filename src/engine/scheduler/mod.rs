@@ -137,7 +137,7 @@ impl<'a> Scheduler<'a> {
         // Hashing input files is I/O and sha256; never more threads than cores, whatever the pools say.
         let hashers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(self.opts.cpus as usize);
         loop {
-            if !self.stopping && self.ready.len() > 1 {
+            if !self.stopping && !self.ready.is_empty() {
                 prefetch_inputs(self.spec, self.registry, self.ready.iter().map(|&i| &self.x.instances[i]), self.stat, hashers);
             }
             while !self.stopping {

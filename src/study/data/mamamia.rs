@@ -75,20 +75,51 @@ fn nifti_named(files: &HashMap<String, PathBuf>, stem: &str) -> Option<PathBuf> 
     files.get(&format!("{stem}.nii.gz")).or_else(|| files.get(&format!("{stem}.nii"))).cloned()
 }
 
+/// The dataset's folders listed once: image folders and expert masks by lower-cased name.
+struct Layout {
+    images: HashMap<String, PathBuf>,
+    masks: HashMap<String, PathBuf>,
+}
+
+impl Layout {
+    fn read(root: &Path) -> Layout {
+        Layout { images: index(&root.join("images")), masks: index(&root.join("segmentations/expert")) }
+    }
+
+    /// One patient's phase files and expert mask; the error says which file is missing.
+    fn patient(&self, id: &str, phases: &[usize]) -> Result<(Vec<PathBuf>, PathBuf), String> {
+        let id = id.to_uppercase();
+        let folder = self.images.get(&id.to_lowercase()).ok_or_else(|| format!("no image folder images/{id}"))?;
+        let files = index(folder);
+        let mut paths = Vec::new();
+        for &ph in phases {
+            let stem = format!("{}_{ph:04}", id.to_lowercase());
+            paths.push(nifti_named(&files, &stem).ok_or_else(|| format!("phase {ph} is missing (images/{id}/{stem}.nii.gz)"))?);
+        }
+        let mask = nifti_named(&self.masks, &id.to_lowercase()).ok_or_else(|| format!("no expert segmentation (segmentations/expert/{id}.nii.gz)"))?;
+        Ok((paths, mask))
+    }
+}
+
 /// One patient's phase files and expert mask (`.nii.gz` or `.nii`), found case-insensitively;
 /// the error says which file is missing.
 pub fn patient_files(root: &Path, id: &str, phases: &[usize]) -> Result<(Vec<PathBuf>, PathBuf), String> {
-    let id = id.to_uppercase();
-    let folder = index(&root.join("images")).remove(&id.to_lowercase()).ok_or_else(|| format!("no image folder images/{id}"))?;
-    let files = index(&folder);
-    let mut paths = Vec::new();
-    for &ph in phases {
-        let stem = format!("{}_{ph:04}", id.to_lowercase());
-        paths.push(nifti_named(&files, &stem).ok_or_else(|| format!("phase {ph} is missing (images/{id}/{stem}.nii.gz)"))?);
+    Layout::read(root).patient(id, phases)
+}
+
+/// What the cohort depends on: the clinical table and every kept patient's phases and mask.
+/// A patient excluded for a missing file joins the list when the file appears, and a kept
+/// one's files leave it when they go, so either change reruns the cohort. (The per-patient
+/// nodes hash the same files; the digest table reads each once.)
+pub fn cohort_input_files(root: &Path, phases: &[usize]) -> Vec<PathBuf> {
+    let mut files = vec![root.join("clinical_and_imaging_info.xlsx")];
+    if let Ok((kept, _)) = recurrence_cohort(root, phases) {
+        for p in kept {
+            files.extend(p.phases);
+            files.push(p.mask);
+        }
     }
-    let mask = nifti_named(&index(&root.join("segmentations/expert")), &id.to_lowercase())
-        .ok_or_else(|| format!("no expert segmentation (segmentations/expert/{id}.nii.gz)"))?;
-    Ok((paths, mask))
+    files
 }
 
 /// Reads the dataset at `root` and selects the recurrence cohort with the given phases.
@@ -103,6 +134,7 @@ pub fn recurrence_cohort(root: &Path, phases: &[usize]) -> Result<(Vec<Patient>,
     let (c_id, c_site, c_hr, c_her2, c_rec, c_fu) = (col("patient_id")?, col("dataset")?, col("hr")?, col("her2")?, col("days_to_recurrence")?, col("days_to_follow_up")?);
     let (c_sub, c_age) = (col("tumor_subtype").ok(), col("age").ok());
     let (mut kept, mut excluded) = (Vec::new(), Vec::new());
+    let layout = Layout::read(root);
     for (r, row) in rows.enumerate() {
         let get = |c: usize| row.get(c).unwrap_or(&Data::Empty);
         let id = text(get(c_id)).to_uppercase();
@@ -131,7 +163,7 @@ pub fn recurrence_cohort(root: &Path, phases: &[usize]) -> Result<(Vec<Patient>,
             exclude("hr or her2 is missing".into());
             continue;
         };
-        let (paths, mask) = match patient_files(root, &id, phases) {
+        let (paths, mask) = match layout.patient(&id, phases) {
             Ok(f) => f,
             Err(reason) => {
                 exclude(reason);

@@ -67,8 +67,8 @@ impl Task for MamaMiaCohort {
     const DESCRIPTION: &'static str = "recurrence cohort from a MAMA-MIA folder, with every exclusion and its reason";
 
     fn input_files(p: &CohortParams) -> Vec<PathBuf> {
-        // The clinical table decides the cohort; image files are hashed by the nodes that read them.
-        p.dataset.iter().map(|d| d.join("clinical_and_imaging_info.xlsx")).collect()
+        // The clinical table and which image files exist decide the cohort.
+        p.dataset.as_deref().map(|d| super::mamamia::cohort_input_files(d, &p.phases)).unwrap_or_default()
     }
 
     fn run(&self, p: CohortParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
