@@ -138,3 +138,18 @@ fn a_cohort_read_from_a_folder_reruns_when_an_image_file_appears_or_goes() {
     std::fs::remove_file(unused).unwrap();
     assert_eq!(run(), (vec![], 6));
 }
+
+#[test]
+fn the_real_data_pipeline_runs_on_a_folder_in_the_mamamia_layout() {
+    let p = Project::new("name: unused\nnodes: {}\n");
+    let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/mamamia.yaml");
+    std::fs::copy(&spec, p.path("p.yaml")).unwrap();
+    assert_eq!(p.dag(&["synth", "--out", "data", "--patients", "30", "--unknown", "2"]).code, 0);
+    let args = ["--set", "data=data", "--set", "epochs=1", "--set", "bootstrap=10"];
+    let r = p.run(&args);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.ran().iter().filter(|i| i.starts_with("n4[")).count(), 30);
+    let report = p.read("results/report/report.txt");
+    assert!(report.contains("MAMA-MIA at data") && report.contains("Excluded patients (2)"), "{report}");
+    assert_eq!(p.run(&args).ran(), Vec::<String>::new(), "a second run is a no-op");
+}
