@@ -104,7 +104,27 @@ impl Layout {
 /// One patient's phase files and expert mask (`.nii.gz` or `.nii`), found case-insensitively;
 /// the error says which file is missing.
 pub fn patient_files(root: &Path, id: &str, phases: &[usize]) -> Result<(Vec<PathBuf>, PathBuf), String> {
-    Layout::read(root).patient(id, phases)
+    layout(root).patient(id, phases)
+}
+
+/// The dataset's listing, remembered while its two folders' modification times stay the
+/// same (adding or removing an entry changes them): every per-patient node's key asks for
+/// its files, and listing ~1500 folders once per patient made a no-op run list millions of
+/// entries.
+fn layout(root: &Path) -> std::sync::Arc<Layout> {
+    type Memo = HashMap<PathBuf, (Vec<Option<std::time::SystemTime>>, std::sync::Arc<Layout>)>;
+    static MEMO: std::sync::Mutex<Option<Memo>> = std::sync::Mutex::new(None);
+    let stamps: Vec<Option<std::time::SystemTime>> = ["images", "segmentations/expert"].iter().map(|d| std::fs::metadata(root.join(d)).and_then(|m| m.modified()).ok()).collect();
+    let mut memo = MEMO.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let memo = memo.get_or_insert_with(HashMap::new);
+    match memo.get(root) {
+        Some((s, l)) if *s == stamps && stamps.iter().all(Option::is_some) => l.clone(),
+        _ => {
+            let l = std::sync::Arc::new(Layout::read(root));
+            memo.insert(root.to_owned(), (stamps, l.clone()));
+            l
+        }
+    }
 }
 
 /// What the cohort depends on: the clinical table and every kept patient's phases and mask.
@@ -134,7 +154,7 @@ pub fn recurrence_cohort(root: &Path, phases: &[usize]) -> Result<(Vec<Patient>,
     let (c_id, c_site, c_hr, c_her2, c_rec, c_fu) = (col("patient_id")?, col("dataset")?, col("hr")?, col("her2")?, col("days_to_recurrence")?, col("days_to_follow_up")?);
     let (c_sub, c_age) = (col("tumor_subtype").ok(), col("age").ok());
     let (mut kept, mut excluded) = (Vec::new(), Vec::new());
-    let layout = Layout::read(root);
+    let layout = layout(root);
     for (r, row) in rows.enumerate() {
         let get = |c: usize| row.get(c).unwrap_or(&Data::Empty);
         let id = text(get(c_id)).to_uppercase();
