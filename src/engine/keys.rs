@@ -44,13 +44,15 @@ pub fn params_used(spec: &Spec, node: usize) -> BTreeMap<String, serde_json::Val
     names.into_iter().filter_map(|p| spec.params.get(&p).map(|v| (p, v.value.clone()))).collect()
 }
 
-/// Everything the instance's key depends on. `upstream` gives, for each dependency instance,
-/// its output digest; `uses` is `params_used` of the node (computed once per node).
+/// Everything the instance's key depends on. `files` are its external input files
+/// (`instance_files`); `upstream` gives, for each dependency instance, its output digest;
+/// `uses` is `params_used` of the node (computed once per node).
 pub fn hash_inputs(
     spec: &Spec,
     registry: &Registry,
     inst: &Instance,
     uses: &BTreeMap<String, serde_json::Value>,
+    files: Vec<PathBuf>,
     upstream: impl Fn(usize) -> (String, String),
     stat: &mut StatCache,
 ) -> Result<HashInputs, KeyError> {
@@ -60,7 +62,6 @@ pub fn hash_inputs(
         Action::Shell(_) => ("shell".to_owned(), 1),
         Action::Task { kind, .. } => (kind.clone(), registry.get(kind).ok_or_else(|| KeyError::Params(format!("unknown task `{kind}`")))?.version()),
     };
-    let files = input_files(spec, registry, inst, &params)?;
     let mut digests = BTreeMap::new();
     for path in files {
         let d = stat.digest(&path).map_err(|source| KeyError::Input { path: path.clone(), source })?;
@@ -83,13 +84,10 @@ fn input_files(spec: &Spec, registry: &Registry, inst: &Instance, params: &serde
     Ok(files)
 }
 
-/// Hashes the external input files of these instances in parallel ahead of `hash_inputs`
-/// (see `StatCache::prefetch`); instances whose files cannot be listed are left to it.
-pub fn prefetch_inputs<'a>(spec: &Spec, registry: &Registry, instances: impl Iterator<Item = &'a Instance>, stat: &mut StatCache, threads: usize) {
-    let files: Vec<PathBuf> = instances.flat_map(|inst| input_files(spec, registry, inst, &resolved_params(spec, inst)).unwrap_or_default()).collect();
-    if files.len() > 1 {
-        stat.prefetch(&files, threads);
-    }
+/// The external files an instance reads, for `hash_inputs`. Listing them can read the
+/// filesystem (a task may look for its patient's images), so callers list them once.
+pub fn instance_files(spec: &Spec, registry: &Registry, inst: &Instance) -> Result<Vec<PathBuf>, KeyError> {
+    input_files(spec, registry, inst, &resolved_params(spec, inst))
 }
 
 /// Every external input file of these instances that does not exist, reported together

@@ -4,7 +4,7 @@ use crate::engine::cache::Cache;
 use crate::engine::diagnostic::Diagnostics;
 use crate::engine::expand::Expansion;
 use crate::engine::hash::HashInputs;
-use crate::engine::keys::{hash_inputs, params_used, KeyError};
+use crate::engine::keys::{hash_inputs, instance_files, params_used, KeyError};
 use crate::engine::spec::Spec;
 use crate::engine::statcache::StatCache;
 use crate::engine::task::Registry;
@@ -60,7 +60,8 @@ pub fn plan(spec: &Spec, registry: &Registry, cache: &Cache, stat: &mut StatCach
         if let Some(&d) = deps.iter().find(|&&d| entries[d].status != Status::Cached) {
             entry.reason = Some(format!("waits for {}", entries[d].id));
         } else {
-            match hash_inputs(spec, registry, &inst, &uses[inst.node], |d| (entries[d].id.clone(), entries[d].output.clone().unwrap()), stat) {
+            let upstream = |d: usize| (entries[d].id.clone(), entries[d].output.clone().unwrap());
+            match instance_files(spec, registry, &inst).and_then(|files| hash_inputs(spec, registry, &inst, &uses[inst.node], files, upstream, stat)) {
                 Err(KeyError::Input { path, .. }) => {
                     missing.push(crate::engine::expand::missing_input_error(spec, &inst, &path));
                 }

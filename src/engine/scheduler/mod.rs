@@ -12,7 +12,7 @@ use crate::engine::events::{Event, EventBus, Failure, Id, Summary};
 use crate::engine::executor::{Cancel, Executor, Job, Outcome, Work};
 use crate::engine::expand::{shell_command, Expansion};
 use crate::engine::hash::HashInputs;
-use crate::engine::keys::{hash_inputs, params_used, prefetch_inputs};
+use crate::engine::keys::{hash_inputs, instance_files, params_used, KeyError};
 use crate::engine::spec::{Action, Spec};
 use crate::engine::statcache::StatCache;
 use crate::engine::task::Registry;
@@ -137,12 +137,22 @@ impl<'a> Scheduler<'a> {
         // Hashing input files is I/O and sha256; never more threads than cores, whatever the pools say.
         let hashers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(self.opts.cpus as usize);
         loop {
-            if !self.stopping && !self.ready.is_empty() {
-                prefetch_inputs(self.spec, self.registry, self.ready.iter().map(|&i| &self.x.instances[i]), self.stat, hashers);
+            // The ready instances' input files, listed once, are hashed in parallel first;
+            // instances that become ready meanwhile wait for the next turn of the loop.
+            let batch: Vec<(usize, Result<Vec<PathBuf>, KeyError>)> = if self.stopping {
+                Vec::new()
+            } else {
+                self.ready.drain(..).map(|i| (i, instance_files(self.spec, self.registry, &self.x.instances[i]))).collect()
+            };
+            let all: Vec<PathBuf> = batch.iter().filter_map(|(_, f)| f.as_ref().ok()).flatten().cloned().collect();
+            if all.len() > 1 {
+                self.stat.prefetch(&all, hashers);
             }
-            while !self.stopping {
-                let Some(i) = self.ready.pop_front() else { break };
-                self.prepare(i);
+            for (i, files) in batch {
+                // After a failure without --keep-going, what is left stays ready: reported as not run.
+                if !self.stopping {
+                    self.prepare(i, files);
+                }
             }
             let mut k = 0;
             while !self.stopping && k < self.runnable.len() && pools.cpu_free() > 0 {
@@ -210,14 +220,16 @@ impl<'a> Scheduler<'a> {
         Ok(self.summary)
     }
 
-    fn prepare(&mut self, i: usize) {
+    fn prepare(&mut self, i: usize, files: Result<Vec<PathBuf>, KeyError>) {
         let inst = &self.x.instances[i];
         let (ids, slots) = (&self.ids, &self.slots);
-        let hi = hash_inputs(self.spec, self.registry, inst, &self.node_uses[inst.node], |d| {
-            // A failed input of a partial gather is part of the key as missing, so the node reruns
-            // once it succeeds.
-            (ids[d].to_string(), slots[d].output.clone().unwrap_or_else(|| "missing".to_owned()))
-        }, self.stat);
+        let hi = files.and_then(|files| {
+            hash_inputs(self.spec, self.registry, inst, &self.node_uses[inst.node], files, |d| {
+                // A failed input of a partial gather is part of the key as missing, so the node
+                // reruns once it succeeds.
+                (ids[d].to_string(), slots[d].output.clone().unwrap_or_else(|| "missing".to_owned()))
+            }, self.stat)
+        });
         let hi = match hi {
             Ok(h) => h,
             Err(e) => {
