@@ -37,7 +37,8 @@ fn measure(a: &Args, root: &std::path::Path) -> Result<serde_json::Value, String
     let mut samples = Vec::new();
     let mut crops = Vec::new();
     tch::manual_seed(1);
-    for i in 0..a.patients {
+    // The tail alone needs one crop, for the shape of the prefix's output.
+    for i in 0..if a.tail_only { 1 } else { a.patients } {
         let crop = root.join(format!("crop{i}.npy"));
         Tensor::randn([3, a.size, a.size], (Kind::Float, Device::Cpu)).write_npy(&crop).map_err(|e| e.to_string())?;
         crops.push(crop);
