@@ -161,16 +161,8 @@ fn ctrl_c_cancels_the_slurm_jobs_and_keeps_what_finished() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !p.path("pid").exists() || p.read("pid").trim().is_empty() {
-        assert!(Instant::now() < deadline, "the slow node never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let started = Instant::now();
-    // SAFETY: sending SIGINT to the child we spawned.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let r = common::output(child.wait_with_output().unwrap());
-    assert!(started.elapsed() < Duration::from_secs(10), "stopping took {:?}", started.elapsed());
+    let (r, stopping) = common::interrupt_once_started(&p, child, "pid");
+    assert!(stopping < Duration::from_secs(10), "stopping took {stopping:?}");
     assert_eq!(r.code, 130, "{}", r.stdout);
     assert!(r.stdout.contains("Slurm job") && r.stdout.contains("cancelled"), "{}", r.stdout);
     assert_eq!(p.read("slurm/scancel.log").lines().count(), 1);

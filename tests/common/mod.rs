@@ -94,3 +94,19 @@ pub fn ids(v: &[&str]) -> Vec<String> {
 pub fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+/// Waits until the running `dag` has a command that wrote its pid into `pid_file` (in the
+/// project), interrupts `dag` with SIGINT and returns its output and how long it took to stop.
+pub fn interrupt_once_started(p: &Project, child: std::process::Child, pid_file: &str) -> (Run, std::time::Duration) {
+    use std::time::{Duration, Instant};
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !p.path(pid_file).exists() || p.read(pid_file).trim().is_empty() {
+        assert!(Instant::now() < deadline, "the slow node never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let started = Instant::now();
+    // SAFETY: sending SIGINT to the child the test spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let r = output(child.wait_with_output().unwrap());
+    (r, started.elapsed())
+}
