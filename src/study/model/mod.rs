@@ -17,6 +17,8 @@ pub mod weights;
 #[cfg(test)]
 mod oracle_tests;
 #[cfg(test)]
+mod tail_oracle_tests;
+#[cfg(test)]
 mod train_tests;
 
 /// libtorch's random generator is global and every new network draws its initial weights
