@@ -24,10 +24,14 @@ echo "$id;fakecluster"
 "#;
 
 const SQUEUE: &str = r#"#!/bin/bash
-# squeue -h -o %T -j ID
-id="${@: -1}"
-[ -e "$FAKE_SLURM/$id.pid" ] || { echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1; }
-[ -e "$FAKE_SLURM/$id.exit" ] || echo RUNNING
+# squeue -h -u UID -o %i: the ids of the jobs that have not ended, one per line. Each call is
+# logged with its time.
+echo "$(date +%s.%N) $*" >> "$FAKE_SLURM/squeue.log"
+for f in "$FAKE_SLURM"/*.pid; do
+  [ -e "$f" ] || continue
+  id=$(basename "$f" .pid)
+  [ -e "$FAKE_SLURM/$id.exit" ] || echo "$id"
+done
 "#;
 
 const SCANCEL: &str = r#"#!/bin/bash
@@ -130,6 +134,24 @@ nodes:
     // Nothing of the failed jobs is left in the cache's staging area.
     let staged: Vec<_> = std::fs::read_dir(p.path("cache/tmp")).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
     assert!(staged.is_empty(), "{staged:?}");
+}
+
+#[test]
+fn one_squeue_call_per_poll_asks_about_all_running_jobs() {
+    let p = cluster("name: many\nsets:\n  s: {values: [a, b, c, d]}\nnodes:\n  wait:\n    foreach: s\n    shell: sleep 1.5; echo {s} > {out}/v\n");
+    let r = on_slurm(&p, &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.ran().len(), 4);
+    // SAFETY: getuid cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let log = p.read("slurm/squeue.log");
+    let calls: Vec<(f64, &str)> = log.lines().map(|l| l.split_once(' ').map(|(t, args)| (t.parse().unwrap(), args)).unwrap()).collect();
+    assert!(calls.len() >= 3, "the four jobs ran for 1.5 s with --slurm-poll 0.2: {log}");
+    assert!(calls.iter().all(|(_, args)| *args == format!("-h -u {uid} -o %i")), "{log}");
+    // Four jobs asked about one by one would call squeue four times within milliseconds; one
+    // call for all of them comes once per 0.2 s poll.
+    let closest = calls.windows(2).map(|w| w[1].0 - w[0].0).fold(f64::INFINITY, f64::min);
+    assert!(closest > 0.1, "two squeue calls {closest:.3} s apart: {log}");
 }
 
 #[test]

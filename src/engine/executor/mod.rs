@@ -3,6 +3,7 @@
 pub mod jobfile;
 pub mod local;
 pub mod slurm;
+pub mod squeue;
 
 use crate::engine::cache::{Manifest, ManifestIndex};
 use crate::engine::task::{Device, DynTask};

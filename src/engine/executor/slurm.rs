@@ -1,9 +1,11 @@
 //! Runs each job as a Slurm batch job: the job is written into its staging folder (which
 //! lies in the cache, on a filesystem the cluster's nodes share), `sbatch` runs `dag exec` on
-//! it there, and this side waits for the result file, asking `squeue` now and then whether
-//! the job is still alive, and stores the output as the local executor does.
+//! it there, and this side waits for the result file, asking `squeue` now and then (once for
+//! all jobs; see squeue.rs) whether the job is still alive, and stores the output as the local
+//! executor does.
 
 use super::jobfile::{JobFile, JobResult, JOB, RESULT};
+use super::squeue::QueueWatch;
 use super::{local, Cancel, Job, Outcome};
 use crate::engine::task::Device;
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ pub struct SlurmOptions {
     pub exe: PathBuf,
     /// Passed to every `sbatch` (e.g. `--partition=gpu`, `--time=2:00:00`).
     pub sbatch_args: Vec<String>,
-    /// How often to ask `squeue` about a job; the result file is looked for more often.
+    /// How often to ask `squeue` about the jobs; the result files are looked for more often.
     pub poll: Duration,
     /// Jobs submitted and not yet finished, at most.
     pub max_jobs: usize,
@@ -23,6 +25,7 @@ pub struct SlurmOptions {
 pub struct Slurm {
     opts: SlurmOptions,
     in_flight: tokio::sync::Semaphore,
+    queue: QueueWatch,
 }
 
 /// After the job has left the queue, how long its result file may take to appear here (a
@@ -32,7 +35,8 @@ const RESULT_GRACE: Duration = Duration::from_secs(10);
 impl Slurm {
     pub fn new(opts: SlurmOptions) -> Slurm {
         let in_flight = tokio::sync::Semaphore::new(opts.max_jobs.max(1));
-        Slurm { opts, in_flight }
+        let queue = QueueWatch::new(opts.poll);
+        Slurm { opts, in_flight, queue }
     }
 
     pub fn describe(&self) -> String {
@@ -67,10 +71,11 @@ impl Slurm {
         let quote = |p: &Path| shlex::try_quote(&p.to_string_lossy()).map(|q| q.into_owned()).unwrap_or_default();
         let body = format!("#!/bin/bash\nexec {} exec {}\n", quote(&self.opts.exe), quote(&std::path::absolute(&file).unwrap_or(file.clone())));
         std::fs::write(&script, body).map_err(|e| format!("{}: {e}", script.display()))?;
+        let submitted = Instant::now();
         let id = self.submit(job, &script).await?;
         let result_path = job.staging.join(RESULT);
         let file_poll = self.opts.poll.min(Duration::from_secs(2));
-        let (mut last_asked, mut gone_since) = (Instant::now(), None::<Instant>);
+        let mut gone_since = None::<Instant>;
         loop {
             tokio::select! {
                 () = tokio::time::sleep(file_poll) => {}
@@ -89,13 +94,11 @@ impl Slurm {
             match gone_since {
                 Some(t) if t.elapsed() >= RESULT_GRACE.min(self.opts.poll * 3) => return Err(self.died(&id, &job.staging).await),
                 Some(_) => {}
-                None if last_asked.elapsed() >= self.opts.poll => {
-                    last_asked = Instant::now();
-                    if !queued(&id).await {
+                None => {
+                    if !self.queue.alive(&id, submitted).await {
                         gone_since = Some(Instant::now());
                     }
                 }
-                None => {}
             }
         }
     }
@@ -140,15 +143,5 @@ impl Slurm {
         let tail: Vec<&str> = output.lines().rev().take(5).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         format!("Slurm job {id} ended without a result (state {state}){}", if tail.is_empty() { String::new() } else { format!("; its output ends: {}", tail.join(" | ")) })
-    }
-}
-
-/// Whether Slurm still knows the job as pending or running. A failing `squeue` (the
-/// controller busy) counts as still queued; "Invalid job id" means it has long gone.
-async fn queued(id: &str) -> bool {
-    match tokio::process::Command::new("squeue").args(["-h", "-o", "%T", "-j", id]).output().await {
-        Ok(o) if o.status.success() => !String::from_utf8_lossy(&o.stdout).trim().is_empty(),
-        Ok(o) => !String::from_utf8_lossy(&o.stderr).contains("Invalid job id"),
-        Err(_) => true,
     }
 }
