@@ -51,6 +51,14 @@ pub fn plan(spec: &Spec, registry: &Registry, cache: &Cache, stat: &mut StatCach
     let uses: Vec<_> = (0..spec.nodes.len()).map(|n| params_used(spec, n)).collect();
     let mut entries: Vec<Entry> = Vec::new();
     let mut missing = Vec::new();
+    // The input files of the instances that need nothing upstream are always hashed: list
+    // them once and hash them in parallel first, as `run` does, instead of one at a time below.
+    let mut root_files: Vec<Option<Result<Vec<std::path::PathBuf>, KeyError>>> =
+        x.instances.iter().map(|inst| inst.deps.iter().all(Vec::is_empty).then(|| instance_files(spec, registry, inst))).collect();
+    let all: Vec<std::path::PathBuf> = root_files.iter().flatten().filter_map(|f| f.as_ref().ok()).flatten().cloned().collect();
+    if all.len() > 1 {
+        stat.prefetch(&all, std::thread::available_parallelism().map_or(1, |n| n.get()));
+    }
     let mut i = 0;
     while i < x.instances.len() {
         let inst = x.instances[i].clone();
@@ -61,7 +69,8 @@ pub fn plan(spec: &Spec, registry: &Registry, cache: &Cache, stat: &mut StatCach
             entry.reason = Some(format!("waits for {}", entries[d].id));
         } else {
             let upstream = |d: usize| (entries[d].id.clone(), entries[d].output.clone().unwrap());
-            match instance_files(spec, registry, &inst).and_then(|files| hash_inputs(spec, registry, &inst, &uses[inst.node], files, upstream, stat)) {
+            let files = root_files.get_mut(i).and_then(Option::take).unwrap_or_else(|| instance_files(spec, registry, &inst));
+            match files.and_then(|files| hash_inputs(spec, registry, &inst, &uses[inst.node], files, upstream, stat)) {
                 Err(KeyError::Input { path, .. }) => {
                     missing.push(crate::engine::expand::missing_input_error(spec, &inst, &path));
                 }
