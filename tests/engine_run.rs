@@ -280,7 +280,7 @@ nodes:
     }
     let first = common::Run { code: -1, stdout: first, stderr: String::new() };
     let done_before = first.ran().len();
-    assert!(done_before >= 2 && done_before < 12, "killed mid-run: {}", first.stdout);
+    assert!((2..12).contains(&done_before), "killed mid-run: {}", first.stdout);
     let second = p.run(&["--cpus", "2"]);
     assert_eq!(second.code, 0, "{}{}", second.stdout, second.stderr);
     assert_eq!(second.ran().len(), 13 - done_before, "{}", second.stdout);

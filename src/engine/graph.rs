@@ -15,12 +15,11 @@ pub fn node_graph(spec: &Spec) -> DiGraph<&str, EdgeKind> {
                 g.add_edge(idx[j], idx[i], EdgeKind::Needs);
             }
         }
-        if let Some(SetSource::FromNode { node: src, .. }) = node.foreach.as_ref().and_then(|s| spec.sets.get(s)).map(|s| &s.source) {
-            if let Some(j) = find(src) {
-                if !node.needs.contains(src) {
-                    g.add_edge(idx[j], idx[i], EdgeKind::Set);
-                }
-            }
+        if let Some(SetSource::FromNode { node: src, .. }) = node.foreach.as_ref().and_then(|s| spec.sets.get(s)).map(|s| &s.source)
+            && let Some(j) = find(src)
+            && !node.needs.contains(src)
+        {
+            g.add_edge(idx[j], idx[i], EdgeKind::Set);
         }
     }
     g

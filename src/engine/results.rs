@@ -99,10 +99,11 @@ impl ResultsTree {
             }
         }
         for (l, t) in &self.known {
-            if let (Some(l), Some(t)) = (l.to_str(), t.to_str()) {
-                if !l.contains(['\t', '\n']) && !t.contains(['\t', '\n']) {
-                    text.push_str(&format!("L\t{l}\t{t}\n"));
-                }
+            if let (Some(l), Some(t)) = (l.to_str(), t.to_str())
+                && !l.contains(['\t', '\n'])
+                && !t.contains(['\t', '\n'])
+            {
+                text.push_str(&format!("L\t{l}\t{t}\n"));
             }
         }
         let tmp = self.index.with_extension("tmp");

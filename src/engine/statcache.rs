@@ -31,10 +31,10 @@ impl StatCache {
         if let Ok(text) = std::fs::read_to_string(&file) {
             for line in text.lines() {
                 let f: Vec<&str> = line.splitn(5, '\t').collect();
-                if let [size, mtime, ino, digest, path] = f[..] {
-                    if let (Ok(size), Ok(mtime_ns), Ok(ino)) = (size.parse(), mtime.parse(), ino.parse()) {
-                        entries.insert(PathBuf::from(path), (Stamp { size, mtime_ns, ino }, digest.to_owned()));
-                    }
+                if let [size, mtime, ino, digest, path] = f[..]
+                    && let (Ok(size), Ok(mtime_ns), Ok(ino)) = (size.parse(), mtime.parse(), ino.parse())
+                {
+                    entries.insert(PathBuf::from(path), (Stamp { size, mtime_ns, ino }, digest.to_owned()));
                 }
             }
         }

@@ -93,13 +93,13 @@ pub(super) fn store(root: &Path, staged: &Path, index: &ManifestIndex) -> Result
     let dest = root.join("out").join(&digest);
     // Held while publishing, so two workers with identical outputs do not race to rename.
     let mut idx = index.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(existing) = idx.get(&digest) {
-        if check_stamps(&dest, existing, &digest).is_ok() {
-            let existing = existing.clone();
-            drop(idx);
-            remove_tree(staged);
-            return Ok((digest, existing));
-        }
+    if let Some(existing) = idx.get(&digest)
+        && check_stamps(&dest, existing, &digest).is_ok()
+    {
+        let existing = existing.clone();
+        drop(idx);
+        remove_tree(staged);
+        return Ok((digest, existing));
     }
     remove_tree(&dest);
     std::fs::rename(&out, &dest).map_err(io_err(&dest))?;

@@ -21,11 +21,11 @@ impl Checker<'_> {
         }
         for node in &spec.nodes {
             let pos = node.pos;
-            if let Some(set) = &node.foreach {
-                if !spec.sets.contains_key(set) {
-                    let sets: Vec<&str> = spec.sets.keys().map(String::as_str).collect();
-                    self.unknown(node.foreach_pos, "set", set, &sets, &format!("node `{}` iterates over", node.name));
-                }
+            if let Some(set) = &node.foreach
+                && !spec.sets.contains_key(set)
+            {
+                let sets: Vec<&str> = spec.sets.keys().map(String::as_str).collect();
+                self.unknown(node.foreach_pos, "set", set, &sets, &format!("node `{}` iterates over", node.name));
             }
             for (need, &at) in node.needs.iter().zip(&node.needs_pos) {
                 if need == &node.name {
@@ -107,10 +107,10 @@ impl Checker<'_> {
             Var::Param(p) => spec.params.get(p).map(|p| p.value.clone()),
             _ => None,
         });
-        if let Some(task) = self.registry.get(kind) {
-            if let Err(e) = task.check(&rendered) {
-                self.error(pos, format!("node `{node}`: parameters of task `{kind}`: {e}"));
-            }
+        if let Some(task) = self.registry.get(kind)
+            && let Err(e) = task.check(&rendered)
+        {
+            self.error(pos, format!("node `{node}`: parameters of task `{kind}`: {e}"));
         }
     }
 }

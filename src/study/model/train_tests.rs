@@ -10,7 +10,7 @@ use tch::{Device, Kind, Tensor};
 fn planted(dir: &std::path::Path, n: usize, offset: usize) -> Vec<Sample> {
     (0..n)
         .map(|i| {
-            let event = (i + offset) % 3 == 0;
+            let event = (i + offset).is_multiple_of(3);
             tch::manual_seed((i + 1000 * offset) as i64);
             let x = Tensor::randn([832, 2, 2], (Kind::Float, Device::Cpu));
             let _ = x.narrow(0, 0, 32).g_add_scalar_(if event { 0.8 } else { -0.8 });

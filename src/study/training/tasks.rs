@@ -15,7 +15,7 @@ pub(super) fn fraction_default() -> f64 {
 
 pub(super) fn read_json(path: &Path) -> Result<serde_json::Value, TaskError> {
     let text = std::fs::read_to_string(path).map_err(TaskError::io(path))?;
-    serde_json::from_str(&text).map_err(TaskError::at(&path))
+    serde_json::from_str(&text).map_err(TaskError::at(path))
 }
 
 pub(super) fn request(ctx: &TaskCtx<'_>, job: Job) -> Request {
