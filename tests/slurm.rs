@@ -12,6 +12,8 @@ const SBATCH: &str = r#"#!/bin/bash
 # Slurm would choose for it in CUDA_VISIBLE_DEVICES (here always 7).
 echo "$*" >> "$FAKE_SLURM/sbatch.log"
 case "$*" in *--partition=nope*) echo "sbatch: error: invalid partition specified: nope" >&2; exit 1 ;; esac
+# A controller that never answers.
+case "$*" in *--partition=hang*) echo $$ > hang.pid; exec sleep 60 ;; esac
 script="${@: -1}"
 for a in "$@"; do
   case $a in --output=*) out=${a#--output=} ;; --chdir=*) dir=${a#--chdir=} ;; --gres=gpu*) export CUDA_VISIBLE_DEVICES=7 ;; esac
@@ -198,4 +200,29 @@ fn ctrl_c_cancels_the_slurm_jobs_and_keeps_what_finished() {
     let plan = p.plan_json(&[]);
     assert_eq!(plan["nodes"][0]["status"], "cached", "quick was kept: {plan}");
     assert_eq!(plan["nodes"][1]["status"], "run", "{plan}");
+}
+
+#[test]
+fn ctrl_c_is_not_held_up_by_an_sbatch_that_hangs() {
+    let p = cluster("name: hang\nnodes:\n  a: {shell: 'echo hi > {out}/x'}\n");
+    let path = format!("{}:{}", p.path("slurm").display(), std::env::var("PATH").unwrap_or_default());
+    let child = p
+        .cmd(&["run", "p.yaml", "--progress", "plain", "--executor", "slurm", "--sbatch=--partition=hang"])
+        .env("PATH", path)
+        .env("FAKE_SLURM", p.path("slurm"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (r, stopping) = common::interrupt_once_started(&p, child, "hang.pid");
+    // The grace for sbatch to answer is 5 s; without the race, this waited for sbatch's 60 s.
+    assert!(stopping < std::time::Duration::from_secs(12), "stopping took {stopping:?}");
+    assert_eq!(r.code, 130, "{}", r.stdout);
+    assert!(r.stdout.contains("interrupted while sbatch was submitting the job"), "{}", r.stdout);
+    // Killed: gone, or a zombie until whoever inherited it reaps it.
+    let stat = format!("/proc/{}/stat", p.read("hang.pid").trim());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::fs::read_to_string(&stat).is_ok_and(|s| s.rsplit(')').next().and_then(|r| r.split_whitespace().next()) != Some("Z")) {
+        assert!(std::time::Instant::now() < deadline, "the hung sbatch was left running");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

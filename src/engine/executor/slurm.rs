@@ -32,6 +32,9 @@ pub struct Slurm {
 /// shared filesystem's attribute cache can hide a new file for some seconds).
 const RESULT_GRACE: Duration = Duration::from_secs(10);
 
+/// After Ctrl-C, how long an `sbatch` still running may take to say which job it queued.
+const SBATCH_GRACE: Duration = Duration::from_secs(5);
+
 impl Slurm {
     pub fn new(opts: SlurmOptions) -> Slurm {
         let in_flight = tokio::sync::Semaphore::new(opts.max_jobs.max(1));
@@ -72,7 +75,20 @@ impl Slurm {
         let body = format!("#!/bin/bash\nexec {} exec {}\n", quote(&self.opts.exe), quote(&std::path::absolute(&file).unwrap_or(file.clone())));
         std::fs::write(&script, body).map_err(|e| format!("{}: {e}", script.display()))?;
         let submitted = Instant::now();
-        let id = self.submit(job, &script).await?;
+        let submit = self.submit(job, &script);
+        tokio::pin!(submit);
+        let id = tokio::select! {
+            id = &mut submit => id?,
+            _ = async { drop(cancel.watch.wait_for(|c| *c).await) } => {
+                // sbatch may be queuing the job right now: give it a moment to answer, so
+                // that what it queued is cancelled too; past that it is killed (a hung
+                // controller must not hold up Ctrl-C).
+                if let Ok(Ok(id)) = tokio::time::timeout(SBATCH_GRACE, &mut submit).await {
+                    scancel(&id).await;
+                }
+                return Err("interrupted while sbatch was submitting the job".into());
+            }
+        };
         let result_path = job.staging.join(RESULT);
         let file_poll = self.opts.poll.min(Duration::from_secs(2));
         let mut gone_since = None::<Instant>;
@@ -80,7 +96,7 @@ impl Slurm {
             tokio::select! {
                 () = tokio::time::sleep(file_poll) => {}
                 _ = async { drop(cancel.watch.wait_for(|c| *c).await) } => {
-                    let _ = tokio::process::Command::new("scancel").arg(&id).output().await;
+                    scancel(&id).await;
                     return Err(format!("interrupted (Slurm job {id} cancelled)"));
                 }
             }
@@ -121,6 +137,7 @@ impl Slurm {
         let out = tokio::process::Command::new("sbatch")
             .args(&args)
             .arg(script)
+            .kill_on_drop(true)
             .output()
             .await
             .map_err(|e| format!("cannot run sbatch (is this a Slurm submit host?): {e}"))?;
@@ -144,4 +161,8 @@ impl Slurm {
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         format!("Slurm job {id} ended without a result (state {state}){}", if tail.is_empty() { String::new() } else { format!("; its output ends: {}", tail.join(" | ")) })
     }
+}
+
+async fn scancel(id: &str) {
+    let _ = tokio::process::Command::new("scancel").arg(id).output().await;
 }
