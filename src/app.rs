@@ -256,8 +256,13 @@ fn run_pipeline(registry: &Registry, args: RunArgs) -> Result<(), Error> {
     // On Slurm the pools bound what is queued at once; the cluster places the jobs.
     let cpus = args.cpus.unwrap_or_else(|| if slurm { 4096 } else { std::thread::available_parallelism().map_or(1, |n| n.get() as u32) });
     let gpus = if slurm {
-        // GPU tokens only count: each job asks Slurm for as many as it holds.
-        GpuPool::Fixed(if args.gpus == "none" { Vec::new() } else { (0..256).collect() })
+        // GPU tokens only count: each job asks Slurm for as many as it holds. Ordinals would
+        // name this machine's GPUs, which no batch job sees: refused rather than ignored.
+        match args.gpus.as_str() {
+            "none" => GpuPool::Fixed(Vec::new()),
+            "auto" => GpuPool::Fixed((0..256).collect()),
+            other => return Err(Error::Usage(format!("--gpus {other}: with --executor slurm, Slurm chooses each job's GPUs; use --gpus auto (the default) or none"))),
+        }
     } else if args.gpus == "auto" {
         // Asking libtorch costs a process start (≈0.4 s, more with CUDA): only a run that
         // has an instance needing a GPU pays for it.

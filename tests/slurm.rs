@@ -165,6 +165,15 @@ fn a_job_that_sbatch_refuses_fails_with_sbatchs_reason() {
 }
 
 #[test]
+fn gpu_ordinals_are_refused_on_slurm_which_chooses_the_gpus() {
+    let p = cluster("name: gpus\nnodes:\n  a: {shell: 'echo hi > {out}/x'}\n");
+    let r = on_slurm(&p, &["--gpus", "0,1"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("--gpus 0,1: with --executor slurm, Slurm chooses each job's GPUs"), "{}", r.stderr);
+    assert!(sbatch_calls(&p).is_empty());
+}
+
+#[test]
 fn exec_refuses_a_file_that_is_not_a_job() {
     let p = Project::new("name: x\nnodes:\n  a: {shell: 'true'}\n");
     p.write("job.json", "{\"id\": 1}");
