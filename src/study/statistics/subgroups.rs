@@ -25,7 +25,15 @@ pub fn by_group(column: &str, groups: &[String], surv: &Surv, scores: &[(String,
                 Ok(_) => json!({ "not_estimable": "no comparable pairs" }),
                 Err(e) => json!({ "not_estimable": e.to_string() }),
             };
-            per.insert(name.clone(), json!({ "harrell_c": c, "auc": super::aucs(&sub, &sc, horizons) }));
+            let mut stats = json!({ "harrell_c": c, "auc": super::aucs(&sub, &sc, horizons) });
+            // A score that does not vary within the group ranks nobody: C and AUC are 0.5 by
+            // the tie convention. The Cox baseline on HR and HER2 is such a score within a
+            // tumour subtype, which those two define; the report says so instead of leaving
+            // a row of 0.5000 unexplained.
+            if sc.windows(2).all(|w| w[0] == w[1]) {
+                stats["constant"] = json!(true);
+            }
+            per.insert(name.clone(), stats);
         }
         out.insert(g.to_owned(), json!({ "n": sub.len(), "events": sub.events(), "scores": per }));
     }
@@ -41,14 +49,45 @@ pub fn render(v: &Value, horizons: &[String]) -> String {
         out.push_str(&format!(" {:>14}", format!("AUC({h})")));
     }
     out.push('\n');
+    let mut constant = false;
     for (g, r) in v["groups"].as_object().into_iter().flatten() {
         for (name, s) in r["scores"].as_object().into_iter().flatten() {
-            out.push_str(&format!("  {g:<18} {:>4} {:>6}  {name:<14} {:>9}", r["n"].to_string(), r["events"].to_string(), f(&s["harrell_c"])));
+            let mark = if s["constant"] == true { "*" } else { "" };
+            constant |= !mark.is_empty();
+            out.push_str(&format!("  {g:<18} {:>4} {:>6}  {name:<14} {:>9}", r["n"].to_string(), r["events"].to_string(), format!("{}{mark}", f(&s["harrell_c"]))));
             for h in horizons {
                 out.push_str(&format!(" {:>14}", f(&s["auc"][h.trim()])));
             }
             out.push('\n');
         }
     }
+    if constant {
+        out.push_str("  * the score is the same for every patient of the group (e.g. the Cox baseline on HR and HER2 within a tumour subtype), so it ranks nobody: 0.5 by the tie convention\n");
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_score_constant_within_a_group_is_marked_and_explained() {
+        let surv = Surv::new(vec![100.0, 200.0, 300.0, 400.0, 150.0, 250.0], vec![true, false, true, true, false, true]).unwrap();
+        let groups: Vec<String> = ["a", "a", "a", "b", "b", "b"].map(String::from).to_vec();
+        let varying = vec![3.0, 1.0, 2.0, 0.5, 0.1, 0.9];
+        let baseline = vec![0.7, 0.7, 0.7, -0.2, -0.2, -0.2];
+        let v = by_group("subtype", &groups, &surv, &[("dl".into(), &varying), ("baseline".into(), &baseline)], &[]);
+        for g in ["a", "b"] {
+            let s = &v["groups"][g]["scores"];
+            assert_eq!(s["baseline"]["constant"], true);
+            assert_eq!(s["baseline"]["harrell_c"], 0.5);
+            assert!(s["dl"].get("constant").is_none());
+        }
+        let text = render(&v, &[]);
+        assert!(text.contains("0.5000*") && text.contains("* the score is the same for every patient of the group"), "{text}");
+        // Nothing to explain where every score varies.
+        let v = by_group("subtype", &groups, &surv, &[("dl".into(), &varying)], &[]);
+        assert!(!render(&v, &[]).contains('*'));
+    }
 }

@@ -11,8 +11,9 @@ impl Task for SurvivalStats {
     type Params = Config;
     const KIND: &'static str = "survival_stats";
     // 3: the table is named by node and file, not by its path in the cache; bootstrap
-    // intervals in the text. (4: scores may come from another table. 5: results `by` a column.)
-    const VERSION: u32 = 5;
+    // intervals in the text. (4: scores may come from another table. 5: results `by` a column.
+    // 6: a score constant within a group is marked and explained.)
+    const VERSION: u32 = 6;
     const DESCRIPTION: &'static str = "Cox baseline vs baseline + score, C-indices, time-dependent AUC, Kang test";
 
     fn input_files(p: &Config) -> Vec<PathBuf> {

@@ -49,7 +49,9 @@ fn val_default() -> f64 {
 impl Task for DensenetTrain {
     type Params = TrainParams;
     const KIND: &'static str = "densenet_train";
-    const VERSION: u32 = 1;
+    // 2: the head's average pool runs over the channels-last view (the scores change in
+    // their last bits).
+    const VERSION: u32 = 2;
     const DESCRIPTION: &'static str = "trains DenseNet121's unfrozen tail on one cross-validation fold and scores its held-out patients";
 
     fn input_files(p: &TrainParams) -> Vec<PathBuf> {
