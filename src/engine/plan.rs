@@ -56,9 +56,7 @@ pub fn plan(spec: &Spec, registry: &Registry, cache: &Cache, stat: &mut StatCach
     let mut root_files: Vec<Option<Result<Vec<std::path::PathBuf>, KeyError>>> =
         x.instances.iter().map(|inst| inst.deps.iter().all(Vec::is_empty).then(|| instance_files(spec, registry, inst))).collect();
     let all: Vec<std::path::PathBuf> = root_files.iter().flatten().filter_map(|f| f.as_ref().ok()).flatten().cloned().collect();
-    if all.len() > 1 {
-        stat.prefetch(&all, std::thread::available_parallelism().map_or(1, |n| n.get()));
-    }
+    stat.prefetch(&all, std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut i = 0;
     while i < x.instances.len() {
         let inst = x.instances[i].clone();

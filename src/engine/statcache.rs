@@ -60,12 +60,12 @@ impl StatCache {
     /// as they are now, so that the `digest` calls that follow answer from the table. A first
     /// run over a real cohort reads tens of gigabytes of images; one core would take minutes
     /// before the first job could start. Files that cannot be read are left for `digest` to
-    /// report.
+    /// report. A single file is left to `digest` too: no thread is worth starting for it.
     pub fn prefetch(&mut self, paths: &[PathBuf], threads: usize) {
         let mut todo: Vec<(&PathBuf, Stamp)> = paths.iter().filter_map(|p| stamp(p).ok().filter(|&s| self.known(p, s).is_none()).map(|s| (p, s))).collect();
         todo.sort_by(|a, b| a.0.cmp(b.0));
         todo.dedup_by(|a, b| a.0 == b.0);
-        if todo.is_empty() {
+        if todo.len() < 2 {
             return;
         }
         let next = std::sync::atomic::AtomicUsize::new(0);

@@ -145,9 +145,7 @@ impl<'a> Scheduler<'a> {
                 self.ready.drain(..).map(|i| (i, instance_files(self.spec, self.registry, &self.x.instances[i]))).collect()
             };
             let all: Vec<PathBuf> = batch.iter().filter_map(|(_, f)| f.as_ref().ok()).flatten().cloned().collect();
-            if all.len() > 1 {
-                self.stat.prefetch(&all, hashers);
-            }
+            self.stat.prefetch(&all, hashers);
             for (i, files) in batch {
                 // After a failure without --keep-going, what is left stays ready: reported as not run.
                 if !self.stopping {
