@@ -71,23 +71,19 @@ pub fn hash_inputs(
     Ok(HashInputs { kind, version, params, uses: uses.clone(), files: digests, upstream, value: inst.value.clone() })
 }
 
-/// The external files an instance reads: those its task's parameters name and its `inputs`.
-fn input_files(spec: &Spec, registry: &Registry, inst: &Instance, params: &serde_json::Value) -> Result<Vec<PathBuf>, KeyError> {
+/// The external files an instance reads, for `hash_inputs`: those its task's parameters name
+/// and its `inputs`. Listing them can read the filesystem (a task may look for its patient's
+/// images), so callers list them once.
+pub fn instance_files(spec: &Spec, registry: &Registry, inst: &Instance) -> Result<Vec<PathBuf>, KeyError> {
     let mut files = match &spec.nodes[inst.node].action {
         Action::Shell(_) => Vec::new(),
         Action::Task { kind, .. } => match registry.get(kind) {
-            Some(task) => task.input_files(params).map_err(KeyError::Params)?,
+            Some(task) => task.input_files(&resolved_params(spec, inst)).map_err(KeyError::Params)?,
             None => Vec::new(),
         },
     };
     files.extend(input_paths(spec, inst));
     Ok(files)
-}
-
-/// The external files an instance reads, for `hash_inputs`. Listing them can read the
-/// filesystem (a task may look for its patient's images), so callers list them once.
-pub fn instance_files(spec: &Spec, registry: &Registry, inst: &Instance) -> Result<Vec<PathBuf>, KeyError> {
-    input_files(spec, registry, inst, &resolved_params(spec, inst))
 }
 
 /// Every external input file of these instances that does not exist, reported together
@@ -96,7 +92,7 @@ pub fn missing_inputs(spec: &Spec, registry: &Registry, instances: &[Instance]) 
     let mut out = Vec::new();
     for inst in instances {
         // Parameters a task cannot read are reported elsewhere; the node's `inputs` still count.
-        let files = input_files(spec, registry, inst, &resolved_params(spec, inst)).unwrap_or_else(|_| input_paths(spec, inst));
+        let files = instance_files(spec, registry, inst).unwrap_or_else(|_| input_paths(spec, inst));
         for f in files {
             if !f.exists() {
                 out.push(crate::engine::expand::missing_input_error(spec, inst, &f));
