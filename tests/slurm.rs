@@ -53,11 +53,23 @@ fn cluster(pipeline: &str) -> Project {
     p
 }
 
-fn on_slurm(p: &Project, extra: &[&str]) -> common::Run {
+/// `dag run p.yaml --executor slurm …` with the stand-in Slurm first on its PATH.
+fn slurm_cmd(p: &Project, extra: &[&str]) -> std::process::Command {
     let path = format!("{}:{}", p.path("slurm").display(), std::env::var("PATH").unwrap_or_default());
-    let mut args = vec!["run", "p.yaml", "--progress", "plain", "--executor", "slurm", "--slurm-poll", "0.2"];
+    let mut args = vec!["run", "p.yaml", "--progress", "plain", "--executor", "slurm"];
     args.extend_from_slice(extra);
-    common::output(p.cmd(&args).env("PATH", path).env("FAKE_SLURM", p.path("slurm")).output().unwrap())
+    let mut c = p.cmd(&args);
+    c.env("PATH", path).env("FAKE_SLURM", p.path("slurm"));
+    c
+}
+
+fn on_slurm(p: &Project, extra: &[&str]) -> common::Run {
+    common::output(slurm_cmd(p, &[&["--slurm-poll", "0.2"], extra].concat()).output().unwrap())
+}
+
+/// Starts a run on the stand-in cluster whose output the test reads when it ends.
+fn spawn_on_slurm(p: &Project, extra: &[&str]) -> std::process::Child {
+    slurm_cmd(p, extra).stdout(std::process::Stdio::piped()).spawn().unwrap()
 }
 
 fn sbatch_calls(p: &Project) -> Vec<String> {
@@ -186,14 +198,7 @@ fn exec_refuses_a_file_that_is_not_a_job() {
 fn ctrl_c_cancels_the_slurm_jobs_and_keeps_what_finished() {
     use std::time::{Duration, Instant};
     let p = cluster("name: interrupt\nnodes:\n  quick:\n    shell: echo done > {out}/v\n  slow:\n    needs: quick\n    shell: echo $$ > pid; sleep 60; echo never > {out}/v\n");
-    let path = format!("{}:{}", p.path("slurm").display(), std::env::var("PATH").unwrap_or_default());
-    let child = p
-        .cmd(&["run", "p.yaml", "--progress", "plain", "--executor", "slurm", "--slurm-poll", "0.2"])
-        .env("PATH", path)
-        .env("FAKE_SLURM", p.path("slurm"))
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_on_slurm(&p, &["--slurm-poll", "0.2"]);
     let (r, stopping) = common::interrupt_once_started(&p, child, "pid");
     assert!(stopping < Duration::from_secs(10), "stopping took {stopping:?}");
     assert_eq!(r.code, 130, "{}", r.stdout);
@@ -214,14 +219,7 @@ fn ctrl_c_cancels_the_slurm_jobs_and_keeps_what_finished() {
 #[test]
 fn ctrl_c_is_not_held_up_by_an_sbatch_that_hangs() {
     let p = cluster("name: hang\nnodes:\n  a: {shell: 'echo hi > {out}/x'}\n");
-    let path = format!("{}:{}", p.path("slurm").display(), std::env::var("PATH").unwrap_or_default());
-    let child = p
-        .cmd(&["run", "p.yaml", "--progress", "plain", "--executor", "slurm", "--sbatch=--partition=hang"])
-        .env("PATH", path)
-        .env("FAKE_SLURM", p.path("slurm"))
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_on_slurm(&p, &["--sbatch=--partition=hang"]);
     let (r, stopping) = common::interrupt_once_started(&p, child, "hang.pid");
     // The grace for sbatch to answer is 5 s; without the race, this waited for sbatch's 60 s.
     assert!(stopping < std::time::Duration::from_secs(12), "stopping took {stopping:?}");
