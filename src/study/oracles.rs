@@ -40,21 +40,29 @@ pub fn densenet_formula_weights(reference: &serde_json::Value) -> Vec<(String, V
         let vals = (0..numel)
             .map(|i| {
                 let s = (0.37 * i as f64 + 0.11 * k as f64).sin();
-                let v = if name.ends_with("running_var") {
-                    1.0 + 0.5 * (1.0 + s)
-                } else if name.ends_with("running_mean") || name.ends_with("bias") {
-                    0.1 * s
-                } else if shape.len() == 1 {
-                    1.0 + 0.1 * s
-                } else {
-                    s / ((numel / shape[0]) as f64).sqrt()
-                };
-                v as f32
+                state_dict_value(&name, &shape, s, s / ((numel / shape[0]) as f64).sqrt())
             })
             .collect();
         out.push((name, shape, vals));
     }
     out
+}
+
+/// The oracles' rule for one value of a state-dict entry from s in [-1, 1]: running variance
+/// 1 + 0.5 (1 + s); running mean and any bias 0.1 s; batch-norm weight 1 + 0.1 s; and
+/// `weight` (s scaled by the fan-in, which each oracle does its own way) for convolution and
+/// linear weights.
+pub fn state_dict_value(name: &str, shape: &[i64], s: f64, weight: f64) -> f32 {
+    let v = if name.ends_with("running_var") {
+        1.0 + 0.5 * (1.0 + s)
+    } else if name.ends_with("running_mean") || name.ends_with("bias") {
+        0.1 * s
+    } else if shape.len() == 1 {
+        1.0 + 0.1 * s
+    } else {
+        weight
+    };
+    v as f32
 }
 
 /// The oracle's input: x.flatten()[j] = sin(0.05·j) over a (1, 3, h, w) array.

@@ -25,7 +25,8 @@ fn formula_input(h: i64, w: i64) -> Tensor {
     Tensor::from_slice(&dag::study::oracles::densenet_formula_input(h as usize, w as usize)).reshape([1, 3, h, w])
 }
 
-fn max_rel_err(got: &Tensor, want: &[f64]) -> f64 {
+/// Largest difference over the reference's largest magnitude.
+pub(super) fn max_rel_err(got: &Tensor, want: &[f64]) -> f64 {
     let got: Vec<f64> = Vec::<f64>::try_from(got.to_kind(Kind::Double).flatten(0, -1)).unwrap();
     assert_eq!(got.len(), want.len());
     let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));

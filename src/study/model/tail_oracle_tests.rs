@@ -6,6 +6,8 @@
 
 use super::densenet::DenseNet121;
 use super::losses;
+use super::oracle_tests::max_rel_err;
+use dag::study::oracles::state_dict_value;
 use serde_json::Value;
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
@@ -32,16 +34,9 @@ fn hashed_tail(vs: &nn::VarStore) {
         for (k, entry) in order.as_array().unwrap().iter().enumerate() {
             let name = entry[0].as_str().unwrap();
             let Some(t) = vars.get(name).filter(|_| tail(name)) else { continue };
-            let (numel, rows) = (t.numel(), t.size()[0] as f64);
-            let v: Vec<f32> = u(k as u64, numel)
-                .into_iter()
-                .map(|v| match name.rsplit('.').next().unwrap() {
-                    "running_var" => 1.0 + 0.5 * (1.0 + v),
-                    "running_mean" | "bias" => 0.1 * v,
-                    _ if t.dim() == 1 => 1.0 + 0.1 * v,
-                    _ => v * (3.0 / (numel as f64 / rows)).sqrt(),
-                } as f32)
-                .collect();
+            let (numel, shape) = (t.numel(), t.size());
+            let fan_in = numel as f64 / shape[0] as f64;
+            let v: Vec<f32> = u(k as u64, numel).into_iter().map(|v| state_dict_value(name, &shape, v, v * (3.0 / fan_in).sqrt())).collect();
             t.shallow_clone().copy_(&Tensor::from_slice(&v).view(t.size().as_slice()));
         }
     });
@@ -58,13 +53,6 @@ fn floats(v: &Value) -> Vec<f64> {
 
 fn values(t: &Tensor) -> Vec<f64> {
     Vec::<f64>::try_from(t.detach().to_kind(Kind::Double).flatten(0, -1)).unwrap()
-}
-
-/// Largest difference over the reference's largest magnitude.
-fn rel_err(got: &[f64], want: &[f64]) -> f64 {
-    assert_eq!(got.len(), want.len());
-    let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    got.iter().zip(want).fold(0.0f64, |m, (a, b)| m.max((a - b).abs())) / scale
 }
 
 #[test]
@@ -90,7 +78,7 @@ fn training_the_top_ten_percent_matches_torchvision() {
         opt.zero_grad();
         loss.backward();
         if step == 0 {
-            let e = rel_err(&values(&logits), &floats(&r["train_logits"]));
+            let e = max_rel_err(&logits, &floats(&r["train_logits"]));
             assert!(e < 1e-5, "training-mode logits differ by {e:e}");
             let (got, want) = (loss.double_value(&[]), r["loss"].as_f64().unwrap());
             assert!((got - want).abs() < 1e-5 * want, "loss {got} against {want}");
@@ -110,20 +98,20 @@ fn training_the_top_ten_percent_matches_torchvision() {
             }
             for (name, want) in r["running"].as_object().unwrap() {
                 let want = floats(want);
-        let e = rel_err(&values(&vars[name])[..want.len()], &want);
+        let e = max_rel_err(&vars[name].flatten(0, -1).narrow(0, 0, want.len() as i64), &want);
                 assert!(e < 1e-5, "{name} after the first forward differs by {e:e}");
             }
         }
         opt.step();
     }
     let logits = tch::no_grad(|| net.tail_t(&x, &split, false).squeeze_dim(1));
-    let e = rel_err(&values(&logits), &floats(&r["eval_logits_after_3_steps"]));
+    let e = max_rel_err(&logits, &floats(&r["eval_logits_after_3_steps"]));
     // PyTorch's own float32 run: 2.5e-5 here, 2.2e-5 for the parameters (Adam's first steps
     // move every weight by about ±lr, whatever the size of its gradient).
     assert!(e < 2e-4, "eval-mode logits after three Adam steps differ by {e:e}");
     for (name, want) in r["params_after_3_steps"].as_object().unwrap() {
         let want = floats(want);
-        let e = rel_err(&values(&vars[name])[..want.len()], &want);
+        let e = max_rel_err(&vars[name].flatten(0, -1).narrow(0, 0, want.len() as i64), &want);
         assert!(e < 2e-4, "{name} after three Adam steps differs by {e:e}");
     }
 }
