@@ -9,10 +9,20 @@ use std::sync::OnceLock;
 
 static STATUS: OnceLock<Result<String, String>> = OnceLock::new();
 
-/// The library that holds libtorch's CUDA backend, beside the libtorch this binary was built with.
+/// The library that holds libtorch's CUDA backend: beside the libtorch_cpu.so this process
+/// has loaded, which is the build's unless LD_LIBRARY_PATH points at another libtorch (a
+/// binary copied to a GPU machine with its own); a libtorch_cuda.so from a different build
+/// would not fit the loaded one. The build's folder is the fallback.
 fn library() -> std::path::PathBuf {
-    let dir = option_env!("DAG_LIBTORCH_LIB").unwrap_or("");
-    std::path::Path::new(dir).join("libtorch_cuda.so")
+    let dir = loaded_libtorch_dir().unwrap_or_else(|| option_env!("DAG_LIBTORCH_LIB").unwrap_or("").into());
+    dir.join("libtorch_cuda.so")
+}
+
+/// The folder of the libtorch_cpu.so mapped into this process, from /proc/self/maps.
+fn loaded_libtorch_dir() -> Option<std::path::PathBuf> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let lib = maps.lines().filter_map(|l| l.split_whitespace().nth(5)).find(|p| p.ends_with("/libtorch_cpu.so"))?;
+    std::path::Path::new(lib).parent().map(std::path::Path::to_path_buf)
 }
 
 /// Loads the CUDA backend if this libtorch has one. Call first thing in `main`: libtorch
@@ -53,4 +63,20 @@ pub fn report() -> serde_json::Value {
         "cuda_runtime": tch::utils::has_cudart(),
         "cuda_library": library,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// The folder found in /proc/self/maps holds libtorch_cpu.so and is where the loader
+    /// looks: the build's rpath or a folder of LD_LIBRARY_PATH (which cargo test sets).
+    #[test]
+    fn the_loaded_libtorch_is_found_in_the_process_maps() {
+        let canon = |p: &std::path::Path| std::fs::canonicalize(p).ok();
+        let found = super::loaded_libtorch_dir().expect("libtorch_cpu.so is mapped into the process");
+        assert!(found.join("libtorch_cpu.so").is_file(), "{}", found.display());
+        let ld = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
+        let searched: Vec<_> = std::iter::once(env!("DAG_LIBTORCH_LIB")).chain(ld.split(':')).filter_map(|d| canon(std::path::Path::new(d))).collect();
+        assert!(searched.contains(&canon(&found).expect("exists")), "{} is neither the build's libtorch nor on LD_LIBRARY_PATH", found.display());
+        assert_eq!(super::library(), found.join("libtorch_cuda.so"));
+    }
 }
