@@ -2,7 +2,8 @@
 prefix (up to the input of denseblock4.denselayer11) on N random 224x224 crops one at a time,
 30 epochs of the unfrozen tail (denselayer11-16, norm5, a one-output head) with Adam and
 class-weighted BCE on 80% of the patients (a fifth of them for validation, evaluated every
-epoch), and the held-out fifth scored at the end. Prints one JSON line."""
+epoch), and the held-out fifth scored at the end. Prints one JSON line. Arguments: patients,
+epochs, threads and optionally the device (cpu, the default, or cuda:N)."""
 import json, resource, sys, time
 
 import torch
@@ -10,10 +11,14 @@ import torch.nn.functional as F
 import torchvision
 
 patients, epochs, threads = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+device = torch.device(sys.argv[4] if len(sys.argv) > 4 else "cpu")
+# CUDA runs asynchronously: a timer is read only after the queued kernels have finished.
+sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 net = torchvision.models.densenet121(weights=None)
 net.classifier = torch.nn.Linear(1024, 1)
+net.to(device)
 f = net.features
 block4 = list(f.denseblock4.children())
 
@@ -45,10 +50,11 @@ net.eval()
 crops = [torch.randn(1, 3, 224, 224) for _ in range(patients)]
 start = time.perf_counter()
 with torch.no_grad():
-    feats = torch.cat([prefix(c) for c in crops])
+    feats = torch.cat([prefix(c.to(device)) for c in crops])
+sync()
 prefix_s = time.perf_counter() - start
 
-events = torch.tensor([float(i % 4 == 0) for i in range(patients)])
+events = torch.tensor([float(i % 4 == 0) for i in range(patients)], device=device)
 n_test, n_val = patients // 5, patients * 4 // 25
 tr, va = slice(n_test + n_val, None), slice(n_test, n_test + n_val)
 pos_weight = ((1 - events[tr]).sum() / events[tr].sum()).reshape(1)
@@ -63,7 +69,7 @@ for epoch in range(epochs):
         g["lr"] = 1e-3 * 0.5 * (1 + torch.cos(torch.tensor(torch.pi * epoch / epochs)).item())
     order = torch.randperm(len(x_tr))
     for b in range(0, len(order), 16):
-        idx = order[b:b + 16]
+        idx = order[b:b + 16].to(device)
         loss = F.binary_cross_entropy_with_logits(tail(x_tr[idx]), y_tr[idx], pos_weight=pos_weight)
         opt.zero_grad()
         loss.backward()
@@ -73,9 +79,10 @@ for epoch in range(epochs):
     with torch.no_grad():
         F.binary_cross_entropy_with_logits(tail(feats[va]), events[va], pos_weight=pos_weight)
 with torch.no_grad():
-    tail(feats[:n_test])
+    tail(feats[:n_test]).cpu()
 tail_s = time.perf_counter() - start
-print(json.dumps({"patients": patients, "threads": threads, "epochs": epochs, "torch": torch.__version__,
+gpu = {"gpu_peak_mb": torch.cuda.max_memory_allocated(device) / 2**20} if device.type == "cuda" else {}
+print(json.dumps({"patients": patients, "threads": threads, "device": str(device), "epochs": epochs, "torch": torch.__version__, **gpu,
                   "prefix_s": prefix_s, "prefix_ms_per_image": 1e3 * prefix_s / patients,
                   "tail_s": tail_s, "tail_s_per_epoch": tail_s / epochs,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

@@ -14,6 +14,9 @@ pub struct Args {
     pub threads: i32,
     pub size: i64,
     pub tail_only: bool,
+    /// `cpu` or `cuda:N`: where the network runs (the crops and features stay files, as in
+    /// the pipeline).
+    pub device: String,
 }
 
 fn peak_rss_mb() -> f64 {
@@ -31,8 +34,9 @@ pub fn run(a: &Args) -> Result<serde_json::Value, String> {
 
 fn measure(a: &Args, root: &std::path::Path) -> Result<serde_json::Value, String> {
     std::fs::create_dir_all(root).map_err(|e| e.to_string())?;
+    let device = crate::model::backbone::device(&a.device)?;
     let backbone = Backbone { weights: None, seed: 0, unfreeze_fraction: 0.10 };
-    let net = build(&backbone, Device::Cpu, &mut |_| {})?;
+    let net = build(&backbone, device, &mut |_| {})?;
     // Crops as the pipeline writes them; their content does not change the timings.
     let mut samples = Vec::new();
     let mut crops = Vec::new();
@@ -44,7 +48,7 @@ fn measure(a: &Args, root: &std::path::Path) -> Result<serde_json::Value, String
         crops.push(crop);
     }
     if a.tail_only {
-        return tail_only(a, &backbone, &net, &crops[0], root);
+        return tail_only(a, &backbone, &net, &crops[0], root, device);
     }
     let start = Instant::now();
     for (i, crop) in crops.iter().enumerate() {
@@ -64,7 +68,7 @@ fn measure(a: &Args, root: &std::path::Path) -> Result<serde_json::Value, String
         std::fs::create_dir_all(&out).map(|()| TrainJob { backbone: backbone.clone(), fold: 0, train, val, test, end_to_end, hyper: Hyper { epochs, ..hyper.clone() }, out, dropped: Vec::new() })
     };
     let start = Instant::now();
-    train(&job("tail", tr, va, te, false, a.epochs).map_err(|e| e.to_string())?, Device::Cpu, &mut |_| {})?;
+    train(&job("tail", tr, va, te, false, a.epochs).map_err(|e| e.to_string())?, device, &mut |_| {})?;
     let tail_s = start.elapsed().as_secs_f64();
     // Two epochs on the first 100 patients end to end (the prefix recomputed on every batch),
     // against two epochs from the cached features: the ratio is what caching the prefix saves.
@@ -75,13 +79,13 @@ fn measure(a: &Args, root: &std::path::Path) -> Result<serde_json::Value, String
         let (tr, va, te) = sub(samples);
         let j = job(name, tr, va, te, end_to_end, 2).map_err(|e| e.to_string())?;
         let start = Instant::now();
-        train(&j, Device::Cpu, &mut |_| {})?;
+        train(&j, device, &mut |_| {})?;
         Ok(start.elapsed().as_secs_f64())
     };
     let cached_s = timed("cached2", &samples, false)?;
     let e2e_s = timed("e2e2", &crop_samples, true)?;
     Ok(serde_json::json!({
-        "patients": a.patients, "threads": a.threads, "image": a.size, "epochs": a.epochs,
+        "patients": a.patients, "threads": a.threads, "device": a.device, "image": a.size, "epochs": a.epochs,
         "prefix_s": prefix_s, "prefix_ms_per_image": 1e3 * prefix_s / a.patients as f64,
         "tail_s": tail_s, "tail_s_per_epoch": tail_s / a.epochs as f64,
         "ratio_patients": few, "ratio_epochs": 2, "cached_s": cached_s, "end_to_end_s": e2e_s,
@@ -92,8 +96,8 @@ fn measure(a: &Args, root: &std::path::Path) -> Result<serde_json::Value, String
 
 /// The tail's 30 epochs alone, on random features of the prefix's shape (their content does
 /// not change the timings): what to run under a profiler.
-fn tail_only(a: &Args, backbone: &Backbone, net: &crate::model::backbone::Net, crop: &std::path::Path, root: &std::path::Path) -> Result<serde_json::Value, String> {
-    let shape = net.net.prefix(&crate::model::backbone::read_crop(crop)?.unsqueeze(0), &net.split).size();
+fn tail_only(a: &Args, backbone: &Backbone, net: &crate::model::backbone::Net, crop: &std::path::Path, root: &std::path::Path, device: Device) -> Result<serde_json::Value, String> {
+    let shape = net.net.prefix(&crate::model::backbone::read_crop(crop)?.to_device(device).unsqueeze(0), &net.split).size();
     let samples: Vec<Sample> = (0..a.patients)
         .map(|i| {
             let file = root.join(format!("features{i}.npy"));
@@ -107,7 +111,7 @@ fn tail_only(a: &Args, backbone: &Backbone, net: &crate::model::backbone::Net, c
     let hyper = Hyper { epochs: a.epochs, patience: 0, ..Hyper::default() };
     let job = TrainJob { backbone: backbone.clone(), fold: 0, train: samples[n_test + n_val..].to_vec(), val: samples[n_test..n_test + n_val].to_vec(), test: samples[..n_test].to_vec(), end_to_end: false, hyper, out, dropped: Vec::new() };
     let start = Instant::now();
-    train(&job, Device::Cpu, &mut |_| {})?;
+    train(&job, device, &mut |_| {})?;
     let tail_s = start.elapsed().as_secs_f64();
-    Ok(serde_json::json!({ "patients": a.patients, "threads": a.threads, "epochs": a.epochs, "tail_s": tail_s, "tail_s_per_epoch": tail_s / a.epochs as f64, "peak_rss_mb": peak_rss_mb() }))
+    Ok(serde_json::json!({ "patients": a.patients, "threads": a.threads, "device": a.device, "epochs": a.epochs, "tail_s": tail_s, "tail_s_per_epoch": tail_s / a.epochs as f64, "peak_rss_mb": peak_rss_mb() }))
 }

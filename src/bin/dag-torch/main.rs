@@ -45,6 +45,9 @@ enum Command {
         /// Only the tail's training, on random features (for profiling it).
         #[arg(long)]
         tail_only: bool,
+        /// `cpu` or `cuda:N`.
+        #[arg(long, default_value = "cpu")]
+        device: String,
     },
     /// Runs a torchvision-format DenseNet121 (1000 classes, eval mode) on a (1,3,H,W) float32
     /// .npy array and prints its logits.
@@ -82,7 +85,7 @@ fn main() {
             0
         }
         Command::Worker => worker::serve(),
-        Command::Bench { patients, epochs, threads, size, tail_only } => match bench::run(&bench::Args { patients, epochs, threads, size, tail_only }) {
+        Command::Bench { patients, epochs, threads, size, tail_only, device } => match bench::run(&bench::Args { patients, epochs, threads, size, tail_only, device }) {
             Ok(v) => {
                 println!("{v}");
                 0
