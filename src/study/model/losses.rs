@@ -2,10 +2,10 @@
 
 use tch::{Kind, Reduction, Tensor};
 
-/// Binary recurrence: mean BCE, positives weighted by `pos_weight` (negatives/positives).
-pub fn bce(logits: &Tensor, event: &Tensor, pos_weight: f64) -> Tensor {
-    let w = Tensor::from_slice(&[pos_weight as f32]).to_device(logits.device());
-    logits.binary_cross_entropy_with_logits(event, None::<&Tensor>, Some(&w), Reduction::Mean)
+/// Binary recurrence: mean BCE, positives weighted by `pos_weight` ((1,), on the logits'
+/// device: negatives/positives).
+pub fn bce(logits: &Tensor, event: &Tensor, pos_weight: &Tensor) -> Tensor {
+    logits.binary_cross_entropy_with_logits(event, None::<&Tensor>, Some(pos_weight), Reduction::Mean)
 }
 
 /// Cox partial likelihood (Breslow ties), negated and averaged over events; None when the
@@ -61,7 +61,8 @@ mod tests {
         let logits = Tensor::from_slice(&[0.0f32, 0.0]);
         let y = Tensor::from_slice(&[1.0f32, 0.0]);
         let ln2 = std::f64::consts::LN_2;
-        assert!((bce(&logits, &y, 1.0).double_value(&[]) - ln2).abs() < 1e-6);
-        assert!((bce(&logits, &y, 3.0).double_value(&[]) - 2.0 * ln2).abs() < 1e-6);
+        let w = |v: f32| Tensor::from_slice(&[v]);
+        assert!((bce(&logits, &y, &w(1.0)).double_value(&[]) - ln2).abs() < 1e-6);
+        assert!((bce(&logits, &y, &w(3.0)).double_value(&[]) - 2.0 * ln2).abs() < 1e-6);
     }
 }

@@ -74,7 +74,7 @@ fn training_the_top_ten_percent_matches_torchvision() {
     let vars = vs.variables();
     for step in 0..3 {
         let logits = net.tail_t(&x, &split, true).squeeze_dim(1);
-        let loss = losses::bce(&logits, &y, 3.0);
+        let loss = losses::bce(&logits, &y, &Tensor::from_slice(&[3.0f32]));
         opt.zero_grad();
         loss.backward();
         if step == 0 {

@@ -12,9 +12,11 @@ use rand_chacha::ChaCha8Rng;
 use tch::nn::OptimizerConfig;
 use tch::{nn, Device, Kind, Tensor};
 
-/// One split's inputs stacked: (N, C, H, W) on the device, with times and events.
+/// One split's inputs stacked: (N, C, H, W) on the device, with times and events (also on the
+/// device as 0/1 labels, so that a batch's labels are a gather there, not an upload).
 struct Data {
     x: Tensor,
+    y: Tensor,
     time: Vec<f64>,
     event: Vec<bool>,
 }
@@ -26,25 +28,26 @@ fn load(samples: &[Sample], end_to_end: bool, device: Device) -> Result<Data, St
         xs.push(t);
     }
     let x = Tensor::f_stack(&xs, 0).map_err(|e| format!("the inputs differ in shape ({e})"))?.to_device(device);
-    Ok(Data { x, time: samples.iter().map(|s| s.time).collect(), event: samples.iter().map(|s| s.event).collect() })
+    let event: Vec<bool> = samples.iter().map(|s| s.event).collect();
+    let y = Tensor::from_slice(&event.iter().map(|&e| e as u8 as f32).collect::<Vec<_>>()).to_device(device);
+    Ok(Data { x, y, time: samples.iter().map(|s| s.time).collect(), event })
 }
 
 impl Data {
     fn len(&self) -> usize {
         self.time.len()
     }
-    fn labels(&self, idx: &[usize]) -> Tensor {
-        Tensor::from_slice(&idx.iter().map(|&i| self.event[i] as u8 as f32).collect::<Vec<_>>()).to_device(self.x.device())
-    }
-    fn rows(&self, idx: &[usize]) -> Tensor {
-        self.x.index_select(0, &Tensor::from_slice(&idx.iter().map(|&i| i as i64).collect::<Vec<_>>()).to_device(self.x.device()))
+    /// All rows in order, `size` at a time, as views (no copy, no upload).
+    fn chunks(&self, size: usize) -> impl Iterator<Item = Tensor> + '_ {
+        (0..self.len()).step_by(size).map(move |start| self.x.narrow(0, start as i64, size.min(self.len() - start) as i64))
     }
 }
 
 struct Trainer<'a> {
     n: &'a Net,
     job: &'a TrainJob,
-    pos_weight: f64,
+    /// (1,) on the device, made once: BCE's weight of the positive class.
+    pos_weight: Tensor,
 }
 
 impl Trainer<'_> {
@@ -63,9 +66,10 @@ impl Trainer<'_> {
         self.n.net.prefix(&x, &self.n.split)
     }
 
-    fn loss(&self, logits: &Tensor, d: &Data, idx: &[usize]) -> Option<Tensor> {
+    /// The loss of the rows `idx` of `d` (`sel`: the same rows as a device index; None: all).
+    fn loss(&self, logits: &Tensor, d: &Data, idx: &[usize], sel: Option<&Tensor>) -> Option<Tensor> {
         match self.job.hyper.loss {
-            Loss::Bce => Some(losses::bce(logits, &d.labels(idx), self.pos_weight)),
+            Loss::Bce => Some(losses::bce(logits, &sel.map_or_else(|| d.y.shallow_clone(), |s| d.y.index_select(0, s)), &self.pos_weight)),
             Loss::Cox => losses::cox(logits, &idx.iter().map(|&i| d.time[i]).collect::<Vec<_>>(), &idx.iter().map(|&i| d.event[i]).collect::<Vec<_>>()),
         }
     }
@@ -78,8 +82,7 @@ impl Trainer<'_> {
     /// Risk logits for every row, in eval mode, in batches.
     fn predict(&self, d: &Data) -> Tensor {
         tch::no_grad(|| {
-            let all: Vec<usize> = (0..d.len()).collect();
-            let parts: Vec<Tensor> = all.chunks(self.chunk()).map(|c| self.n.net.tail_t(&self.input(&d.rows(c), None), &self.n.split, false).squeeze_dim(1)).collect();
+            let parts: Vec<Tensor> = d.chunks(self.chunk()).map(|x| self.n.net.tail_t(&self.input(&x, None), &self.n.split, false).squeeze_dim(1)).collect();
             Tensor::cat(&parts, 0)
         })
     }
@@ -104,7 +107,7 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
     let (tr, va, te) = (load(&job.train, job.end_to_end, device)?, load(&job.val, job.end_to_end, device)?, load(&job.test, job.end_to_end, device)?);
     let positives = tr.event.iter().filter(|&&e| e).count();
     let pos_weight = if h.class_weight { (tr.len() - positives) as f64 / positives.max(1) as f64 } else { 1.0 };
-    let t = Trainer { n: &n, job, pos_weight };
+    let t = Trainer { n: &n, job, pos_weight: Tensor::from_slice(&[pos_weight as f32]).to_device(device) };
     log(format!(
         "fold {fold}: {} training ({positives} recurrences), {} validation, {} held-out patients; {} of 121 layers train (from {}); {:?} loss; {}",
         tr.len(),
@@ -127,22 +130,39 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
             lr = h.lr * 0.5 * (1.0 + (std::f64::consts::PI * (epoch - 1) as f64 / h.epochs as f64).cos());
         }
         opt.set_lr(lr);
-        let (mut sum, mut count) = (0.0, 0);
-        for (b, idx) in batches(tr.len(), h.batch_size, &mut rng).iter().enumerate() {
+        // The host talks to the device once per epoch, not per batch: the epoch's order goes
+        // up once (each batch is a slice of it) and the losses come down once at the end. On a
+        // GPU every transfer waits for the queued kernels; per batch, that idled it between
+        // batches. A NaN loss is therefore found at the end of its epoch (a few wasted steps).
+        let order = batches(tr.len(), h.batch_size, &mut rng);
+        let order_t = Tensor::from_slice(&order.iter().flatten().map(|&i| i as i64).collect::<Vec<_>>()).to_device(device);
+        let (mut start, mut stepped) = (0, Vec::new());
+        for (b, idx) in order.iter().enumerate() {
+            let sel = order_t.narrow(0, start, idx.len() as i64);
+            start += idx.len() as i64;
             let flip: Vec<bool> = idx.iter().map(|_| rng.gen_bool(0.5)).collect();
-            let logits = n.net.tail_t(&t.input(&tr.rows(idx), Some(&flip)), &n.split, true).squeeze_dim(1);
-            let Some(loss) = t.loss(&logits, &tr, idx) else { continue };
-            let value = loss.double_value(&[]);
+            let logits = n.net.tail_t(&t.input(&tr.x.index_select(0, &sel), Some(&flip)), &n.split, true).squeeze_dim(1);
+            let Some(loss) = t.loss(&logits, &tr, idx, Some(&sel)) else { continue };
+            opt.backward_step(&loss);
+            stepped.push((b, idx.len(), loss.detach()));
+        }
+        let values: Vec<f64> = if stepped.is_empty() {
+            Vec::new()
+        } else {
+            let all = Tensor::stack(&stepped.iter().map(|(_, _, l)| l.shallow_clone()).collect::<Vec<_>>(), 0);
+            Vec::<f64>::try_from(all.to_kind(Kind::Double).to_device(Device::Cpu)).map_err(|e| e.to_string())?
+        };
+        let (mut sum, mut count) = (0.0, 0);
+        for ((b, rows, _), value) in stepped.iter().zip(values) {
             if !value.is_finite() {
                 return Err(format!("fold {fold}: the training loss became {value} at epoch {epoch}, batch {} (NaN or infinite inputs, or try a lower `lr`)", b + 1));
             }
-            opt.backward_step(&loss);
-            sum += value * idx.len() as f64;
-            count += idx.len();
+            sum += value * *rows as f64;
+            count += rows;
         }
         let val_loss = tch::no_grad(|| {
             let all: Vec<usize> = (0..va.len()).collect();
-            t.loss(&t.predict(&va), &va, &all).map_or(f64::NAN, |l| l.double_value(&[]))
+            t.loss(&t.predict(&va), &va, &all, None).map_or(f64::NAN, |l| l.double_value(&[]))
         });
         let train_loss = sum / count.max(1) as f64;
         epochs_run = epoch;
@@ -202,8 +222,7 @@ fn tail_state(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
 /// fold's training patients.
 fn logistic_scores(t: &Trainer<'_>, fit_on: &[&Data], test: &Data, c: f64) -> Result<Vec<f64>, String> {
     let pooled = |d: &Data| tch::no_grad(|| {
-        let all: Vec<usize> = (0..d.len()).collect();
-        let parts: Vec<Tensor> = all.chunks(t.chunk()).map(|c| t.input(&d.rows(c), None).mean_dim(&[2i64, 3][..], false, Kind::Double)).collect();
+        let parts: Vec<Tensor> = d.chunks(t.chunk()).map(|x| t.input(&x, None).mean_dim(&[2i64, 3][..], false, Kind::Double)).collect();
         Tensor::cat(&parts, 0)
     });
     let x = Tensor::cat(&fit_on.iter().map(|d| pooled(d)).collect::<Vec<_>>(), 0);
