@@ -18,9 +18,35 @@ fn stamp(path: &Path) -> std::io::Result<Stamp> {
     Ok(Stamp { size: meta.size(), mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(), ino: meta.ino() })
 }
 
+/// How recent a file's mtime may be, when it is read, for its digest to be remembered across
+/// runs. A file rewritten within the same timestamp tick as its last change keeps its mtime
+/// (and, rewritten in place with the same length, its whole stamp): ticks are a few ms on a
+/// local disk, a second on some network filesystems, two on FAT. Such a file is hashed again
+/// by the next run, until its mtime is older than this (git's "racy clean" rule).
+const RACY_NS: i64 = 2_000_000_000;
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// A digest and the stamp it was taken under; `racy`: the file had changed too recently for
+/// the stamp to vouch for its content later, so the entry serves this run only.
+struct Entry {
+    stamp: Stamp,
+    digest: String,
+    racy: bool,
+}
+
+impl Entry {
+    /// `read_at`: when reading the file began; a change after it moves the mtime past it.
+    fn new(stamp: Stamp, digest: String, read_at: i64) -> Entry {
+        Entry { stamp, digest, racy: stamp.mtime_ns > read_at - RACY_NS }
+    }
+}
+
 pub struct StatCache {
     file: PathBuf,
-    entries: HashMap<PathBuf, (Stamp, String)>,
+    entries: HashMap<PathBuf, Entry>,
     dirty: bool,
 }
 
@@ -34,7 +60,7 @@ impl StatCache {
                 if let [size, mtime, ino, digest, path] = f[..]
                     && let (Ok(size), Ok(mtime_ns), Ok(ino)) = (size.parse(), mtime.parse(), ino.parse())
                 {
-                    entries.insert(PathBuf::from(path), (Stamp { size, mtime_ns, ino }, digest.to_owned()));
+                    entries.insert(PathBuf::from(path), Entry { stamp: Stamp { size, mtime_ns, ino }, digest: digest.to_owned(), racy: false });
                 }
             }
         }
@@ -46,14 +72,15 @@ impl StatCache {
         if let Some(d) = self.known(path, stamp) {
             return Ok(d);
         }
+        let read_at = now_ns();
         let digest = file_digest(path)?;
-        self.entries.insert(path.to_owned(), (stamp, digest.clone()));
+        self.entries.insert(path.to_owned(), Entry::new(stamp, digest.clone(), read_at));
         self.dirty = true;
         Ok(digest)
     }
 
     fn known(&self, path: &Path, stamp: Stamp) -> Option<String> {
-        self.entries.get(path).filter(|(s, _)| *s == stamp).map(|(_, d)| d.clone())
+        self.entries.get(path).filter(|e| e.stamp == stamp).map(|e| e.digest.clone())
     }
 
     /// Hashes, on up to `threads` threads, the files of `paths` that the table does not know
@@ -69,20 +96,21 @@ impl StatCache {
             return;
         }
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let done: std::sync::Mutex<Vec<(PathBuf, Stamp, String)>> = std::sync::Mutex::new(Vec::new());
+        let done: std::sync::Mutex<Vec<(PathBuf, Entry)>> = std::sync::Mutex::new(Vec::new());
         std::thread::scope(|scope| {
             for _ in 0..threads.clamp(1, todo.len()) {
                 scope.spawn(|| loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some((path, stamp)) = todo.get(i) else { break };
+                    let read_at = now_ns();
                     if let Ok(d) = file_digest(path) {
-                        done.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(((*path).clone(), *stamp, d));
+                        done.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(((*path).clone(), Entry::new(*stamp, d, read_at)));
                     }
                 });
             }
         });
-        for (path, stamp, digest) in done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
-            self.entries.insert(path, (stamp, digest));
+        for (path, entry) in done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+            self.entries.insert(path, entry);
             self.dirty = true;
         }
     }
@@ -92,9 +120,9 @@ impl StatCache {
             return Ok(());
         }
         let mut text = String::new();
-        for (path, (s, d)) in &self.entries {
+        for (path, e) in self.entries.iter().filter(|(_, e)| !e.racy) {
             if let Some(p) = path.to_str().filter(|p| !p.contains('\n')) {
-                text.push_str(&format!("{}\t{}\t{}\t{d}\t{p}\n", s.size, s.mtime_ns, s.ino));
+                text.push_str(&format!("{}\t{}\t{}\t{}\t{p}\n", e.stamp.size, e.stamp.mtime_ns, e.stamp.ino, e.digest));
             }
         }
         let tmp = self.file.with_extension("tmp");
@@ -114,6 +142,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("a.txt");
         std::fs::write(&f, "one").unwrap();
+        age(&f);
         let mut sc = StatCache::load(dir.path().join("stat"));
         let d1 = sc.digest(&f).unwrap();
         sc.save().unwrap();
@@ -122,6 +151,33 @@ mod tests {
         assert!(!again.dirty, "an unchanged file is answered from the table");
         std::fs::write(&f, "two!").unwrap();
         assert_ne!(again.digest(&f).unwrap(), d1);
+    }
+
+    /// Dates a file's last change back a minute: old enough for its stamp to be trusted.
+    fn age(f: &Path) {
+        let then = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        std::fs::File::options().write(true).open(f).unwrap().set_modified(then).unwrap();
+    }
+
+    #[test]
+    fn a_file_changed_again_within_its_mtime_tick_is_hashed_again_by_the_next_run() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.txt");
+        std::fs::write(&f, "one!").unwrap();
+        let (before, mtime) = (stamp(&f).unwrap(), std::fs::metadata(&f).unwrap().modified().unwrap());
+        let mut sc = StatCache::load(dir.path().join("stat"));
+        let d1 = sc.digest(&f).unwrap();
+        sc.save().unwrap();
+        // Rewritten in place with the same length, in the same tick (a coarse filesystem's
+        // second): size, mtime and inode all stay as they were.
+        let mut w = std::fs::File::options().write(true).open(&f).unwrap();
+        w.write_all(b"two!").unwrap();
+        w.set_modified(mtime).unwrap();
+        drop(w);
+        assert!(stamp(&f).unwrap() == before, "the stamp cannot tell the change");
+        let mut next = StatCache::load(dir.path().join("stat"));
+        assert_ne!(next.digest(&f).unwrap(), d1, "the recent file's digest was not trusted across runs");
     }
 
     #[test]

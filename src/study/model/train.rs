@@ -130,10 +130,11 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
             lr = h.lr * 0.5 * (1.0 + (std::f64::consts::PI * (epoch - 1) as f64 / h.epochs as f64).cos());
         }
         opt.set_lr(lr);
-        // The host talks to the device once per epoch, not per batch: the epoch's order goes
-        // up once (each batch is a slice of it) and the losses come down once at the end. On a
-        // GPU every transfer waits for the queued kernels; per batch, that idled it between
-        // batches. A NaN loss is therefore found at the end of its epoch (a few wasted steps).
+        // No transfer between host and device inside the epoch: its order goes up once (each
+        // batch is a slice of it) and the losses come down together at its end. On a GPU every
+        // transfer waits for the queued kernels; per batch, that idled it between batches. A
+        // NaN loss is therefore found at the end of its epoch (a few wasted steps). End to end,
+        // each batch's flip mask still goes up, beside a prefix pass that dwarfs it.
         let order = batches(tr.len(), h.batch_size, &mut rng);
         let order_t = Tensor::from_slice(&order.iter().flatten().map(|&i| i as i64).collect::<Vec<_>>()).to_device(device);
         let (mut start, mut stepped) = (0, Vec::new());
