@@ -27,9 +27,11 @@ pub fn device(name: &str) -> Result<Device, String> {
 /// Builds the network with one output (the risk logit); the head is always the study's.
 pub fn build(b: &Backbone, device: Device, log: &mut dyn FnMut(String)) -> Result<Net, String> {
     // The seed fixes every initial weight, frozen or not: the same seed gives the same network
-    // in the features node and in every fold.
+    // in the features node and in every fold, on any device. So the weights are drawn on the
+    // CPU and moved: CUDA's generator gives other numbers for the same seed, and a fold
+    // trained on a GPU paired a differently drawn network with the CPU-made features.
     tch::manual_seed(b.seed as i64);
-    let mut vs = nn::VarStore::new(device);
+    let mut vs = nn::VarStore::new(Device::Cpu);
     let mut net = DenseNet121::new(&vs.root(), 1);
     let pretrained = match &b.weights {
         Some(file) => {
@@ -45,6 +47,7 @@ pub fn build(b: &Backbone, device: Device, log: &mut dyn FnMut(String)) -> Resul
             false
         }
     };
+    vs.set_device(device);
     DenseNet121::kernels_channels_last(&vs);
     let split = net.split(b.unfreeze_fraction);
     net.apply_split(&vs, &split);

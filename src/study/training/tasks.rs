@@ -60,7 +60,9 @@ pub struct FeaturesParams {
 impl Task for DensenetFeatures {
     type Params = FeaturesParams;
     const KIND: &'static str = "densenet_features";
-    const VERSION: u32 = 1;
+    // 2: the network is drawn on the CPU on every device (on a GPU it came from CUDA's
+    // generator: another network for the same seed).
+    const VERSION: u32 = 2;
     const DESCRIPTION: &'static str = "DenseNet121's frozen prefix on one patient's crop (features at the first unfrozen layer)";
 
     fn input_files(p: &FeaturesParams) -> Vec<PathBuf> {
