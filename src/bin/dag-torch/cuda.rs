@@ -62,6 +62,8 @@ pub fn report() -> serde_json::Value {
         // libtorch's own view: whether a CUDA runtime is compiled in and registered.
         "cuda_runtime": tch::utils::has_cudart(),
         "cuda_library": library,
+        // Whether cuDNN and cuBLAS may use TF32 on these devices (see `tf32_allowed`).
+        "tf32": n > 0 && crate::model::backbone::tf32_allowed(),
     })
 }
 

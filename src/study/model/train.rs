@@ -195,7 +195,9 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
         "best_epoch": best_epoch, "epochs_run": epochs_run, "best_val_loss": best,
         "stopped_early": epochs_run < h.epochs,
         "pretrained": n.pretrained, "split": n.split, "end_to_end": job.end_to_end,
-        "hyper": h, "device": format!("{device:?}"), "dropped": job.dropped,
+        "hyper": h, "device": format!("{device:?}"),
+        "tf32": device.is_cuda() && super::backbone::tf32_allowed(),
+        "dropped": job.dropped,
     });
     let path = job.out.join("summary.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&summary).expect("json")).map_err(|e| format!("{}: {e}", path.display()))?;
