@@ -23,6 +23,7 @@ fn the_study_runs_end_to_end_and_reruns_only_what_a_change_touches() {
     assert_eq!(npy.len(), 128 + 3 * 224 * 224 * 4);
     let report = p.read("results/report/report.txt");
     assert!(report.contains("WARNING: no ImageNet weights were given"), "{report}");
+    assert!(report.contains("Trained on the CPU.\n"), "{report}");
     assert!(report.contains("Risk score: DenseNet121's out-of-fold logit") && report.contains("held-out C-index across folds"), "{report}");
     // Every kept patient has exactly one out-of-fold score, from the fold that held it out.
     let scores = p.read("results/scores/scores.csv");

@@ -165,7 +165,8 @@ struct Prediction {
 impl Task for OutOfFoldScores {
     type Params = ScoresParams;
     const KIND: &'static str = "oof_scores";
-    const VERSION: u32 = 1;
+    // 2: the report says where the folds trained.
+    const VERSION: u32 = 2;
     const DESCRIPTION: &'static str = "every fold's held-out predictions as one out-of-fold score per patient, with per-fold C-indices";
 
     fn run(&self, p: ScoresParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
@@ -233,6 +234,7 @@ fn render(folds: &[serde_json::Value]) -> String {
     if scratch {
         s.push_str("WARNING: no ImageNet weights were given: DenseNet121 was initialised at random (seeded) and trained from scratch.\n");
     }
+    s.push_str(&trained_on(folds));
     s.push_str("fold  train  val  test  test events  best epoch / run  C (network)  C (logistic)\n");
     let mut cs = (Vec::new(), Vec::new());
     for f in folds {
@@ -259,6 +261,29 @@ fn render(folds: &[serde_json::Value]) -> String {
         s.push_str(&format!("Dropped: {} patients whose per-patient preprocessing failed (see `dag`'s failures and cache/logs): {}\n", dropped.len(), dropped.join(", ")));
     }
     s
+}
+
+/// Where the folds trained. A GPU's scores differ from the CPU's in their last digits, and with
+/// TF32 (cuDNN's default for convolutions on recent GPUs) earlier, so the report says which.
+fn trained_on(folds: &[serde_json::Value]) -> String {
+    let mut places: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in folds {
+        // The summary holds tch's Debug form: `Cpu`, `Cuda(0)`.
+        let device = f["device"].as_str().unwrap_or("Cpu");
+        let place = match device.strip_prefix("Cuda(").and_then(|d| d.strip_suffix(')')) {
+            Some(i) if f["tf32"] == true => format!("cuda:{i}, TF32 convolutions"),
+            Some(i) => format!("cuda:{i}, float32"),
+            None => "the CPU".to_owned(),
+        };
+        places.entry(place).or_default().push(f["fold"].to_string());
+    }
+    let listed: Vec<String> = match places.len() {
+        1 => places.into_keys().collect(),
+        _ => places.into_iter().map(|(place, folds)| format!("{place} (folds {})", folds.join(", "))).collect(),
+    };
+    let tf32 = folds.iter().any(|f| f["tf32"] == true);
+    let why = if tf32 { "TF32: cuDNN's default on recent GPUs, ~5e-4 relative error in DenseNet121's logits; NVIDIA_TF32_OVERRIDE=0 gives float32.\n" } else { "" };
+    format!("Trained on {}.\n{why}", listed.join("; "))
 }
 
 #[cfg(test)]

@@ -81,3 +81,17 @@ fn a_patient_without_features_is_left_out_and_too_many_is_an_error() {
     assert!(r.unwrap_err().to_string().contains("cannot start the libtorch worker"));
     assert!(log.contains("1 patients have no `features` output (their node failed) and are left out: P5"), "{log}");
 }
+
+#[test]
+fn the_report_says_where_each_fold_trained() {
+    use serde_json::json;
+    let cpu = |fold: u64| json!({ "fold": fold, "device": "Cpu", "tf32": false });
+    let gpu = |fold: u64, tf32: bool| json!({ "fold": fold, "device": "Cuda(0)", "tf32": tf32 });
+    assert_eq!(super::trained_on(&[cpu(0), cpu(1)]), "Trained on the CPU.\n");
+    assert_eq!(super::trained_on(&[gpu(0, false), gpu(1, false)]), "Trained on cuda:0, float32.\n");
+    let mixed = super::trained_on(&[gpu(0, true), cpu(1), gpu(2, true)]);
+    assert!(mixed.starts_with("Trained on cuda:0, TF32 convolutions (folds 0, 2); the CPU (folds 1).\nTF32: "), "{mixed}");
+    assert!(mixed.contains("NVIDIA_TF32_OVERRIDE=0"), "{mixed}");
+    // Summaries written before the field existed read as the CPU's or float32's.
+    assert_eq!(super::trained_on(&[json!({ "fold": 0 })]), "Trained on the CPU.\n");
+}
