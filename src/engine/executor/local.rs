@@ -73,7 +73,7 @@ pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), String> {
             let pid = child.id();
             let status = tokio::select! {
                 s = child.wait() => s.map_err(|e| e.to_string())?,
-                _ = async { drop(cancel.watch.wait_for(|c| *c).await) } => {
+                _ = cancel.requested() => {
                     if let Some(pid) = pid {
                         // SAFETY: signalling a process group we created; no memory is touched.
                         unsafe { libc::killpg(pid as i32, libc::SIGTERM) };

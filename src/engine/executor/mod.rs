@@ -55,6 +55,14 @@ pub struct Cancel {
     pub watch: tokio::sync::watch::Receiver<bool>,
 }
 
+impl Cancel {
+    /// Resolves once stopping is asked for (or the scheduler that would ask is gone): the
+    /// branch a running job races its work against.
+    pub async fn requested(&mut self) {
+        let _ = self.watch.wait_for(|c| *c).await;
+    }
+}
+
 /// Where jobs run: here, or as batch jobs of a Slurm cluster.
 pub enum Executor {
     Local,

@@ -56,7 +56,7 @@ impl Slurm {
                 },
                 Err(e) => Err(e.to_string()),
             },
-            _ = async { drop(cancel.watch.wait_for(|c| *c).await) } => Err("interrupted".into()),
+            _ = cancel.requested() => Err("interrupted".into()),
         };
         if result.is_err() {
             crate::engine::cache::remove_staging(&job.staging);
@@ -79,7 +79,7 @@ impl Slurm {
         tokio::pin!(submit);
         let id = tokio::select! {
             id = &mut submit => id?,
-            _ = async { drop(cancel.watch.wait_for(|c| *c).await) } => {
+            _ = cancel.requested() => {
                 // sbatch may be queuing the job right now: give it a moment to answer, so
                 // that what it queued is cancelled too; past that it is killed (a hung
                 // controller must not hold up Ctrl-C).
@@ -95,7 +95,7 @@ impl Slurm {
         loop {
             tokio::select! {
                 () = tokio::time::sleep(file_poll) => {}
-                _ = async { drop(cancel.watch.wait_for(|c| *c).await) } => {
+                _ = cancel.requested() => {
                     scancel(&id).await;
                     return Err(format!("interrupted (Slurm job {id} cancelled)"));
                 }
