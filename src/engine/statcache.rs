@@ -38,9 +38,11 @@ struct Entry {
 }
 
 impl Entry {
-    /// `read_at`: when reading the file began; a change after it moves the mtime past it.
-    fn new(stamp: Stamp, digest: String, read_at: i64) -> Entry {
-        Entry { stamp, digest, racy: stamp.mtime_ns > read_at - RACY_NS }
+    /// Hashes the file whose stamp was just taken. The clock is read before the file: a change
+    /// after that moves the mtime past it.
+    fn read(path: &Path, stamp: Stamp) -> std::io::Result<Entry> {
+        let read_at = now_ns();
+        Ok(Entry { stamp, digest: file_digest(path)?, racy: stamp.mtime_ns > read_at - RACY_NS })
     }
 }
 
@@ -72,9 +74,9 @@ impl StatCache {
         if let Some(d) = self.known(path, stamp) {
             return Ok(d);
         }
-        let read_at = now_ns();
-        let digest = file_digest(path)?;
-        self.entries.insert(path.to_owned(), Entry::new(stamp, digest.clone(), read_at));
+        let entry = Entry::read(path, stamp)?;
+        let digest = entry.digest.clone();
+        self.entries.insert(path.to_owned(), entry);
         self.dirty = true;
         Ok(digest)
     }
@@ -102,9 +104,8 @@ impl StatCache {
                 scope.spawn(|| loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some((path, stamp)) = todo.get(i) else { break };
-                    let read_at = now_ns();
-                    if let Ok(d) = file_digest(path) {
-                        done.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(((*path).clone(), Entry::new(*stamp, d, read_at)));
+                    if let Ok(entry) = Entry::read(path, *stamp) {
+                        done.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(((*path).clone(), entry));
                     }
                 });
             }
