@@ -24,6 +24,14 @@ pub fn device(name: &str) -> Result<Device, String> {
     }
 }
 
+/// The name `device` reads back: `cpu` or `cuda:N`.
+pub fn device_name(d: Device) -> String {
+    match d {
+        Device::Cuda(i) => format!("cuda:{i}"),
+        _ => "cpu".to_owned(),
+    }
+}
+
 /// Whether cuDNN and cuBLAS may run float32 work on TF32 tensor cores (Ampere and later
 /// GPUs). libtorch lets cuDNN do so for convolutions by default, as PyTorch does, and dag
 /// keeps that default; NVIDIA's own switch NVIDIA_TF32_OVERRIDE=0 turns it off. Measured on

@@ -195,7 +195,7 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
         "best_epoch": best_epoch, "epochs_run": epochs_run, "best_val_loss": best,
         "stopped_early": epochs_run < h.epochs,
         "pretrained": n.pretrained, "split": n.split, "end_to_end": job.end_to_end,
-        "hyper": h, "device": format!("{device:?}"),
+        "hyper": h, "device": super::backbone::device_name(device),
         "tf32": device.is_cuda() && super::backbone::tf32_allowed(),
         "dropped": job.dropped,
     });

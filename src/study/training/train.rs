@@ -51,8 +51,9 @@ impl Task for DensenetTrain {
     const KIND: &'static str = "densenet_train";
     // 2: the head's average pool runs over the channels-last view (the scores change in
     // their last bits). 3: the network is drawn on the CPU on every device (on a GPU the
-    // tail started from CUDA's generator's numbers, not the seed's network).
-    const VERSION: u32 = 3;
+    // tail started from CUDA's generator's numbers, not the seed's network). 4: summary.json
+    // names the device `cpu` or `cuda:N`, as nodes and `dag-torch bench` do.
+    const VERSION: u32 = 4;
     const DESCRIPTION: &'static str = "trains DenseNet121's unfrozen tail on one cross-validation fold and scores its held-out patients";
 
     fn input_files(p: &TrainParams) -> Vec<PathBuf> {
@@ -268,12 +269,10 @@ fn render(folds: &[serde_json::Value]) -> String {
 fn trained_on(folds: &[serde_json::Value]) -> String {
     let mut places: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for f in folds {
-        // The summary holds tch's Debug form: `Cpu`, `Cuda(0)`.
-        let device = f["device"].as_str().unwrap_or("Cpu");
-        let place = match device.strip_prefix("Cuda(").and_then(|d| d.strip_suffix(')')) {
-            Some(i) if f["tf32"] == true => format!("cuda:{i}, TF32 convolutions"),
-            Some(i) => format!("cuda:{i}, float32"),
-            None => "the CPU".to_owned(),
+        let place = match f["device"].as_str().unwrap_or("cpu") {
+            "cpu" => "the CPU".to_owned(),
+            gpu if f["tf32"] == true => format!("{gpu}, TF32 convolutions"),
+            gpu => format!("{gpu}, float32"),
         };
         places.entry(place).or_default().push(f["fold"].to_string());
     }

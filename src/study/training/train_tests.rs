@@ -85,8 +85,8 @@ fn a_patient_without_features_is_left_out_and_too_many_is_an_error() {
 #[test]
 fn the_report_says_where_each_fold_trained() {
     use serde_json::json;
-    let cpu = |fold: u64| json!({ "fold": fold, "device": "Cpu", "tf32": false });
-    let gpu = |fold: u64, tf32: bool| json!({ "fold": fold, "device": "Cuda(0)", "tf32": tf32 });
+    let cpu = |fold: u64| json!({ "fold": fold, "device": "cpu", "tf32": false });
+    let gpu = |fold: u64, tf32: bool| json!({ "fold": fold, "device": "cuda:0", "tf32": tf32 });
     assert_eq!(super::trained_on(&[cpu(0), cpu(1)]), "Trained on the CPU.\n");
     assert_eq!(super::trained_on(&[gpu(0, false), gpu(1, false)]), "Trained on cuda:0, float32.\n");
     let mixed = super::trained_on(&[gpu(0, true), cpu(1), gpu(2, true)]);
