@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 SETUP_STAMP := .cargo/config.toml
 
-.PHONY: setup build run test bench clean
+.PHONY: setup build run test lint bench clean
 
 # libtorch 2.13.0 (for tch 0.26) once per user under ~/.cache/dag, and a git-ignored
 # .cargo/config.toml pointing cargo at it; export LIBTORCH beforehand to use your own.
@@ -21,6 +21,11 @@ run: build
 
 test: setup
 	$(CARGO) test
+
+# Clippy on everything, warnings as errors (not part of `make test`: a lint is not a failing
+# behaviour, and a new toolchain's new lints should not turn CI red).
+lint: setup
+	$(CARGO) clippy --all-targets -- -D warnings
 
 bench: build
 	./bench/run.sh

@@ -276,7 +276,7 @@ fn run_pipeline(registry: &Registry, args: RunArgs) -> Result<(), Error> {
             return Err(Error::Usage(format!("--slurm-poll must be a positive number of seconds, not {}", args.slurm_poll)));
         }
         let poll = std::time::Duration::from_secs_f64(args.slurm_poll);
-        Executor::Slurm(Slurm::new(SlurmOptions { exe, sbatch_args: args.sbatch.clone(), poll, max_jobs: args.slurm_jobs }))
+        Executor::Slurm(Box::new(Slurm::new(SlurmOptions { exe, sbatch_args: args.sbatch.clone(), poll, max_jobs: args.slurm_jobs })))
     } else {
         Executor::Local
     };

@@ -2,7 +2,7 @@
 //! the scheduler never prints and never waits for a reporter.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -59,8 +59,11 @@ pub trait Reporter: Send + 'static {
 /// Fans events out to reporters, each on its own thread. Events are handed over in
 /// batches (at `flush`, or every `BATCH` events): waking a reporter thread per event cost
 /// more than the whole of a no-op run's real work.
+/// What a reporter thread receives at once.
+type Batch = Vec<Arc<Event>>;
+
 pub struct EventBus {
-    senders: Vec<Sender<Vec<Arc<Event>>>>,
+    senders: Vec<Sender<Batch>>,
     threads: Vec<JoinHandle<()>>,
     pending: Mutex<Vec<Arc<Event>>>,
 }
@@ -72,7 +75,7 @@ impl EventBus {
         let mut senders = Vec::new();
         let mut threads = Vec::new();
         for mut r in reporters {
-            let (tx, rx): (Sender<Vec<Arc<Event>>>, Receiver<Vec<Arc<Event>>>) = channel();
+            let (tx, rx) = channel::<Batch>();
             senders.push(tx);
             threads.push(std::thread::spawn(move || {
                 for batch in rx {

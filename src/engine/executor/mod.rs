@@ -66,7 +66,7 @@ impl Cancel {
 /// Where jobs run: here, or as batch jobs of a Slurm cluster.
 pub enum Executor {
     Local,
-    Slurm(slurm::Slurm),
+    Slurm(Box<slurm::Slurm>),
 }
 
 impl Executor {

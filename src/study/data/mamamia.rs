@@ -170,7 +170,7 @@ pub fn recurrence_cohort(root: &Path, phases: &[usize]) -> Result<(Vec<Patient>,
             }
             (Some(d), _) if d > 0.0 => (d, true),
             (Some(d), Some(f)) if d == 0.0 && f > 0.0 => (f, false),
-            (Some(d), _) if d == 0.0 => {
+            (Some(0.0), _) => {
                 exclude("censored (days_to_recurrence 0) without a positive days_to_follow_up".into());
                 continue;
             }

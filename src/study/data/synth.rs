@@ -92,15 +92,16 @@ fn volumes(p: &Patient, dims: [usize; 3], spacing: [f64; 3], scale: f64, rng: &m
 }
 
 fn header(dims: [usize; 3], spacing: [f64; 3]) -> nifti::NiftiHeader {
-    let mut h = nifti::NiftiHeader::default();
-    h.pixdim = [1.0, spacing[0] as f32, spacing[1] as f32, spacing[2] as f32, 1.0, 1.0, 1.0, 1.0];
-    h.sform_code = 1;
-    h.qform_code = 1;
-    h.srow_x = [spacing[0] as f32, 0.0, 0.0, -(dims[0] as f32) * spacing[0] as f32 / 2.0];
-    h.srow_y = [0.0, spacing[1] as f32, 0.0, -(dims[1] as f32) * spacing[1] as f32 / 2.0];
-    h.srow_z = [0.0, 0.0, spacing[2] as f32, 0.0];
-    h.xyzt_units = 2; // millimetres
-    h
+    nifti::NiftiHeader {
+        pixdim: [1.0, spacing[0] as f32, spacing[1] as f32, spacing[2] as f32, 1.0, 1.0, 1.0, 1.0],
+        sform_code: 1,
+        qform_code: 1,
+        srow_x: [spacing[0] as f32, 0.0, 0.0, -(dims[0] as f32) * spacing[0] as f32 / 2.0],
+        srow_y: [0.0, spacing[1] as f32, 0.0, -(dims[1] as f32) * spacing[1] as f32 / 2.0],
+        srow_z: [0.0, 0.0, spacing[2] as f32, 0.0],
+        xyzt_units: 2, // millimetres
+        ..Default::default()
+    }
 }
 
 pub struct SynthReport {

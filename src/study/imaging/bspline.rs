@@ -2,6 +2,10 @@
 //! 1997, as ITK's BSplineScatteredDataPointSetToImageFilter at one level): what N4 fits to
 //! its residual at every iteration.
 
+// The loops walk a 3-D grid and index several arrays by the same coordinate; iterators over
+// one of them would hide which axis each index belongs to.
+#![allow(clippy::needless_range_loop)]
+
 /// The four cubic B-spline basis values at local coordinate t ∈ [0, 1).
 fn basis(t: f64) -> [f64; 4] {
     let t2 = t * t;

@@ -304,12 +304,14 @@ mod tests {
     fn int16_with_scaling_and_a_flipped_qform() {
         let dir = tempfile::tempdir().unwrap();
         let raw = ndarray::Array::from_shape_fn(ndarray::IxDyn(&[4, 3, 2]), |ix| (ix[0] + 10 * ix[1] + 100 * ix[2]) as i16);
-        let mut h = NiftiHeader::default();
-        h.pixdim = [1.0, 0.5, 0.7, 3.0, 1.0, 1.0, 1.0, 1.0];
-        h.scl_slope = 2.0;
-        h.scl_inter = -1.0;
-        h.sform_code = 0;
-        h.qform_code = 1;
+        let mut h = NiftiHeader {
+            pixdim: [1.0, 0.5, 0.7, 3.0, 1.0, 1.0, 1.0, 1.0],
+            scl_slope: 2.0,
+            scl_inter: -1.0,
+            sform_code: 0,
+            qform_code: 1,
+            ..Default::default()
+        };
         // A half turn about y: x and z flipped (quaternion b, c, d = 0, 1, 0).
         (h.quatern_b, h.quatern_c, h.quatern_d) = (0.0, 1.0, 0.0);
         (h.quatern_x, h.quatern_y, h.quatern_z) = (120.0, -80.0, 40.0);
@@ -339,8 +341,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let shape = IxDyn(&[5, 4, 3]);
         let v = ndarray::Array::from_shape_fn(shape.clone(), |ix| ix[0] as f64 * 1.5 - ix[1] as f64 * 7.0 + ix[2] as f64 * 40.0);
-        let mut h = NiftiHeader::default();
-        h.pixdim = [1.0, 0.5, 0.7, 3.0, 1.0, 1.0, 1.0, 1.0];
+        let h = NiftiHeader { pixdim: [1.0, 0.5, 0.7, 3.0, 1.0, 1.0, 1.0, 1.0], ..Default::default() };
         let crate_read = |p: &Path| ReaderOptions::new().read_file(p).unwrap().into_volume().into_ndarray::<f32>().unwrap();
         for name in ["f64.nii.gz", "i16.nii", "u16.nii.gz", "f32.nii"] {
             let p = dir.path().join(name);

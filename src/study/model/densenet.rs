@@ -53,7 +53,7 @@ struct Transition {
 #[derive(Debug)]
 enum Unit {
     Stem { conv0: nn::Conv2D, norm0: nn::BatchNorm },
-    Layer(DenseLayer),
+    Layer(Box<DenseLayer>),
     Transition(Transition),
     Norm5(nn::BatchNorm),
 }
@@ -122,7 +122,7 @@ impl DenseNet121 {
                 }
                 layer_start.push(next);
                 next += 2;
-                units.push((name, Unit::Layer(DenseLayer::new(&(&block / format!("denselayer{}", l + 1)), c))));
+                units.push((name, Unit::Layer(Box::new(DenseLayer::new(&(&block / format!("denselayer{}", l + 1)), c)))));
                 c += GROWTH;
             }
             if b + 1 < BLOCKS.len() {

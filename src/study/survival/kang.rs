@@ -165,7 +165,7 @@ pub fn kang(s: &Surv, risk_a: &[f64], risk_b: &[f64]) -> Result<KangTest, Surviv
     let var_z = quad(g3, [[var_t13, cov_1113], [cov_1113, var_t11]], g3) / 4.0;
     let cv = quad(g2, [[cov_1213, cov_1112], [cov_1113, var_t11]], g3) / 4.0;
     let var = var_y + var_z - 2.0 * cv;
-    if !(var > 0.0) {
+    if var.is_nan() || var <= 0.0 {
         return Err(SurvivalError::NotEstimable(format!("the variance of the difference is {var} (identical scores?)")));
     }
     let z = (cy - cz) / var.sqrt();

@@ -108,16 +108,13 @@ impl Censoring {
     /// 1/G(t_i) for events, 0 for censored subjects.
     pub fn ipcw(&self, test: &Surv) -> Result<Vec<f64>, SurvivalError> {
         let mut w = vec![0.0; test.len()];
-        for i in 0..test.len() {
-            if test.event[i] {
-                let g = self.at(test.time[i])?;
+        for ((wi, &t), &event) in w.iter_mut().zip(&test.time).zip(&test.event) {
+            if event {
+                let g = self.at(t)?;
                 if g == 0.0 {
-                    return Err(SurvivalError::NotEstimable(format!(
-                        "the censoring survival function is zero at time {}",
-                        test.time[i]
-                    )));
+                    return Err(SurvivalError::NotEstimable(format!("the censoring survival function is zero at time {t}")));
                 }
-                w[i] = 1.0 / g;
+                *wi = 1.0 / g;
             }
         }
         Ok(w)

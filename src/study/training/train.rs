@@ -124,12 +124,15 @@ impl Task for DensenetTrain {
             return Err(TaskError::msg(format!("fold {fold}: its {} training patients have {events} recurrences; the model cannot learn from one class", train.len())));
         }
         let held = stratified_holdout(&strata, p.val_fraction, p.seed ^ (fold as u64).wrapping_mul(0x9e37_79b9));
-        let (val, train): (Vec<(Sample, bool)>, Vec<(Sample, bool)>) = train.into_iter().zip(held).partition(|(_, h)| *h);
+        let (mut val, mut rest) = (Vec::new(), Vec::new());
+        for (s, h) in train.into_iter().zip(held) {
+            if h { val.push(s) } else { rest.push(s) }
+        }
         let job = TrainJob {
             backbone,
             fold,
-            train: train.into_iter().map(|(s, _)| s).collect(),
-            val: val.into_iter().map(|(s, _)| s).collect(),
+            train: rest,
+            val,
             test,
             end_to_end: p.end_to_end,
             hyper: p.train,
