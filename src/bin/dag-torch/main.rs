@@ -107,7 +107,7 @@ fn main() {
 }
 
 fn logits(weights: &std::path::Path, input: &std::path::Path, json: bool) -> Result<(), String> {
-    let x = tch::Tensor::read_npy(input).map_err(|e| format!("{}: cannot read .npy: {e}", input.display()))?;
+    let x = model::backbone::read_npy(input)?;
     let size = x.size();
     if size.len() != 4 || size[0] != 1 || size[1] != 3 || x.kind() != tch::Kind::Float {
         return Err(format!("{}: expected a float32 array of shape (1, 3, H, W), found {:?} {size:?}", input.display(), x.kind()));

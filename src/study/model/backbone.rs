@@ -71,9 +71,21 @@ pub fn build(b: &Backbone, device: Device, log: &mut dyn FnMut(String)) -> Resul
     Ok(Net { vs, net, split, pretrained })
 }
 
+/// Reads a .npy array. libtorch's reader cannot open Fortran-ordered files (what numpy
+/// writes for an F-contiguous array); the error says how to save one it can.
+pub fn read_npy(path: &std::path::Path) -> Result<Tensor, String> {
+    if let Err(e) = std::fs::File::open(path) {
+        return Err(format!("{}: cannot read .npy: {e}", path.display()));
+    }
+    Tensor::read_npy(path).map_err(|e| {
+        let hint = if e.to_string().contains("fortran order") { " (save it C-ordered: np.save(path, np.ascontiguousarray(x)))" } else { "" };
+        format!("{}: cannot read .npy: {e}{hint}", path.display())
+    })
+}
+
 /// Reads a (3, H, W) float32 crop.
 pub fn read_crop(path: &std::path::Path) -> Result<Tensor, String> {
-    let x = Tensor::read_npy(path).map_err(|e| format!("{}: cannot read .npy: {e}", path.display()))?;
+    let x = read_npy(path)?;
     let size = x.size();
     if size.len() != 3 || size[0] != 3 || x.kind() != tch::Kind::Float {
         return Err(format!("{}: expected a float32 array of shape (3, H, W), found {:?} {size:?}", path.display(), x.kind()));

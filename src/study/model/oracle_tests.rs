@@ -108,6 +108,33 @@ fn wrong_shapes_and_corrupt_files_are_named() {
     std::fs::write(&junk, b"not a safetensors file").unwrap();
     let e = load_torchvision(&mut vs, &junk, false).unwrap_err().to_string();
     assert!(e.contains("junk.safetensors") && e.contains("cannot read safetensors"), "{e}");
+    let gone = dir.path().join("gone.safetensors");
+    let e = load_torchvision(&mut vs, &gone, false).unwrap_err().to_string();
+    assert!(e.contains("gone.safetensors: cannot read safetensors: No such file"), "{e}");
+    assert!(!e.contains("IoError"), "the OS's words, not a Debug dump: {e}");
+}
+
+/// numpy writes an F-contiguous array Fortran-ordered, which libtorch cannot read: the error
+/// names the file and says how to save it instead.
+#[test]
+fn a_fortran_ordered_npy_is_refused_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f.npy");
+    // NPY 1.0: magic, version, header length (little-endian u16), a header padded to 64 bytes.
+    let mut header = "{'descr': '<f4', 'fortran_order': True, 'shape': (3, 2, 2), }".to_owned();
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(std::iter::repeat_n(0u8, 12 * 4));
+    std::fs::write(&file, bytes).unwrap();
+    let e = super::backbone::read_crop(&file).unwrap_err();
+    assert!(e.contains("f.npy: cannot read .npy") && e.contains("np.ascontiguousarray"), "{e}");
+    let e = super::backbone::read_crop(&dir.path().join("none.npy")).unwrap_err();
+    assert!(e.contains("none.npy: cannot read .npy: No such file"), "{e}");
 }
 
 #[test]
