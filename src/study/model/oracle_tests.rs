@@ -122,7 +122,7 @@ fn a_fortran_ordered_npy_is_refused_with_a_hint() {
     let file = dir.path().join("f.npy");
     // NPY 1.0: magic, version, header length (little-endian u16), a header padded to 64 bytes.
     let mut header = "{'descr': '<f4', 'fortran_order': True, 'shape': (3, 2, 2), }".to_owned();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');
