@@ -84,6 +84,11 @@ nodes:
   c:
     task: survival_stats
     with: {table: x.csv, time: t, event: e, score: s, covariats: [a]}
+  d:
+    task: survival_stats
+    with:
+      table: x.csv
+      covariates: [hr, 2]
 "#,
     );
     for line in [
@@ -93,8 +98,10 @@ nodes:
         "= help: did you mean `gpu`?",
         "p.yaml:7:22: error: `cpu` must be an integer ≥ 1",
         "p.yaml:8:12: error: `shell` must be a string, found a list",
-        "p.yaml:9:3: error: node `b`: parameters of task `write`: unknown field `txt`",
-        "p.yaml:12:3: error: node `c`: parameters of task `survival_stats`: unknown field `covariats`",
+        "p.yaml:11:25: error: node `b`: parameters of task `write`: unknown field `txt`",
+        // A refused parameter is pointed at where it is written, nested ones included.
+        "p.yaml:14:55: error: node `c`: parameters of task `survival_stats`: unknown field `covariats`",
+        "p.yaml:19:24: error: node `d`: parameters of task `survival_stats`: `covariates.1`: invalid type: integer `2`",
     ] {
         assert!(e.contains(line), "missing `{line}` in:\n{e}");
     }

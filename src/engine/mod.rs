@@ -10,6 +10,7 @@ pub mod expand;
 pub mod graph;
 pub mod hash;
 pub mod keys;
+pub mod params;
 pub mod plan;
 pub mod report;
 pub mod results;

@@ -4,6 +4,7 @@
 //! the cache key: bump it when the task's output for the same inputs changes) and a blocking
 //! `run` that writes into `ctx.out`. The study registers its tasks; the engine never names them.
 
+use super::params::{decode, ParamError};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -92,6 +93,12 @@ pub trait Task: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Every value the type allows but the task cannot use (a batch of 0, a fraction of 10):
+    /// called when the spec is checked, so such a value fails before anything runs.
+    fn validate(_params: &Self::Params) -> Vec<ParamError> {
+        Vec::new()
+    }
+
     fn run(&self, params: Self::Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError>;
 }
 
@@ -100,13 +107,19 @@ pub trait DynTask: Send + Sync {
     fn kind(&self) -> &'static str;
     fn version(&self) -> u32;
     fn description(&self) -> &'static str;
-    fn check(&self, params: &serde_json::Value) -> Result<(), String>;
+    fn check(&self, params: &serde_json::Value) -> Result<(), Vec<ParamError>>;
     fn input_files(&self, params: &serde_json::Value) -> Result<Vec<PathBuf>, String>;
     fn run(&self, params: &serde_json::Value, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError>;
 }
 
-fn typed<P: DeserializeOwned>(params: &serde_json::Value) -> Result<P, String> {
-    P::deserialize(params).map_err(|e| e.to_string())
+fn typed<T: Task>(params: &serde_json::Value) -> Result<T::Params, Vec<ParamError>> {
+    let p = decode::<T::Params>(params).map_err(|e| vec![e])?;
+    let refused = T::validate(&p);
+    if refused.is_empty() { Ok(p) } else { Err(refused) }
+}
+
+fn joined(errors: Vec<ParamError>) -> String {
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 impl<T: Task> DynTask for T {
@@ -119,14 +132,14 @@ impl<T: Task> DynTask for T {
     fn description(&self) -> &'static str {
         T::DESCRIPTION
     }
-    fn check(&self, params: &serde_json::Value) -> Result<(), String> {
-        typed::<T::Params>(params).map(drop)
+    fn check(&self, params: &serde_json::Value) -> Result<(), Vec<ParamError>> {
+        typed::<T>(params).map(drop)
     }
     fn input_files(&self, params: &serde_json::Value) -> Result<Vec<PathBuf>, String> {
-        typed::<T::Params>(params).map(|p| T::input_files(&p))
+        typed::<T>(params).map(|p| T::input_files(&p)).map_err(joined)
     }
     fn run(&self, params: &serde_json::Value, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
-        let p = typed::<T::Params>(params).map_err(|e| TaskError::msg(format!("parameters of `{}`: {e}", T::KIND)))?;
+        let p = typed::<T>(params).map_err(|e| TaskError::msg(format!("parameters of `{}`: {}", T::KIND, joined(e))))?;
         Task::run(self, p, ctx)
     }
 }

@@ -69,6 +69,33 @@ impl Yaml {
         self.as_map()?.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
     }
 
+    /// Where the value at `path` (mapping keys and list indices) is written: a key's own
+    /// position for a mapping entry; as deep as the path exists here (a refused parameter
+    /// may name a key the file lacks, e.g. a missing field).
+    pub fn locate(&self, path: &[String]) -> Pos {
+        let Some((first, rest)) = path.split_first() else { return self.pos };
+        match self.child(first) {
+            Some((pos, _)) if rest.is_empty() => pos,
+            Some((_, v)) => v.locate(rest),
+            None => self.pos,
+        }
+    }
+
+    /// The value at `path` (mapping keys and list indices), if the file has it.
+    pub fn at_path(&self, path: &[String]) -> Option<&Yaml> {
+        let Some((first, rest)) = path.split_first() else { return Some(self) };
+        self.child(first)?.1.at_path(rest)
+    }
+
+    /// One step of a path: a mapping's entry (with its key's position) or a list's item.
+    fn child(&self, step: &str) -> Option<(Pos, &Yaml)> {
+        match &self.value {
+            Value::Map(m) => m.iter().find(|(k, _)| k.name == step).map(|(k, v)| (k.pos, v)),
+            Value::Seq(s) => step.parse::<usize>().ok().and_then(|i| s.get(i)).map(|v| (v.pos, v)),
+            _ => None,
+        }
+    }
+
     /// Scalars as text (what `{params.x}` substitutes); None for lists and mappings.
     pub fn scalar_text(&self) -> Option<String> {
         match &self.value {
@@ -192,6 +219,19 @@ mod tests {
         let shell = v.get("shell").unwrap();
         assert_eq!(shell.pos.line, 4);
         assert_eq!(shell.scalar_text().unwrap(), "echo hi");
+    }
+
+    #[test]
+    fn paths_find_keys_and_list_items_or_stop_where_the_file_does() {
+        let y = parse("with:\n  train: {lr: 0.1, sizes: [1, 2]}\n").unwrap();
+        let w = y.get("with").unwrap();
+        let path = |p: &str| p.split('.').map(str::to_owned).collect::<Vec<_>>();
+        let at = |p: &str| (w.locate(&path(p)).line, w.locate(&path(p)).column);
+        assert_eq!(at("train.lr"), (2, 11), "a mapping entry: its key");
+        assert_eq!(at("train.sizes.1"), (2, 31), "a list item: the item");
+        assert_eq!(at("train.missing"), (2, 10), "a key the file lacks: its mapping");
+        assert_eq!(w.at_path(&path("train.sizes.1")).unwrap().scalar_text().unwrap(), "2");
+        assert!(w.at_path(&path("train.lr.x")).is_none());
     }
 
     #[test]

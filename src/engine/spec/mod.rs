@@ -53,7 +53,8 @@ pub struct SetDef {
 #[derive(Clone, Debug)]
 pub enum Action {
     Shell(Template),
-    Task { kind: String, with: serde_json::Value },
+    /// `with_yaml`: the mapping as written, to point a refused parameter at its line.
+    Task { kind: String, with: serde_json::Value, with_yaml: Option<Yaml> },
 }
 
 #[derive(Clone, Debug, PartialEq)]

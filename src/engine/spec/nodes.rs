@@ -107,7 +107,7 @@ impl Checker<'_> {
                 return None;
             }
         };
-        Some(Action::Task { kind, with: with_json })
+        Some(Action::Task { kind, with: with_json, with_yaml: with.cloned() })
     }
 
     fn resources(&mut self, y: &Yaml) -> Resources {

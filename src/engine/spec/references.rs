@@ -3,7 +3,7 @@
 use super::{Action, Checker, SetSource, Spec};
 use crate::engine::diagnostic::suggest;
 use crate::engine::template::{Template, Var};
-use crate::engine::yaml::Pos;
+use crate::engine::yaml::{Pos, Yaml};
 
 impl Checker<'_> {
     pub(super) fn references(&mut self, spec: &Spec) {
@@ -38,10 +38,10 @@ impl Checker<'_> {
             let with_templates: Vec<Template>;
             match &node.action {
                 Action::Shell(t) => templates.push((t, true)),
-                Action::Task { kind, with } => {
+                Action::Task { kind, with, with_yaml } => {
                     with_templates = strings(with).filter_map(|s| Template::parse(s).ok()).collect();
                     templates.extend(with_templates.iter().map(|t| (t, false)));
-                    self.task_params(spec, node.name.as_str(), pos, kind, with);
+                    self.task_params(spec, node.name.as_str(), pos, with_yaml.as_ref(), kind, with);
                 }
             }
             for (t, is_shell) in templates {
@@ -101,16 +101,32 @@ impl Checker<'_> {
     }
 
     /// Typed parameters are checked now, with `{params.X}` resolved and set values still as
-    /// placeholders, so a wrong type or a misspelt field fails before anything runs.
-    fn task_params(&mut self, spec: &Spec, node: &str, pos: Pos, kind: &str, with: &serde_json::Value) {
+    /// placeholders, so a wrong type, a misspelt field or a value out of the task's range
+    /// fails before anything runs. Each refusal points at where `with_yaml` writes the
+    /// parameter (else at the node, `pos`), and one that comes from `{params.X}` says so, since
+    /// that is where to change it.
+    fn task_params(&mut self, spec: &Spec, node: &str, pos: Pos, with_yaml: Option<&Yaml>, kind: &str, with: &serde_json::Value) {
         let rendered = crate::engine::expand::render_json(with, &|v| match v {
             Var::Param(p) => spec.params.get(p).map(|p| p.value.clone()),
             _ => None,
         });
-        if let Some(task) = self.registry.get(kind)
-            && let Err(e) = task.check(&rendered)
-        {
-            self.error(pos, format!("node `{node}`: parameters of task `{kind}`: {e}"));
+        let Some(task) = self.registry.get(kind) else { return };
+        for e in task.check(&rendered).err().unwrap_or_default() {
+            let at = match with_yaml {
+                Some(w) if !e.path.is_empty() => w.locate(&e.path),
+                _ => pos,
+            };
+            let msg = format!("node `{node}`: parameters of task `{kind}`: {e}");
+            let from_param = with_yaml.and_then(|w| w.at_path(&e.path)).and_then(|v| v.scalar_text()).and_then(|text| {
+                Template::parse(&text).ok()?.vars().find_map(|(v, _)| match v {
+                    Var::Param(p) => Some(p.clone()),
+                    _ => None,
+                })
+            });
+            match from_param {
+                Some(p) => self.error_help(at, msg, format!("the value comes from `params.{p}`: change it there or with `--set {p}=…`")),
+                None => self.error(at, msg),
+            }
         }
     }
 }
