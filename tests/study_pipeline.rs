@@ -154,3 +154,25 @@ fn the_real_data_pipeline_runs_on_a_folder_in_the_mamamia_layout() {
     assert!(report.contains("MAMA-MIA at data") && report.contains("Excluded patients (2)"), "{report}");
     assert_eq!(p.run(&args).ran(), Vec::<String>::new(), "a second run is a no-op");
 }
+
+/// A value of the right type but outside what a task can use (a 10 meant as 10%, a batch of
+/// 0) fails when the pipeline is checked, pointed at where it is written, before anything runs.
+#[test]
+fn out_of_range_parameters_fail_before_anything_runs() {
+    let p = Project::new("name: unused\nnodes: {}\n");
+    let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/study.yaml");
+    let text = std::fs::read_to_string(spec).unwrap().replace("batch_size: 16", "batch_size: 0");
+    let line_of = |needle: &str| 1 + text.lines().position(|l| l.contains(needle)).unwrap();
+    p.write("p.yaml", &text);
+    let r = p.run(&["--set", "unfreeze_fraction=10", "--set", "patients=5"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    let features = line_of("task: densenet_features") + 1;
+    for expected in [
+        format!("p.yaml:{features}:48: error: node `features`: parameters of task `densenet_features`: `unfreeze_fraction`: must be a share (0 < x ≤ 1), found 10"),
+        "= help: the value comes from `params.unfreeze_fraction`: change it there or with `--set unfreeze_fraction=…`".to_owned(),
+        format!("p.yaml:{}:53: error: node `train`: parameters of task `densenet_train`: `train.batch_size`: must be at least 1, found 0", line_of("batch_size: 0")),
+    ] {
+        assert!(r.stderr.contains(&expected), "missing `{expected}` in:\n{}", r.stderr);
+    }
+    assert!(r.ran().is_empty() && !p.path("cache/out").exists(), "nothing ran: {}", r.stdout);
+}

@@ -5,6 +5,7 @@ use crate::engine::task::Registry;
 
 pub mod data;
 pub mod imaging;
+pub mod ranges;
 // `model` (src/study/model) needs libtorch and is compiled into the dag-torch binary only.
 pub mod statistics;
 pub mod survival;

@@ -117,6 +117,11 @@ impl Task for SyntheticCohort {
     const VERSION: u32 = 3;
     const DESCRIPTION: &'static str = "synthetic recurrence cohort (clinical table with the true imaging term)";
 
+    fn validate(p: &Params) -> Vec<crate::engine::params::ParamError> {
+        use crate::study::ranges::{at_least, non_negative, refused};
+        refused([at_least("patients", p.patients, 1), non_negative("imaging_effect", p.imaging_effect)])
+    }
+
     fn run(&self, p: Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
         let patients = generate(&p);
         let path = ctx.out.join("cohort.csv");

@@ -2,7 +2,9 @@
 
 use super::mamamia::recurrence_cohort;
 use super::synth::{write_dataset, Size, SynthOptions};
+use crate::engine::params::ParamError;
 use crate::engine::task::{Task, TaskCtx, TaskError};
+use crate::study::ranges;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -35,6 +37,10 @@ impl Task for SynthDataset {
     const KIND: &'static str = "synth_dataset";
     const VERSION: u32 = 1;
     const DESCRIPTION: &'static str = "synthetic cohort in the MAMA-MIA layout, with ground truth";
+
+    fn validate(p: &SynthParams) -> Vec<ParamError> {
+        ranges::refused([ranges::at_least("patients", p.patients, 1), ranges::non_negative("imaging_effect", p.imaging_effect)])
+    }
 
     fn run(&self, p: SynthParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
         let o = SynthOptions { patients: p.patients, seed: p.seed, imaging_effect: p.imaging_effect, size: p.size, unknown: p.unknown };

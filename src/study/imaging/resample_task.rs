@@ -5,6 +5,7 @@
 use super::nifti_io::{read, write_f32, write_u8};
 use super::resample::{output_shape, resample, resampled_header};
 use super::task::PatientBack;
+use crate::engine::params::ParamError;
 use crate::engine::task::{Task, TaskCtx, TaskError};
 use crate::study::data::patient_input_files;
 use serde::Deserialize;
@@ -36,11 +37,12 @@ impl Task for Resample {
         patient_input_files(&p.dataset, &p.patient, &p.phases)
     }
 
+    fn validate(p: &ResampleParams) -> Vec<ParamError> {
+        target(&p.spacing_mm).err().into_iter().collect()
+    }
+
     fn run(&self, p: ResampleParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
-        let target: [Option<f64>; 3] = match p.spacing_mm.as_slice() {
-            [x, y, z] if [x, y, z].iter().all(|s| s.is_none_or(|s| s > 0.0)) => [*x, *y, *z],
-            other => return Err(TaskError::msg(format!("`spacing_mm` needs three positive spacings or nulls, got {other:?}"))),
-        };
+        let target = target(&p.spacing_mm).map_err(|e| TaskError::msg(e.to_string()))?;
         let back = PatientBack::open(ctx, &p.input, &p.dataset, &p.patient, &p.phases)?;
         let who = &back.who;
         let mut geometry = None;
@@ -72,3 +74,15 @@ impl Task for Resample {
         Ok(())
     }
 }
+
+/// The target spacing per axis: three positive spacings or nulls (keep the axis).
+fn target(spacing_mm: &[Option<f64>]) -> Result<[Option<f64>; 3], ParamError> {
+    match spacing_mm {
+        [x, y, z] if [x, y, z].iter().all(|s| s.is_none_or(|s| s.is_finite() && s > 0.0)) => Ok([*x, *y, *z]),
+        other => {
+            let shown: Vec<String> = other.iter().map(|s| s.map_or("null".to_owned(), |s| s.to_string())).collect();
+            Err(ParamError::at("spacing_mm", format!("needs three positive spacings or nulls, got [{}]", shown.join(", "))))
+        }
+    }
+}
+

@@ -2,7 +2,9 @@
 
 use super::crop::{npy_bytes, png_bytes, slice, tumour_crop, CropOptions, Plane};
 use super::nifti_io::{read, read_z_slice};
+use crate::engine::params::ParamError;
 use crate::engine::task::{Task, TaskCtx, TaskError};
+use crate::study::ranges;
 use crate::study::data::mamamia::patient_files;
 use crate::study::data::{dataset_root, patient_input_files};
 use serde::Deserialize;
@@ -50,10 +52,12 @@ impl Task for TumourCrop {
         patient_input_files(&p.dataset, &p.patient, &p.phases)
     }
 
+    fn validate(p: &Params) -> Vec<ParamError> {
+        let phases = if p.phases.len() == 3 { Ok(()) } else { Err(ParamError::at("phases", format!("three phases make the three channels; got {:?}", p.phases))) };
+        ranges::refused([phases, ranges::positive("spacing_mm", p.spacing_mm), ranges::non_negative("margin_mm", p.margin_mm), ranges::at_least("size", p.size as usize, 1)])
+    }
+
     fn run(&self, p: Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
-        if p.phases.len() != 3 {
-            return Err(TaskError::msg(format!("three phases make the three channels; got {:?}", p.phases)));
-        }
         let root = dataset_root(ctx, &p.input, &p.dataset)?;
         let who = &p.patient;
         let (files, mask_file) = patient_files(&root, who, &p.phases).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
@@ -148,6 +152,10 @@ impl Task for N4Correct {
 
     fn input_files(p: &N4Params) -> Vec<PathBuf> {
         patient_input_files(&p.dataset, &p.patient, &p.phases)
+    }
+
+    fn validate(p: &N4Params) -> Vec<ParamError> {
+        ranges::refused([ranges::at_least("shrink", p.shrink, 1)])
     }
 
     fn run(&self, p: N4Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {

@@ -4,13 +4,21 @@
 use super::folds::stratified_folds;
 use super::protocol::{Backbone, FeaturesJob, Job, Request};
 use super::worker;
+use crate::engine::params::ParamError;
 use crate::engine::task::{Task, TaskCtx, TaskError};
+use crate::study::ranges;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub(super) fn fraction_default() -> f64 {
     0.10
+}
+
+/// Above 0 (the head always trains) and at most 1 (the whole network). A 10 meant as 10%
+/// would otherwise train all 121 layers without a word.
+pub(super) fn unfreeze_share(v: f64) -> Result<(), ParamError> {
+    ranges::share("unfreeze_fraction", v, true)
 }
 
 pub(super) fn read_json(path: &Path) -> Result<serde_json::Value, TaskError> {
@@ -69,6 +77,10 @@ impl Task for DensenetFeatures {
         p.weights.iter().cloned().collect()
     }
 
+    fn validate(p: &FeaturesParams) -> Vec<ParamError> {
+        ranges::refused([unfreeze_share(p.unfreeze_fraction)])
+    }
+
     fn run(&self, p: FeaturesParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
         let dir = ctx.input(&p.input)?.to_owned();
         let patient = read_json(&dir.join("crop.json"))?["patient"].as_str().map(str::to_owned).or(ctx.value.map(str::to_owned)).unwrap_or_default();
@@ -101,10 +113,11 @@ impl Task for CvFolds {
     const VERSION: u32 = 1;
     const DESCRIPTION: &'static str = "cross-validation folds stratified by event and site";
 
+    fn validate(p: &FoldsParams) -> Vec<ParamError> {
+        ranges::refused([ranges::at_least("folds", p.folds, 2)])
+    }
+
     fn run(&self, p: FoldsParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
-        if p.folds < 2 {
-            return Err(TaskError::msg(format!("`folds` is {}: cross-validation needs at least 2", p.folds)));
-        }
         let rows = read_cohort(ctx.input(&p.input)?)?;
         if rows.len() < p.folds {
             return Err(TaskError::msg(format!("{} patients cannot fill {} folds", rows.len(), p.folds)));

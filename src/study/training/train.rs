@@ -5,7 +5,9 @@ use super::folds::stratified_holdout;
 use super::protocol::{Backbone, Hyper, Job, Sample, TrainJob};
 use super::tasks::{fraction_default, read_cohort, read_json, request, stratum};
 use super::worker;
+use crate::engine::params::ParamError;
 use crate::engine::task::{Task, TaskCtx, TaskError};
+use crate::study::ranges;
 use crate::study::survival::{harrell::harrell, Surv};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -58,6 +60,24 @@ impl Task for DensenetTrain {
 
     fn input_files(p: &TrainParams) -> Vec<PathBuf> {
         p.weights.iter().cloned().collect()
+    }
+
+    fn validate(p: &TrainParams) -> Vec<ParamError> {
+        let val = if (0.0..1.0).contains(&p.val_fraction) {
+            Ok(())
+        } else {
+            Err(ParamError::at("val_fraction", format!("must be ≥ 0 (0: no inner validation split) and below 1, found {}", p.val_fraction)))
+        };
+        let h = &p.train;
+        ranges::refused([
+            super::tasks::unfreeze_share(p.unfreeze_fraction),
+            val,
+            ranges::at_least("train.epochs", h.epochs, 1),
+            ranges::at_least("train.batch_size", h.batch_size, 1),
+            ranges::positive("train.lr", h.lr),
+            ranges::non_negative("train.weight_decay", h.weight_decay),
+            ranges::positive("train.logistic_c", h.logistic_c),
+        ])
     }
 
     fn run(&self, p: TrainParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
