@@ -89,6 +89,9 @@ nodes:
     with:
       table: x.csv
       covariates: [hr, 2]
+  e:
+    task: survival_stats
+    with: {table: x.csv, input: a, time: t, event: e, score: s, horizons: ["1095", 3y]}
 "#,
     );
     for line in [
@@ -102,6 +105,9 @@ nodes:
         // A refused parameter is pointed at where it is written, nested ones included.
         "p.yaml:14:55: error: node `c`: parameters of task `survival_stats`: unknown field `covariats`",
         "p.yaml:19:24: error: node `d`: parameters of task `survival_stats`: `covariates.1`: invalid type: integer `2`",
+        // Values the task refuses, every one of them.
+        "p.yaml:20:3: error: node `e`: parameters of task `survival_stats`: give either `table` (a CSV file) or `input` (a needed node) and `file`",
+        "p.yaml:22:84: error: node `e`: parameters of task `survival_stats`: `horizons.1`: `3y` is not a positive number",
     ] {
         assert!(e.contains(line), "missing `{line}` in:\n{e}");
     }

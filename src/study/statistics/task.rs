@@ -2,6 +2,7 @@
 
 use super::table::Table;
 use super::{analyse, render_text, Config};
+use crate::engine::params::ParamError;
 use crate::engine::task::{Task, TaskCtx, TaskError};
 use std::path::PathBuf;
 
@@ -20,11 +21,26 @@ impl Task for SurvivalStats {
         p.table.iter().cloned().collect()
     }
 
+    /// Where the table comes from, and horizons that are times: a `3y` would otherwise fail
+    /// only once every score upstream had been computed.
+    fn validate(p: &Config) -> Vec<ParamError> {
+        let mut refused = Vec::new();
+        if !matches!((&p.table, &p.input, &p.file), (Some(_), None, None) | (None, Some(_), Some(_))) {
+            refused.push(ParamError { path: Vec::new(), message: "give either `table` (a CSV file) or `input` (a needed node) and `file`".into() });
+        }
+        for (i, h) in p.horizons.iter().enumerate() {
+            if !h.trim().parse::<f64>().is_ok_and(|v| v.is_finite() && v > 0.0) {
+                refused.push(ParamError::at(&format!("horizons.{i}"), format!("`{h}` is not a positive number (a time, in the unit of the time column)")));
+            }
+        }
+        refused
+    }
+
     fn run(&self, p: Config, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
         let (path, label) = match (&p.table, &p.input, &p.file) {
             (Some(t), None, None) => (t.clone(), t.clone()),
             (None, Some(node), Some(file)) => (ctx.input(node)?.join(file), PathBuf::from(node).join(file)),
-            _ => return Err(TaskError::msg("give either `table` (a CSV file) or `input` (a needed node) and `file`")),
+            _ => unreachable!("`validate` refuses every other combination, and runs first"),
         };
         let mut table = Table::read_as(&path, &label).map_err(|e| TaskError::msg(e.to_string()))?;
         if let Some(sf) = &p.scores {
