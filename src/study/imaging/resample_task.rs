@@ -85,4 +85,3 @@ fn target(spacing_mm: &[Option<f64>]) -> Result<[Option<f64>; 3], ParamError> {
         }
     }
 }
-

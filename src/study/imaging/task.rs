@@ -4,9 +4,9 @@ use super::crop::{npy_bytes, png_bytes, slice, tumour_crop, CropOptions, Plane};
 use super::nifti_io::{read, read_z_slice};
 use crate::engine::params::ParamError;
 use crate::engine::task::{Task, TaskCtx, TaskError};
-use crate::study::ranges;
 use crate::study::data::mamamia::patient_files;
 use crate::study::data::{dataset_root, patient_input_files};
+use crate::study::ranges;
 use serde::Deserialize;
 use std::path::PathBuf;
 

@@ -18,7 +18,7 @@ pub(super) fn fraction_default() -> f64 {
 /// Above 0 (the head always trains) and at most 1 (the whole network). A 10 meant as 10%
 /// would otherwise train all 121 layers without a word.
 pub(super) fn unfreeze_share(v: f64) -> Result<(), ParamError> {
-    ranges::share("unfreeze_fraction", v, true)
+    ranges::share("unfreeze_fraction", v)
 }
 
 pub(super) fn read_json(path: &Path) -> Result<serde_json::Value, TaskError> {
