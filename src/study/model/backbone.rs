@@ -71,13 +71,14 @@ pub fn build(b: &Backbone, device: Device, log: &mut dyn FnMut(String)) -> Resul
     Ok(Net { vs, net, split, pretrained })
 }
 
-/// Reads a .npy array. libtorch's reader cannot open Fortran-ordered files (what numpy
-/// writes for an F-contiguous array); the error says how to save one it can.
+/// Reads a .npy array. On failure, a file that cannot be opened gets the OS's words, and a
+/// Fortran-ordered one (what numpy writes for an F-contiguous array; libtorch's reader cannot
+/// open it) an error that says how to save it instead.
 pub fn read_npy(path: &std::path::Path) -> Result<Tensor, String> {
-    if let Err(e) = std::fs::File::open(path) {
-        return Err(format!("{}: cannot read .npy: {e}", path.display()));
-    }
     Tensor::read_npy(path).map_err(|e| {
+        if let Err(io) = std::fs::File::open(path) {
+            return format!("{}: cannot read .npy: {io}", path.display());
+        }
         let hint = if e.to_string().contains("fortran order") { " (save it C-ordered: np.save(path, np.ascontiguousarray(x)))" } else { "" };
         format!("{}: cannot read .npy: {e}{hint}", path.display())
     })

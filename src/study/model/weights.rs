@@ -38,10 +38,12 @@ pub fn modern_name(name: &str) -> String {
 /// Copies every tensor of `file` into the matching variable of `vs`. With `replace_head`, a
 /// `classifier.*` of another shape (ImageNet's 1000 classes) is skipped rather than an error.
 pub fn load_torchvision(vs: &mut nn::VarStore, file: &Path, replace_head: bool) -> Result<LoadReport, WeightsError> {
-    // An unreadable file gets the OS's words, not the safetensors crate's Debug of them.
-    let message = |e: String| WeightsError::Read { file: file.to_owned(), message: e };
-    std::fs::File::open(file).map_err(|e| message(e.to_string()))?;
-    let tensors = Tensor::read_safetensors(file).map_err(|e| message(e.to_string()))?;
+    let tensors = Tensor::read_safetensors(file).map_err(|e| {
+        // A file that cannot be opened gets the OS's words, not the safetensors crate's Debug
+        // of them; the file is opened again only on this failing path.
+        let message = std::fs::File::open(file).err().map_or_else(|| e.to_string(), |io| io.to_string());
+        WeightsError::Read { file: file.to_owned(), message }
+    })?;
     let mut by_name: BTreeMap<String, Tensor> = BTreeMap::new();
     for (name, t) in tensors {
         if !name.ends_with("num_batches_tracked") {
