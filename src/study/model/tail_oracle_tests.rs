@@ -90,9 +90,14 @@ fn training_the_top_ten_percent_matches_torchvision() {
                 let sum: f64 = g.iter().sum();
                 let want_norm = want["norm"].as_f64().unwrap();
                 // The reference is float64; PyTorch's own float32 run lands within its
-                // `float32_gap` (norms 1.0e-6, sums 1.2e-5 of the norm), the bounds ~8× that.
+                // `float32_gap` (norms 1.0e-6, sums 1.2e-5 of the norm, on the Intel CPU that
+                // made it), the norm's bound ~8× that. A sum over a 3×3 convolution's 36,864
+                // weight gradients cancels heavily, so it shows the float32 kernel's summation
+                // order: on an AMD EPYC (AVX2 kernels) dag lands 1.24e-4 of the norm away for
+                // denselayer16.conv2 while every norm agrees to 1.6e-8. A wrong gradient is off
+                // by the order of the norm; 5e-4 (40× PyTorch's Intel gap) still catches it.
                 assert!((norm - want_norm).abs() < 1e-5 * want_norm, "{name}: gradient norm {norm} against {want_norm}");
-                assert!((sum - want["sum"].as_f64().unwrap()).abs() < 1e-4 * want_norm, "{name}: gradient sum {sum} against {}", want["sum"]);
+                assert!((sum - want["sum"].as_f64().unwrap()).abs() < 5e-4 * want_norm, "{name}: gradient sum {sum} against {}", want["sum"]);
                 let first = floats(&want["first"]);
                 assert!(g.iter().zip(&first).all(|(a, b)| (a - b).abs() < 1e-5 * want_norm), "{name}: {:?} against {first:?}", &g[..first.len()]);
             }
