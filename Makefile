@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 SETUP_STAMP := .cargo/config.toml
 
-.PHONY: setup build run test lint bench clean
+.PHONY: setup build run test test-standalone lint bench clean
 
 # libtorch 2.13.0 (for tch 0.26) once per user under ~/.cache/dag, and a git-ignored
 # .cargo/config.toml pointing cargo at it; export LIBTORCH beforehand to use your own.
@@ -21,6 +21,11 @@ run: build
 
 test: setup
 	$(CARGO) test
+
+# `make test` in a lone clone of HEAD, where no ../shared exists (what CI runs): a test that
+# reads anything outside the repository fails here.
+test-standalone:
+	./scripts/standalone-test.sh test
 
 # Clippy on everything, warnings as errors (not part of `make test`: a lint is not a failing
 # behaviour, and a new toolchain's new lints should not turn CI red).

@@ -16,7 +16,7 @@ dag_n4() { "$dag" image n4 "$1" -o "$out/corrected.nii" | sed -E 's/.* in ([0-9.
 sitk_n4() { "$venv/bin/python" "$repo/bench/n4_sitk.py" "$1" | sed -E 's/.*"seconds": ([0-9.]+).*/\1/'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f×", b / a }'; }
 
-vol=$repo/../shared/oracles/n4/volume.nii.gz
+vol=$repo/tests/fixtures/oracles/n4/volume.nii.gz
 dag_s=$(for _ in 1 2 3; do dag_n4 "$vol"; done | best)
 sitk_s=$(for _ in 1 2 3; do sitk_n4 "$vol"; done | best)
 

@@ -1,4 +1,4 @@
-"""SimpleITK's N4 at shrink 4 with an Otsu mask, timed as ../shared/oracles/n4 made its
+"""SimpleITK's N4 at shrink 4 with an Otsu mask, timed as the N4 oracle (tests/fixtures/oracles/n4) made its
 reference, on the given volume; prints seconds and, with the truth files, the recovery."""
 import json, sys, time
 import numpy as np, SimpleITK as sitk

@@ -14,7 +14,7 @@ cd "$repo"
 dag=$(cargo bench --quiet --bench survival -- --out "$out" 2> /dev/null | tail -1)
 kang_flag=""
 if [ "${BENCH_FULL:-0}" = 1 ]; then kang_flag="--kang"; fi
-peers=$("$venv/bin/python" bench/stats_peers.py "$out" "$repo/../shared/oracles/stats" $kang_flag)
+peers=$("$venv/bin/python" bench/stats_peers.py "$out" $kang_flag)
 python3 - "$dag" "$peers" <<'PY' | tee "$out/stats.md"
 import json, sys
 d, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])

@@ -1,11 +1,11 @@
-"""Times lifelines, scikit-survival and compareC's numpy port on the cohorts that
+"""Times lifelines, scikit-survival and a numpy port of compareC (bench/kang_compareC.py) on the cohorts that
 benches/survival.rs wrote, and checks they agree with dag's values. Prints JSON."""
-import json, sys, time
+import json, os, sys, time
 import numpy as np
 import pandas as pd
 
 out = sys.argv[1]
-sys.path.insert(0, sys.argv[2])  # ../shared/oracles/stats, for kang_compareC.py
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench/kang_compareC.py
 
 def best(reps, f):
     t = []

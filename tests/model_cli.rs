@@ -9,7 +9,7 @@ use tch::Tensor;
 fn logits_of_a_torchvision_checkpoint_match_the_reference() {
     let p = dag::study::oracles::densenet_reference();
     let proj = Project::new("name: unused\nnodes: {}\n");
-    // The oracle's formula-defined weights (see ../shared/oracles/densenet121/README.md).
+    // The oracle's formula-defined weights (see tests/fixtures/oracles/README.md).
     let sd: Vec<(String, Tensor)> = dag::study::oracles::densenet_formula_weights(&p)
         .into_iter()
         .filter(|(_, _, vals)| !vals.is_empty())

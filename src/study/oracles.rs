@@ -4,19 +4,52 @@
 
 use std::path::{Path, PathBuf};
 
-/// `$DAG_ORACLES`, else `shared/oracles` beside the repository (or beside one of its
-/// parents), as CI and the developers' machines lay it. A missing folder is a clear panic
+/// `$DAG_ORACLES` (an override), else the repository's own `tests/fixtures/oracles`: a lone
+/// clone carries every reference it is tested against. A missing folder is a clear panic
 /// rather than a test that passes vacuously.
 pub fn oracles_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("DAG_ORACLES") {
-        return d.into();
+    let dir = std::env::var_os("DAG_ORACLES").map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oracles"), PathBuf::from);
+    assert!(dir.is_dir(), "no reference oracles at {} (DAG_ORACLES overrides the repository's tests/fixtures/oracles)", dir.display());
+    dir
+}
+
+/// The N4 oracle's body: the ellipsoid its generator drew, indexed [x, y, z] as NIfTI stores
+/// it (tests/fixtures/oracles/README.md). Exact: the same float64 comparisons as numpy's.
+pub fn n4_body(shape: [usize; 3]) -> Vec<bool> {
+    let [nx, ny, nz] = shape.map(|n| n as f64);
+    let mut out = Vec::with_capacity(shape.iter().product());
+    for z in 0..shape[2] {
+        for y in 0..shape[1] {
+            for x in 0..shape[0] {
+                let (xn, yn, zn) = ((x as f64 - nx / 2.0) / (nx * 0.45), (y as f64 - ny * 0.55) / (ny * 0.40), (z as f64 - nz / 2.0) / (nz * 0.48));
+                out.push(xn * xn + yn * yn + zn * zn <= 1.0);
+            }
+        }
     }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    repo.ancestors()
-        .skip(1)
-        .map(|a| a.join("shared/oracles"))
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| panic!("no shared/oracles beside {} (set DAG_ORACLES to its path)", repo.display()))
+    out
+}
+
+/// The N4 oracle's true log bias, made again from its five coefficients instead of stored
+/// (8.6 MB of float32): within 3e-8 (one float32 step) of the file SimpleITK wrote, in the
+/// same Fortran order as `n4_body`.
+pub fn n4_true_log_bias(shape: [usize; 3]) -> Vec<f32> {
+    let p = oracles_dir().join("n4/true_log_bias.json");
+    let spec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).expect("oracle JSON");
+    let c: Vec<f64> = spec["c"].as_array().expect("c").iter().map(|v| v.as_f64().expect("coefficient")).collect();
+    let [nx, ny, nz] = shape.map(|n| n as f64);
+    let mut field = Vec::with_capacity(shape.iter().product());
+    for z in 0..shape[2] {
+        for y in 0..shape[1] {
+            for x in 0..shape[0] {
+                let (u, v, w) = (x as f64 / nx - 0.5, y as f64 / ny - 0.5, z as f64 / nz - 0.5);
+                field.push(0.45 * c[0] * u + 0.3 * c[1] * v + 0.2 * c[2] * w + 0.6 * c[3] * u * v - 0.5 * (u * u) + 0.35 * c[4] * (w * w));
+            }
+        }
+    }
+    let body = n4_body(shape);
+    let inside: Vec<f64> = field.iter().zip(&body).filter(|(_, b)| **b).map(|(f, _)| *f).collect();
+    let mean = inside.iter().sum::<f64>() / inside.len() as f64;
+    field.into_iter().map(|f| (f - mean) as f32).collect()
 }
 
 /// The DenseNet121 oracle's reference (reference_96x80.json).

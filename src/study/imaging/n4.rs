@@ -277,7 +277,7 @@ pub(super) mod tests {
         cov / (va * vb).sqrt()
     }
 
-    /// ../shared/oracles/n4: the biased volume, its masks, the true log bias and SimpleITK's
+    /// tests/fixtures/oracles/n4: the biased volume, its masks, the true log bias and SimpleITK's
     /// results on it.
     pub(in crate::study::imaging::n4) struct Oracle {
         pub vol: Volume,
@@ -292,13 +292,11 @@ pub(super) mod tests {
             let dir = crate::study::oracles::oracles_dir().join("n4");
             let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
             let read = |f: &str| read(&dir.join(f)).unwrap();
-            Oracle {
-                vol: read("volume.nii.gz"),
-                body: read("body_mask.nii.gz"),
-                tumour: read("tumor_mask.nii.gz"),
-                truth: read("true_log_bias.nii.gz"),
-                sitk: r["sitk_n4_shrink4_otsu"].clone(),
-            }
+            let vol = read("volume.nii.gz");
+            let shape: [usize; 3] = vol.data.shape().try_into().expect("a 3-D oracle volume");
+            let field = crate::study::oracles::n4_true_log_bias(shape);
+            let truth = Volume { data: ArrayD::from_shape_vec(IxDyn(&shape).f(), field).expect("one value per voxel"), header: vol.header.clone() };
+            Oracle { body: read("body_mask.nii.gz"), tumour: read("tumor_mask.nii.gz"), truth, vol, sitk: r["sitk_n4_shrink4_otsu"].clone() }
         }
 
         /// Correlation of the estimated with the true log bias inside the body, and the
@@ -326,6 +324,18 @@ pub(super) mod tests {
             assert!(c >= self.sitk["corr_logbias"].as_f64().unwrap() - 0.01, "{what}: correlation {c}");
             assert!(cv <= self.sitk["tissue_cv_after"].as_f64().unwrap() * 1.05, "{what}: tissue CV {cv}");
         }
+    }
+
+    /// The true log bias is made again from the generator's formula, not read: its body (the
+    /// same formula's ellipsoid) must be the stored body mask voxel for voxel.
+    #[test]
+    fn the_regenerated_oracle_geometry_is_the_stored_one() {
+        let o = Oracle::load();
+        let shape: [usize; 3] = o.body.data.shape().try_into().unwrap();
+        let body = crate::study::oracles::n4_body(shape);
+        let stored: Vec<bool> = o.body.data.t().iter().map(|&v| v > 0.5).collect();
+        assert_eq!(body.iter().filter(|b| **b).count(), 853_886);
+        assert!(body == stored, "the body formula and body_mask.nii.gz disagree");
     }
 
     /// The oracle volume: at least as good as SimpleITK's N4 at shrink 4.

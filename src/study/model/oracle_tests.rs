@@ -1,4 +1,4 @@
-//! DenseNet121 against torchvision (../shared/oracles/densenet121): the same names, and the
+//! DenseNet121 against torchvision (tests/fixtures/oracles/densenet121): the same names, and the
 //! same logits under formula-defined weights loaded from a safetensors file the test writes.
 
 use super::densenet::DenseNet121;

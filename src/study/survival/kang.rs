@@ -1,6 +1,6 @@
 //! The Kang, Chen, Petrick & Gallas (2015, Stat Med 34:685) test for two correlated
 //! C-indices, as R's compareC 1.3.3 computes it (U-statistics, delta method, two-sided
-//! normal p). Formulas: ../shared/oracles/stats/README.md.
+//! normal p). Formulas: tests/fixtures/oracles/README.md.
 //!
 //! compareC's sums run over all ordered pairs, O(n²). Every one of them is a count over pairs
 //! ordered by time and by score, so here they come from sorted sweeps with Fenwick trees and

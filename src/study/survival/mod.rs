@@ -2,7 +2,7 @@
 //! Kaplan–Meier, Cox proportional hazards (Efron), the Kang et al. (2015) test and bootstrap
 //! intervals. Pure numerics: nothing here knows the engine.
 //!
-//! Conventions follow the references the study is checked against (../shared/oracles/stats):
+//! Conventions follow the references the study is checked against (tests/fixtures/oracles/stats):
 //! scikit-survival for the C-indices and AUC, lifelines / R survival for Cox, R compareC for
 //! the Kang test. A higher score means a higher risk.
 

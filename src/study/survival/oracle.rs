@@ -1,4 +1,4 @@
-//! The reference cohort and results in ../shared/oracles/stats, for tests.
+//! The reference cohort and results in tests/fixtures/oracles/stats, for tests.
 
 use super::Surv;
 use std::path::PathBuf;
@@ -15,7 +15,7 @@ pub struct Cohort {
 }
 
 pub fn cohort() -> Cohort {
-    let mut r = csv::Reader::from_path(dir().join("cohort_days.csv")).expect("oracle cohort (../shared/oracles/stats)");
+    let mut r = csv::Reader::from_path(dir().join("cohort_days.csv")).expect("oracle cohort (tests/fixtures/oracles/stats)");
     let (mut t, mut e, mut hr, mut her2, mut sc) = (vec![], vec![], vec![], vec![], vec![]);
     for rec in r.records() {
         let rec = rec.unwrap();

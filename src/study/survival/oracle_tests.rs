@@ -1,5 +1,5 @@
 //! The survival statistics against lifelines, scikit-survival and R compareC on the
-//! reference cohort (../shared/oracles/stats).
+//! reference cohort (tests/fixtures/oracles/stats).
 
 use super::cox::{fit, linear_predictor, Ties};
 use super::harrell::harrell;
