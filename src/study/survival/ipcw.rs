@@ -19,9 +19,24 @@ pub fn uno_c(train: &Surv, test: &Surv, score: &[f64], tau: Option<f64>) -> Resu
     weighted(test, score, Some(&w))
 }
 
-/// AUC(t) for one horizon: cases died by t (weighted 1/G), controls still event-free after t.
-/// A horizon outside [min time, max time) of the test data is not estimable.
+/// The cumulative/dynamic ROC curve at one horizon: cases died by t (weighted 1/G),
+/// controls still event-free after t. One point per distinct score (the last of a tied run),
+/// from (0, 0) to (1, 1), highest scores first.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Roc {
+    pub fpr: Vec<f64>,
+    pub tpr: Vec<f64>,
+    /// The trapezoidal area under the points: scikit-survival's `cumulative_dynamic_auc`.
+    pub auc: f64,
+}
+
+/// AUC(t) for one horizon; see `roc_curve`.
 pub fn cumulative_dynamic_auc(train: &Surv, test: &Surv, score: &[f64], horizon: f64) -> Result<f64, SurvivalError> {
+    roc_curve(train, test, score, horizon).map(|r| r.auc)
+}
+
+/// A horizon outside [min time, max time) of the test data is not estimable.
+pub fn roc_curve(train: &Surv, test: &Surv, score: &[f64], horizon: f64) -> Result<Roc, SurvivalError> {
     if score.len() != test.len() {
         return Err(SurvivalError::Invalid(format!("{} scores for {} subjects", score.len(), test.len())));
     }
@@ -39,19 +54,19 @@ pub fn cumulative_dynamic_auc(train: &Surv, test: &Surv, score: &[f64], horizon:
     if total_tp == 0.0 {
         return Err(SurvivalError::NotEstimable(format!("no events by horizon {horizon}")));
     }
-    // The ROC curve's points: one per distinct score (the last of a tied run), from (0, 0).
     let (mut tp, mut fp) = (0.0, 0.0);
-    let (mut prev_tp, mut prev_fp) = (0.0, 0.0);
-    let mut auc = 0.0;
+    let mut roc = Roc { fpr: vec![0.0], tpr: vec![0.0], auc: 0.0 };
     for (k, &i) in order.iter().enumerate() {
         tp += case_w(i);
         fp += f64::from(u8::from(is_control(i)));
         let last_of_tie = order.get(k + 1).is_none_or(|&j| (score[j] - score[i]).abs() > TIED_TOL);
         if last_of_tie {
             let (x, y) = (fp / total_fp, tp / total_tp);
-            auc += (x - prev_fp) * (y + prev_tp) / 2.0;
-            (prev_tp, prev_fp) = (y, x);
+            let (px, py) = (roc.fpr[roc.fpr.len() - 1], roc.tpr[roc.tpr.len() - 1]);
+            roc.auc += (x - px) * (y + py) / 2.0;
+            roc.fpr.push(x);
+            roc.tpr.push(y);
         }
     }
-    Ok(auc)
+    Ok(roc)
 }

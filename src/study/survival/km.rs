@@ -121,6 +121,58 @@ impl Censoring {
     }
 }
 
+/// The log-rank test of two groups (`group[i]` true: the first), as lifelines'
+/// `logrank_test`: observed minus expected events of the first group over the distinct event
+/// times, with the hypergeometric variance; χ² on one degree of freedom.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct LogRank {
+    pub chi2: f64,
+    pub p: f64,
+    pub observed: [u64; 2],
+    pub expected: [f64; 2],
+}
+
+pub fn logrank(s: &Surv, group: &[bool]) -> Result<LogRank, SurvivalError> {
+    if group.len() != s.len() {
+        return Err(SurvivalError::Invalid(format!("{} group labels for {} subjects", group.len(), s.len())));
+    }
+    let first = s.subset(&(0..s.len()).filter(|&i| group[i]).collect::<Vec<_>>());
+    if first.is_empty() || first.len() == s.len() {
+        return Err(SurvivalError::NotEstimable("one of the two groups is empty".into()));
+    }
+    // Both groups' counts at every distinct time of the whole sample.
+    let (all, mine) = (counts(s), counts(&first));
+    let (mut k, mut at_risk_1) = (0, first.len() as u64);
+    let (mut o_minus_e, mut var, mut expected) = (0.0, 0.0, 0.0);
+    for (t, n, d, _) in all {
+        let (d1, gone1) = match mine.get(k) {
+            Some(&(t1, _, d1, c1)) if t1 == t => {
+                k += 1;
+                (d1, d1 + c1)
+            }
+            _ => (0, 0),
+        };
+        if d > 0 {
+            let (n, n1, d) = (n as f64, at_risk_1 as f64, d as f64);
+            let e1 = d * n1 / n;
+            expected += e1;
+            o_minus_e += d1 as f64 - e1;
+            if n > 1.0 {
+                var += d * (n1 / n) * (1.0 - n1 / n) * (n - d) / (n - 1.0);
+            }
+        }
+        at_risk_1 -= gone1;
+    }
+    if var <= 0.0 {
+        return Err(SurvivalError::NotEstimable("no events to compare".into()));
+    }
+    let chi2 = o_minus_e * o_minus_e / var;
+    // χ² on one degree of freedom: P(X > x) = erfc(√(x/2)), exact in the far tail too.
+    let p = statrs::function::erf::erfc((chi2 / 2.0).sqrt());
+    let events = s.events() as f64;
+    Ok(LogRank { chi2, p, observed: [first.events() as u64, (s.events() - first.events()) as u64], expected: [expected, events - expected] })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -83,6 +83,20 @@ pub fn score_ranks(score: &[f64]) -> (Vec<usize>, usize) {
     (ranks, if score.is_empty() { 0 } else { r + 1 })
 }
 
+/// The middle value, as numpy's `median` (the mean of the two middle ones for an even count).
+pub fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
+}
+
 /// A small deterministic generator of uniforms in [0, 1) for tests with random cohorts.
 #[cfg(test)]
 pub(crate) fn test_uniforms(mut seed: u64) -> impl FnMut() -> f64 {
@@ -96,3 +110,12 @@ pub(crate) fn test_uniforms(mut seed: u64) -> impl FnMut() -> f64 {
 pub(crate) mod oracle;
 #[cfg(test)]
 mod oracle_tests;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn median_is_numpys() {
+        assert_eq!(super::median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(super::median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+    }
+}
