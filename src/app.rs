@@ -99,6 +99,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 seed: a.seed,
                 breslow: matches!(a.ties, crate::cli::TiesArg::Breslow),
                 by: a.by,
+                fold: a.fold,
                 ..Config::default()
             };
             let table = Table::read(&a.file).map_err(|e| Error::Usage(e.to_string()))?;

@@ -182,6 +182,10 @@ pub struct StatsArgs {
     /// Also report the C-indices and AUCs within each value of this column (e.g. tumor_subtype).
     #[arg(long)]
     pub by: Option<String>,
+    /// The column of each row's cross-validation fold: adds per-fold statistics (AUC
+    /// censoring from the other folds), their mean ± sd, and cross-validated Cox models.
+    #[arg(long)]
+    pub fold: Option<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

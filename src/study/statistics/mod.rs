@@ -2,9 +2,13 @@
 //! baseline plus a risk score, their C-indices and time-dependent AUCs, and the Kang test of
 //! each against the baseline. Used by `dag stats` and by the `survival_stats` task.
 
+pub mod cv;
 mod subgroups;
 pub mod table;
 pub mod task;
+mod text;
+
+pub use text::render_text;
 
 use crate::study::survival::bootstrap::percentile_interval;
 use crate::study::survival::cox::{fit, linear_predictor, CoxFit, Ties};
@@ -49,6 +53,14 @@ pub struct Config {
     /// A column (e.g. `tumor_subtype`) to report the C-indices and AUCs within each value of.
     #[serde(default)]
     pub by: Option<String>,
+    /// The column of each row's cross-validation fold (whole numbers): adds the statistics
+    /// per held-out fold, their mean ± sd, and the Cox models cross-validated.
+    #[serde(default)]
+    pub fold: Option<String>,
+    /// Where the `fold` column comes from when the table lacks it: another needed node's
+    /// table (e.g. `cv_folds`' folds.csv), joined on `key`.
+    #[serde(default)]
+    pub folds_from: Option<ScoresFrom>,
 }
 
 #[derive(Clone, Debug, serde::Deserialize)]
@@ -85,6 +97,25 @@ fn tied(v: &[f64]) -> usize {
 }
 
 pub fn analyse(table: &Table, cfg: &Config) -> Result<Value, StatsError> {
+    analyse_with_predictions(table, cfg).map(|a| a.json)
+}
+
+/// The results, and each row's linear predictors (in-sample and, with folds, out of fold)
+/// for figures drawn from them.
+pub struct Analysis {
+    pub json: Value,
+    /// (name, one value per row): the score, `baseline`, `combined`, and with folds `fold`,
+    /// `cv_baseline`, `cv_combined`. A model that could not be fitted is absent.
+    pub columns: Vec<(String, Vec<f64>)>,
+}
+
+/// A score that is the same for every patient (the negative control's true term) ranks
+/// nobody: its C is 0.5 and a Cox model cannot estimate its coefficient.
+fn is_constant(v: &[f64]) -> bool {
+    v.windows(2).all(|w| w[0] == w[1])
+}
+
+pub fn analyse_with_predictions(table: &Table, cfg: &Config) -> Result<Analysis, StatsError> {
     let horizons: Vec<(String, f64)> = cfg
         .horizons
         .iter()
@@ -118,51 +149,112 @@ pub fn analyse(table: &Table, cfg: &Config) -> Result<Value, StatsError> {
         return Err(StatsError::Usage("give the baseline's clinical covariates (e.g. --covariates HR,HER2)".into()));
     }
     let ties = if cfg.breslow { Ties::Breslow } else { Ties::Efron };
+    let constant = is_constant(&score);
     let base = fit(&surv, &cfg.covariates, &covs, ties).map_err(stat("Cox baseline".into()))?;
     let mut comb_names = cfg.covariates.clone();
     comb_names.push(cfg.score.clone());
     let mut comb_cols = covs.clone();
     comb_cols.push(score.clone());
-    let comb = fit(&surv, &comb_names, &comb_cols, ties).map_err(stat("Cox combined".into()))?;
+    let comb = if constant { None } else { Some(fit(&surv, &comb_names, &comb_cols, ties).map_err(stat("Cox combined".into()))?) };
     let lp_base = linear_predictor(&base.coef, &covs);
-    let lp_comb = linear_predictor(&comb.coef, &comb_cols);
-    let named = [(cfg.score.clone(), &score), ("baseline".to_owned(), &lp_base), ("combined".to_owned(), &lp_comb)];
+    let lp_comb = comb.as_ref().map(|c| linear_predictor(&c.coef, &comb_cols));
+    let mut named = vec![(cfg.score.clone(), score.clone()), ("baseline".to_owned(), lp_base.clone())];
+    named.extend(lp_comb.clone().map(|lp| ("combined".to_owned(), lp)));
     let mut scores = Map::new();
     for (name, s) in &named {
-        let h = harrell(&surv, s).map_err(stat(format!("Harrell's C of {name}")))?;
-        let u = uno_c(&surv, &surv, s, None).map_err(stat(format!("Uno's C of {name}")))?;
-        let auc = aucs(&surv, s, &horizons);
-        let mut entry = json!({ "harrell_c": h.c, "uno_c": u.c, "auc": auc });
-        if cfg.bootstrap > 0 {
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let ci = percentile_interval(surv.len(), cfg.bootstrap, 0.95, cfg.seed, threads, |idx| {
-                let sub = surv.subset(idx);
-                let sc: Vec<f64> = idx.iter().map(|&i| s[i]).collect();
-                harrell(&sub, &sc).ok().map(|c| c.c)
-            });
-            entry["harrell_c_ci95"] = json!(ci);
+        let mut entry = score_stats(name, &surv, s, &horizons, cfg, &stat)?;
+        if name == &cfg.score && constant {
+            entry["constant"] = json!(true);
         }
         scores.insert(name.clone(), entry);
     }
+    let without_combined = || json!({ "not_estimable": format!("`{}` is the same for every patient, so the combined model has no coefficient to fit", cfg.score) });
     let mut kangs = Map::new();
-    for (key, a) in [(format!("{}_vs_baseline", cfg.score), &score), ("combined_vs_baseline".to_owned(), &lp_comb)] {
-        let k = kang(&surv, a, &lp_base).map_err(stat(format!("Kang test {key}")))?;
-        kangs.insert(key, json!({ "c": k.c, "delta_c": k.delta_c, "var": k.var, "z": k.z, "p": k.p }));
-    }
+    kangs.insert(format!("{}_vs_baseline", cfg.score), kang_json(&surv, &score, &lp_base).map_err(stat(format!("Kang test {}_vs_baseline", cfg.score)))?);
+    kangs.insert(
+        "combined_vs_baseline".to_owned(),
+        match &lp_comb {
+            Some(lp) => kang_json(&surv, lp, &lp_base).map_err(stat("Kang test combined_vs_baseline".into()))?,
+            None => without_combined(),
+        },
+    );
     let mut v = json!({
         "n": surv.len(),
         "events": surv.events(),
         "tied_times": tied(&time),
         "tied_scores": tied(&score),
-        "cox": { "baseline": cox_json(&base), "combined": cox_json(&comb) },
+        "cox": { "baseline": cox_json(&base), "combined": comb.as_ref().map_or_else(without_combined, cox_json) },
         "scores": scores,
         "kang": kangs,
     });
+    if constant {
+        v["constant_score"] = json!(true);
+    }
     if let Some(column) = &cfg.by {
-        let named: Vec<(String, &Vec<f64>)> = named.iter().map(|(n, s)| (n.clone(), *s)).collect();
+        let named: Vec<(String, &Vec<f64>)> = named.iter().map(|(n, s)| (n.clone(), s)).collect();
         v["by"] = subgroups::by_group(column, &table.strings(column)?, &surv, &named, &horizons);
     }
-    Ok(v)
+    let mut columns = named;
+    if let Some(column) = &cfg.fold {
+        let fold = table.folds(column)?;
+        let per_fold = cv::per_fold(&surv, &score, &fold, &horizons);
+        let mut cross = json!({ "per_fold": per_fold, "mean_sd": cv::summarise(&per_fold, &horizons) });
+        let score_arg = (!constant).then_some((cfg.score.as_str(), score.as_slice()));
+        let cvc = cv::cross_validated_cox(&surv, &cfg.covariates, &covs, score_arg, &fold, ties)
+            .map_err(|(f, model, source)| StatsError::Stat { file: file.clone(), what: format!("cross-validated Cox {model} without fold {f}"), source })?;
+        let mut models = Map::new();
+        let mut base = score_stats("the cross-validated baseline", &surv, &cvc.baseline, &horizons, cfg, &stat)?;
+        let by_name = |names: &[String], b: &[f64]| -> Map<String, Value> { names.iter().cloned().zip(b.iter().map(|x| json!(x))).collect() };
+        base["coef_per_fold"] = json!(cvc.coef.iter().map(|(f, b, _)| json!({ "fold": f, "coef": by_name(&cfg.covariates, b) })).collect::<Vec<_>>());
+        models.insert("baseline".into(), base);
+        if let Some(lp) = &cvc.combined {
+            let mut m = score_stats("the cross-validated combined model", &surv, lp, &horizons, cfg, &stat)?;
+            m["coef_per_fold"] = json!(cvc.coef.iter().filter_map(|(f, _, c)| c.as_ref().map(|c| json!({ "fold": f, "coef": by_name(&cvc.names, c) }))).collect::<Vec<_>>());
+            models.insert("combined".into(), m);
+        }
+        cross["cox"] = Value::Object(models);
+        let mut kangs = Map::new();
+        kangs.insert(format!("{}_vs_baseline", cfg.score), kang_json(&surv, &score, &cvc.baseline).map_err(stat("cross-validated Kang test".into()))?);
+        kangs.insert(
+            "combined_vs_baseline".into(),
+            match &cvc.combined {
+                Some(lp) => kang_json(&surv, lp, &cvc.baseline).map_err(stat("cross-validated Kang test".into()))?,
+                None => without_combined(),
+            },
+        );
+        cross["kang"] = Value::Object(kangs);
+        v["cross_validated"] = cross;
+        columns.push(("fold".into(), fold.iter().map(|&f| f as f64).collect()));
+        columns.push(("cv_baseline".into(), cvc.baseline));
+        columns.extend(cvc.combined.map(|lp| ("cv_combined".to_owned(), lp)));
+    }
+    Ok(Analysis { json: v, columns })
+}
+
+/// Harrell's and Uno's C, the AUCs and (with `bootstrap`) the C's percentile interval.
+fn score_stats<F, G>(name: &str, surv: &Surv, s: &[f64], horizons: &[(String, f64)], cfg: &Config, stat: &F) -> Result<Value, StatsError>
+where
+    F: Fn(String) -> G,
+    G: FnOnce(SurvivalError) -> StatsError,
+{
+    let h = harrell(surv, s).map_err(stat(format!("Harrell's C of {name}")))?;
+    let u = uno_c(surv, surv, s, None).map_err(stat(format!("Uno's C of {name}")))?;
+    let mut entry = json!({ "harrell_c": h.c, "uno_c": u.c, "auc": aucs(surv, s, horizons) });
+    if cfg.bootstrap > 0 {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let ci = percentile_interval(surv.len(), cfg.bootstrap, 0.95, cfg.seed, threads, |idx| {
+            let sub = surv.subset(idx);
+            let sc: Vec<f64> = idx.iter().map(|&i| s[i]).collect();
+            harrell(&sub, &sc).ok().map(|c| c.c)
+        });
+        entry["harrell_c_ci95"] = json!(ci);
+    }
+    Ok(entry)
+}
+
+fn kang_json(surv: &Surv, a: &[f64], b: &[f64]) -> Result<Value, SurvivalError> {
+    let k = kang(surv, a, b)?;
+    Ok(json!({ "c": k.c, "delta_c": k.delta_c, "var": k.var, "z": k.z, "p": k.p }))
 }
 
 /// The cumulative/dynamic AUC at each horizon, keyed as written; where it cannot be
@@ -185,70 +277,6 @@ fn cox_json(f: &CoxFit) -> Value {
     json!({ "coef": by_name(&f.coef), "se": by_name(&f.se), "loglik": f.loglik, "concordance": f.concordance })
 }
 
-/// The same results as a table a person can read.
-pub fn render_text(v: &Value, table: &Table, cfg: &Config) -> String {
-    let f = |x: &Value| x.as_f64().map_or_else(|| "—".to_owned(), |x| format!("{x:.4}"));
-    let mut out = format!("{}: n = {}, events = {}\n\n", table.file.display(), v["n"], v["events"]);
-    for model in ["baseline", "combined"] {
-        let m = &v["cox"][model];
-        out.push_str(&format!("Cox {model} ({}): log-likelihood", if cfg.breslow { "Breslow" } else { "Efron" }));
-        out.push_str(&format!(" {}, concordance {}\n", f(&m["loglik"]), f(&m["concordance"])));
-        out.push_str("  covariate        coef       se     HR  95% CI\n");
-        for (name, coef) in m["coef"].as_object().unwrap() {
-            let (b, se) = (coef.as_f64().unwrap(), m["se"][name].as_f64().unwrap());
-            out.push_str(&format!(
-                "  {name:<12} {b:>8.4} {se:>8.4} {:>6.3}  {:.3}–{:.3}\n",
-                b.exp(),
-                (b - 1.959964 * se).exp(),
-                (b + 1.959964 * se).exp()
-            ));
-        }
-        out.push('\n');
-    }
-    out.push_str(&format!("{:<12} {:>9} {:>7}", "score", "Harrell C", "Uno C"));
-    for h in &cfg.horizons {
-        out.push_str(&format!(" {:>14}", format!("AUC({h})")));
-    }
-    out.push('\n');
-    for (name, s) in v["scores"].as_object().unwrap() {
-        out.push_str(&format!("{name:<12} {:>9} {:>7}", f(&s["harrell_c"]), f(&s["uno_c"])));
-        for h in &cfg.horizons {
-            out.push_str(&format!(" {:>14}", f(&s["auc"][h.trim()])));
-        }
-        out.push('\n');
-    }
-    for (name, s) in v["scores"].as_object().unwrap() {
-        if let Some(ci) = s.get("harrell_c_ci95").filter(|c| !c.is_null()) {
-            out.push_str(&format!(
-                "{name:<12} Harrell C 95% bootstrap interval {}–{} ({} replicates, seed {})\n",
-                f(&ci["lower"]),
-                f(&ci["upper"]),
-                ci["replicates"],
-                cfg.seed
-            ));
-        }
-    }
-    out.push('\n');
-    for (name, k) in v["kang"].as_object().unwrap() {
-        out.push_str(&format!(
-            "Kang test {name}: C {} vs {}, ΔC {}, z {}, p {}\n",
-            f(&k["c"][0]),
-            f(&k["c"][1]),
-            f(&k["delta_c"]),
-            f(&k["z"]),
-            f(&k["p"])
-        ));
-    }
-    if v.get("by").is_some() {
-        out.push('\n');
-        out.push_str(&subgroups::render(&v["by"], &cfg.horizons));
-    }
-    for (name, s) in v["scores"].as_object().unwrap() {
-        for (h, a) in s["auc"].as_object().unwrap() {
-            if let Some(why) = a.get("not_estimable") {
-                out.push_str(&format!("AUC({h}) of {name} not estimable: {}\n", why.as_str().unwrap_or("")));
-            }
-        }
-    }
-    out
-}
+#[cfg(test)]
+#[path = "cv_oracle_tests.rs"]
+mod cv_oracle_tests;

@@ -8,11 +8,18 @@ use crate::study::survival::Surv;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
+/// The name of the group of rows whose value is blank.
+pub const UNKNOWN: &str = "unknown";
+
+/// Fewer events than this in a group are flagged.
+pub const FEW_EVENTS: usize = 10;
+
 /// `groups[i]` is row i's value of the column; `scores` are (name, one value per row).
 pub fn by_group(column: &str, groups: &[String], surv: &Surv, scores: &[(String, &Vec<f64>)], horizons: &[(String, f64)]) -> Value {
     let mut rows: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, g) in groups.iter().enumerate() {
-        rows.entry(g.as_str()).or_default().push(i);
+        // A blank value (about 2% of MAMA-MIA's subtypes) is a group of its own, named.
+        rows.entry(if g.trim().is_empty() { UNKNOWN } else { g.as_str() }).or_default().push(i);
     }
     let mut out = Map::new();
     for (g, idx) in rows {
@@ -35,7 +42,12 @@ pub fn by_group(column: &str, groups: &[String], surv: &Surv, scores: &[(String,
             }
             per.insert(name.clone(), stats);
         }
-        out.insert(g.to_owned(), json!({ "n": sub.len(), "events": sub.events(), "scores": per }));
+        let mut group = json!({ "n": sub.len(), "events": sub.events(), "scores": per });
+        // Too few events for a stable C-index: shown, and flagged rather than hidden.
+        if sub.events() < FEW_EVENTS {
+            group["few_events"] = json!(true);
+        }
+        out.insert(g.to_owned(), group);
     }
     json!({ "column": column, "groups": out })
 }
@@ -49,8 +61,14 @@ pub fn render(v: &Value, horizons: &[String]) -> String {
         out.push_str(&format!(" {:>14}", format!("AUC({h})")));
     }
     out.push('\n');
-    let mut constant = false;
+    let (mut constant, mut few) = (false, false);
     for (g, r) in v["groups"].as_object().into_iter().flatten() {
+        let g = if r["few_events"] == true {
+            few = true;
+            format!("{g} †")
+        } else {
+            g.clone()
+        };
         for (name, s) in r["scores"].as_object().into_iter().flatten() {
             let mark = if s["constant"] == true { "*" } else { "" };
             constant |= !mark.is_empty();
@@ -60,6 +78,9 @@ pub fn render(v: &Value, horizons: &[String]) -> String {
             }
             out.push('\n');
         }
+    }
+    if few {
+        out.push_str(&format!("  † fewer than {FEW_EVENTS} events: the group's C-index and AUCs are unstable\n"));
     }
     if constant {
         out.push_str("  * the score is the same for every patient of the group (e.g. the Cox baseline on HR and HER2 within a tumour subtype), so it ranks nobody: 0.5 by the tie convention\n");

@@ -89,6 +89,15 @@ impl Table {
         Ok(out)
     }
 
+    /// A cross-validation fold per row: whole numbers from 0.
+    pub fn folds(&self, name: &str) -> Result<Vec<usize>, TableError> {
+        let f = self.numbers(name)?;
+        f.iter()
+            .enumerate()
+            .map(|(row, &x)| if x >= 0.0 && x.fract() == 0.0 && x < 1e6 { Ok(x as usize) } else { Err(self.cell_error(name, row, format!("a fold is a whole number from 0, found {x}"))) })
+            .collect()
+    }
+
     /// Adds `column` of `other` to this table, matching rows by the `key` column of both
     /// (case-insensitively); a row without a match is an error naming its key.
     pub fn join_column(&mut self, other: &Table, key: &str, column: &str) -> Result<(), TableError> {
