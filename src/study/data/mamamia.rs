@@ -79,11 +79,17 @@ fn nifti_named(files: &HashMap<String, PathBuf>, stem: &str) -> Option<PathBuf> 
 struct Layout {
     images: HashMap<String, PathBuf>,
     masks: HashMap<String, PathBuf>,
+    infos: HashMap<String, PathBuf>,
 }
 
 impl Layout {
     fn read(root: &Path) -> Layout {
-        Layout { images: index(&root.join("images")), masks: index(&root.join("segmentations/expert")) }
+        Layout { images: index(&root.join("images")), masks: index(&root.join("segmentations/expert")), infos: index(&root.join("patient_info_files")) }
+    }
+
+    /// The patient's `patient_info_files/<id>.json`, if the dataset has one.
+    fn info(&self, id: &str) -> Option<&PathBuf> {
+        self.infos.get(&format!("{}.json", id.to_lowercase()))
     }
 
     /// One patient's phase files and expert mask; the error says which file is missing.
@@ -114,11 +120,11 @@ pub fn patient_files(root: &Path, id: &str, phases: &[usize]) -> Result<(Vec<Pat
 fn layout(root: &Path) -> std::sync::Arc<Layout> {
     type Memo = HashMap<PathBuf, (Vec<Option<std::time::SystemTime>>, std::sync::Arc<Layout>)>;
     static MEMO: std::sync::Mutex<Option<Memo>> = std::sync::Mutex::new(None);
-    let stamps: Vec<Option<std::time::SystemTime>> = ["images", "segmentations/expert"].iter().map(|d| std::fs::metadata(root.join(d)).and_then(|m| m.modified()).ok()).collect();
+    let stamps: Vec<Option<std::time::SystemTime>> = ["images", "segmentations/expert", "patient_info_files"].iter().map(|d| std::fs::metadata(root.join(d)).and_then(|m| m.modified()).ok()).collect();
     let mut memo = MEMO.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let memo = memo.get_or_insert_with(HashMap::new);
     match memo.get(root) {
-        Some((s, l)) if *s == stamps && stamps.iter().all(Option::is_some) => l.clone(),
+        Some((s, l)) if *s == stamps && stamps[..2].iter().all(Option::is_some) => l.clone(),
         _ => {
             let l = std::sync::Arc::new(Layout::read(root));
             memo.insert(root.to_owned(), (stamps, l.clone()));
@@ -127,14 +133,17 @@ fn layout(root: &Path) -> std::sync::Arc<Layout> {
     }
 }
 
-/// What the cohort depends on: the clinical table and every kept patient's phases and mask.
+/// What the cohort depends on: the clinical table and every kept patient's phases, mask and
+/// patient_info JSON.
 /// A patient excluded for a missing file joins the list when the file appears, and a kept
 /// one's files leave it when they go, so either change reruns the cohort. (The per-patient
 /// nodes hash the same files; the digest table reads each once.)
 pub fn cohort_input_files(root: &Path, phases: &[usize]) -> Vec<PathBuf> {
     let mut files = vec![root.join("clinical_and_imaging_info.xlsx")];
     if let Ok((kept, _)) = recurrence_cohort(root, phases) {
+        let layout = layout(root);
         for p in kept {
+            files.extend(layout.info(&p.patient_id).cloned());
             files.extend(p.phases);
             files.push(p.mask);
         }
@@ -190,6 +199,12 @@ pub fn recurrence_cohort(root: &Path, phases: &[usize]) -> Result<(Vec<Patient>,
                 continue;
             }
         };
+        // The table first; the patient's JSON fills what the table leaves blank.
+        let info = match layout.info(&id) {
+            Some(path) => read_patient_info(path)?,
+            None => PatientInfo::default(),
+        };
+        let subtype = c_sub.map(|c| text(get(c))).filter(|s| !s.is_empty()).or(info.tumor_subtype);
         kept.push(Patient {
             patient_id: id.clone(),
             site: text(get(c_site)).to_uppercase(),
@@ -197,8 +212,8 @@ pub fn recurrence_cohort(root: &Path, phases: &[usize]) -> Result<(Vec<Patient>,
             event,
             hr,
             her2,
-            tumor_subtype: c_sub.map(|c| text(get(c))).unwrap_or_default(),
-            age: c_age.and_then(|c| number(get(c))),
+            tumor_subtype: subtype.unwrap_or_else(|| UNKNOWN_SUBTYPE.to_owned()),
+            age: c_age.and_then(|c| number(get(c))).or(info.age),
             phases: paths,
             mask,
         });
@@ -206,9 +221,88 @@ pub fn recurrence_cohort(root: &Path, phases: &[usize]) -> Result<(Vec<Patient>,
     Ok((kept, excluded))
 }
 
+/// What a blank subtype becomes: a group of its own, never one with an empty name.
+pub const UNKNOWN_SUBTYPE: &str = "unknown";
+
+/// What the study takes from a patient_info JSON.
+#[derive(Debug, Default, PartialEq)]
+pub struct PatientInfo {
+    pub age: Option<f64>,
+    pub tumor_subtype: Option<String>,
+}
+
+/// Reads the dataset's nested form (`clinical_data.age`, `primary_lesion.tumor_subtype`) or a
+/// flat one (`age`, `tumor_subtype` at the top); other fields are ignored, blanks are absent.
+pub fn patient_info(v: &serde_json::Value) -> PatientInfo {
+    let pick = |nested: &str, key: &str| v.get(nested).and_then(|n| n.get(key)).or_else(|| v.get(key)).filter(|x| !x.is_null());
+    let age = pick("clinical_data", "age").and_then(|a| a.as_f64().or_else(|| a.as_str().and_then(|s| s.trim().parse().ok()))).filter(|a: &f64| a.is_finite());
+    let tumor_subtype = pick("primary_lesion", "tumor_subtype").and_then(|s| s.as_str()).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    PatientInfo { age, tumor_subtype }
+}
+
+fn read_patient_info(path: &Path) -> Result<PatientInfo, DataError> {
+    let err = |message: String| DataError::File { file: path.to_owned(), message };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| err(format!("not a patient_info JSON: {e}")))?;
+    Ok(patient_info(&v))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn patient_info_reads_the_nested_and_the_flat_form() {
+        let nested = serde_json::json!({"patient_id": "DUKE_001", "clinical_data": {"age": 47.0, "menopause": null},
+            "primary_lesion": {"breast_coordinates": {"x_min": 1}, "pcr": 0.0, "tumor_subtype": "her2_pure"},
+            "imaging_data": {"dataset": "DUKE", "site": "DUKE", "scanner_manufacturer": "GE"}});
+        assert_eq!(patient_info(&nested), PatientInfo { age: Some(47.0), tumor_subtype: Some("her2_pure".into()) });
+        let flat = serde_json::json!({"patient_id": "ispy2_100", "age": "51", "tumor_subtype": "luminal_b", "dataset": "ISPY2"});
+        assert_eq!(patient_info(&flat), PatientInfo { age: Some(51.0), tumor_subtype: Some("luminal_b".into()) });
+        let blank = serde_json::json!({"primary_lesion": {"tumor_subtype": " "}, "clinical_data": {"age": null}});
+        assert_eq!(patient_info(&blank), PatientInfo::default());
+    }
+
+    /// The table wins; its blanks are filled from the JSON; a subtype blank in both is
+    /// `unknown`; a damaged JSON is an error naming it.
+    #[test]
+    fn blank_table_cells_are_filled_from_the_patient_json_or_become_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        write_dataset(dir.path(), &SynthOptions { patients: 12, seed: 5, imaging_effect: 0.7, size: Size::Small, unknown: 0 }).unwrap();
+        let (kept, _) = recurrence_cohort(dir.path(), &[0]).unwrap();
+        assert!(kept.iter().all(|p| p.patient_id == p.patient_id.to_uppercase() && !p.tumor_subtype.is_empty()));
+        let sites_labels = [("DUKE", ["luminal", "her2_enriched", "her2_pure", "triple_negative"].as_slice()), ("ISPY2", ["luminal_a", "luminal_b", "her2_enriched", "triple_negative"].as_slice())];
+        for p in &kept {
+            if let Some((_, labels)) = sites_labels.iter().find(|(s, _)| *s == p.site) {
+                assert!(labels.contains(&p.tumor_subtype.as_str()) || p.tumor_subtype == UNKNOWN_SUBTYPE, "{} at {}", p.tumor_subtype, p.site);
+            }
+        }
+        // Rewrite the sheet with blank subtypes and ages: the nested JSON fills them.
+        let (id, want) = (kept[0].patient_id.clone(), kept[0].clone());
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet().set_name("dataset_info").unwrap();
+        for (c, name) in ["patient_id", "dataset", "hr", "her2", "tumor_subtype", "age", "days_to_recurrence", "days_to_follow_up"].iter().enumerate() {
+            sheet.write_string(0, c as u16, *name).unwrap();
+        }
+        sheet.write_string(1, 0, &id).unwrap();
+        sheet.write_string(1, 1, &want.site).unwrap();
+        sheet.write_number(1, 2, want.hr).unwrap();
+        sheet.write_number(1, 3, want.her2).unwrap();
+        sheet.write_number(1, 6, 0.0).unwrap();
+        sheet.write_number(1, 7, 900.0).unwrap();
+        book.save(dir.path().join("clinical_and_imaging_info.xlsx")).unwrap();
+        let info_path = dir.path().join("patient_info_files").join(format!("{}.json", id.to_lowercase()));
+        let info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&info_path).unwrap()).unwrap();
+        let (kept, _) = recurrence_cohort(dir.path(), &[0]).unwrap();
+        let expected = info["primary_lesion"]["tumor_subtype"].as_str().filter(|s| !s.is_empty()).unwrap_or(UNKNOWN_SUBTYPE);
+        assert_eq!((kept[0].tumor_subtype.as_str(), kept[0].age), (expected, want.age));
+        std::fs::write(&info_path, serde_json::json!({"clinical_data": {"age": 60}, "primary_lesion": {"tumor_subtype": ""}}).to_string()).unwrap();
+        let (kept, _) = recurrence_cohort(dir.path(), &[0]).unwrap();
+        assert_eq!((kept[0].tumor_subtype.as_str(), kept[0].age), (UNKNOWN_SUBTYPE, Some(60.0)));
+        std::fs::write(&info_path, "{ not json").unwrap();
+        let e = recurrence_cohort(dir.path(), &[0]).unwrap_err().to_string();
+        assert!(e.contains(&info_path.display().to_string()) && e.contains("not a patient_info JSON"), "{e}");
+    }
     use crate::study::data::synth::{write_dataset, Size, SynthOptions};
 
     #[test]

@@ -43,13 +43,50 @@ fn site_geometry(site: &str) -> ([f64; 3], f64) {
     }
 }
 
-fn subtype(hr: u8, her2: u8) -> &'static str {
-    match (hr, her2) {
-        (1, 0) => "luminal",
-        (1, _) => "luminal_her2",
-        (_, 1) => "her2_enriched",
+/// The tumour subtype as MAMA-MIA's table writes it: the labels depend on the site. DUKE,
+/// ISPY1 and NACT use `luminal`, `her2_enriched` (HR+/HER2+), `her2_pure` (HR−/HER2+) and
+/// `triple_negative`; ISPY2 uses `luminal_a`, `luminal_b` (HR+/HER2−, split by a draw: Ki-67
+/// is not simulated), `her2_enriched` (HER2+) and `triple_negative`. About 2% are blank.
+fn subtype(site: &str, hr: u8, her2: u8, rng: &mut ChaCha8Rng) -> &'static str {
+    let (blank, luminal_b) = (rng.r#gen::<f64>() < 0.02, rng.r#gen::<f64>() < 0.5);
+    if blank {
+        return "";
+    }
+    match (site, hr, her2) {
+        ("ISPY2", 1, 0) if luminal_b => "luminal_b",
+        ("ISPY2", 1, 0) => "luminal_a",
+        ("ISPY2", _, 1) => "her2_enriched",
+        (_, 1, 0) => "luminal",
+        (_, 1, _) => "her2_enriched",
+        (_, _, 1) => "her2_pure",
         _ => "triple_negative",
     }
+}
+
+/// A patient_info JSON in the dataset's nested form.
+fn patient_info(p: &Patient, subtype: &str, spacing: [f64; 3], dims: [usize; 3]) -> serde_json::Value {
+    let scanner = match p.site {
+        "DUKE" => "GE",
+        "ISPY2" => "SIEMENS",
+        _ => "PHILIPS",
+    };
+    serde_json::json!({
+        "patient_id": p.id,
+        "clinical_data": { "age": p.age, "menopause": null, "ethnicity": null },
+        "primary_lesion": {
+            "tumor_subtype": subtype,
+            "pcr": null,
+            "breast_coordinates": { "x_min": 0, "x_max": dims[0], "y_min": 0, "y_max": dims[1], "z_min": 0, "z_max": dims[2] },
+        },
+        "imaging_data": {
+            "dataset": p.site,
+            "site": p.site,
+            "scanner_manufacturer": scanner,
+            "field_strength": 1.5,
+            "pixel_spacing": [spacing[0], spacing[1]],
+            "slice_thickness": spacing[2],
+        },
+    })
 }
 
 /// The three phases and the mask of one patient.
@@ -117,6 +154,8 @@ pub fn write_dataset(dir: &Path, o: &SynthOptions) -> Result<SynthReport, String
     }
     let all = generate(&Params { patients: o.patients + o.unknown, seed: o.seed, imaging_effect: o.imaging_effect });
     let mut rng = ChaCha8Rng::seed_from_u64(o.seed ^ 0x5eed);
+    // The table's labels draw from their own stream, so the images stay as they were.
+    let mut labels = ChaCha8Rng::seed_from_u64(o.seed ^ 0x1abe1);
     // Which patients have an unknown recurrence status: spread over the cohort.
     let unknown: std::collections::HashSet<usize> = (0..o.unknown).map(|k| k * (o.patients + o.unknown) / o.unknown.max(1)).collect();
     for sub in ["images", "segmentations/expert", "patient_info_files"] {
@@ -125,7 +164,8 @@ pub fn write_dataset(dir: &Path, o: &SynthOptions) -> Result<SynthReport, String
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     sheet.set_name("dataset_info").map_err(|e| e.to_string())?;
-    let cols = ["patient_id", "dataset", "age", "hr", "her2", "tumor_subtype", "days_to_recurrence", "days_to_follow_up"];
+    // The real sheet's columns the study reads, and some it must tolerate.
+    let cols = ["patient_id", "dataset", "age", "hr", "her2", "tumor_subtype", "days_to_recurrence", "days_to_follow_up", "pcr", "days_to_metastasis", "days_to_death"];
     for (c, name) in cols.iter().enumerate() {
         sheet.write_string(0, c as u16, *name).map_err(|e| e.to_string())?;
     }
@@ -146,17 +186,18 @@ pub fn write_dataset(dir: &Path, o: &SynthOptions) -> Result<SynthReport, String
         nifti_io::write_u8(&dir.join("segmentations/expert").join(format!("{}.nii.gz", p.id)), &mask, &h).map_err(|e| e.to_string())?;
         let known = !unknown.contains(&k);
         let row = (k + 1) as u32;
-        sheet.write_string(row, 0, p.id.to_lowercase()).map_err(|e| e.to_string())?;
+        sheet.write_string(row, 0, &p.id).map_err(|e| e.to_string())?;
         sheet.write_string(row, 1, p.site).map_err(|e| e.to_string())?;
         sheet.write_number(row, 2, f64::from(p.age)).map_err(|e| e.to_string())?;
         sheet.write_number(row, 3, f64::from(p.hr)).map_err(|e| e.to_string())?;
         sheet.write_number(row, 4, f64::from(p.her2)).map_err(|e| e.to_string())?;
-        sheet.write_string(row, 5, subtype(p.hr, p.her2)).map_err(|e| e.to_string())?;
+        let label = subtype(p.site, p.hr, p.her2, &mut labels);
+        sheet.write_string(row, 5, label).map_err(|e| e.to_string())?;
         if known {
             sheet.write_number(row, 6, if p.event { p.time_days } else { 0.0 }).map_err(|e| e.to_string())?;
         }
         sheet.write_number(row, 7, p.time_days).map_err(|e| e.to_string())?;
-        let info = serde_json::json!({ "patient_id": p.id, "dataset": p.site, "age": p.age, "spacing_mm": spacing, "field_strength": 1.5 });
+        let info = patient_info(p, label, spacing, dims);
         let ipath = dir.join("patient_info_files").join(format!("{}.json", p.id.to_lowercase()));
         std::fs::write(&ipath, serde_json::to_vec_pretty(&info).unwrap()).map_err(io(&ipath))?;
         truth.push_str(&format!(
