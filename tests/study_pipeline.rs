@@ -24,7 +24,29 @@ fn the_study_runs_end_to_end_and_reruns_only_what_a_change_touches() {
     let report = p.read("results/report/report.txt");
     assert!(report.contains("WARNING: no ImageNet weights were given"), "{report}");
     assert!(report.contains("Trained on the CPU.\n"), "{report}");
-    assert!(report.contains("Risk score: DenseNet121's out-of-fold logit") && report.contains("held-out C-index across folds"), "{report}");
+    assert!(report.contains("DenseNet121 (out-of-fold) — mean ± sd across folds: C ") && report.contains("Cox HR + HER2 → + score, cross-validated: "), "{report}");
+    assert!(report.trim_end().ends_with("Full report: results/report/report.html"), "{report}");
+    // The report's numbers for scripts: the network's held-out folds and both Cox comparisons.
+    let summary: serde_json::Value = serde_json::from_str(&p.read("results/report/summary.json")).unwrap();
+    let folds = summary["per_fold"].as_array().unwrap();
+    assert_eq!(folds.len(), 5);
+    assert_eq!(folds.iter().map(|f| f["n"].as_u64().unwrap()).sum::<u64>(), 60);
+    for f in folds {
+        for key in ["fold", "n", "events", "harrell_c"] {
+            assert!(f.get(key).is_some(), "{key} in {f}");
+        }
+        assert!(f["auc"].get("1095.75").is_some() && f["auc"].get("1826.25").is_some(), "{f}");
+    }
+    assert!(summary["mean_sd"]["harrell_c"]["mean"].is_number() && summary["mean_sd"]["auc"]["1826.25"].is_object());
+    for way in ["in_sample", "cross_validated"] {
+        let c = &summary["cox"][way];
+        assert!(c["baseline_c"].is_number() && c["combined_c"].is_number() && c["kang"]["p"].is_number(), "{way}: {c}");
+    }
+    assert_eq!(summary["paper"]["cox"]["combined_c"], 0.71);
+    assert_eq!(summary["trained_from_scratch"], true);
+    let html = p.read("results/report/report.html");
+    assert!(html.contains("Excluded patients (35)") && html.contains("days_to_recurrence is unknown"), "the report lists who was left out");
+    assert!(html.contains("Trained from scratch") && html.contains("Beside the paper"));
     // Every kept patient has exactly one out-of-fold score, from the fold that held it out.
     let scores = p.read("results/scores/scores.csv");
     let mut ids_seen: Vec<&str> = scores.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
@@ -35,7 +57,7 @@ fn the_study_runs_end_to_end_and_reruns_only_what_a_change_touches() {
         let f: Vec<&str> = line.split(',').collect();
         assert!(folds.contains(&format!("{},{}\n", f[0], f[1])), "{line} is scored by the fold that held it out");
     }
-    assert!(report.contains("Excluded patients (35):") && report.contains("days_to_recurrence is unknown"), "{report}");
+    assert!(report.contains("Excluded patients: 35"), "{report}");
     let stats: serde_json::Value = serde_json::from_str(&p.read("results/truth/stats.json")).unwrap();
     assert_eq!(stats["n"], 60);
     let truth: serde_json::Value = serde_json::from_str(&p.read("results/dataset/ground_truth.json")).unwrap();
@@ -151,7 +173,7 @@ fn the_real_data_pipeline_runs_on_a_folder_in_the_mamamia_layout() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert_eq!(r.ran().iter().filter(|i| i.starts_with("n4[")).count(), 30);
     let report = p.read("results/report/report.txt");
-    assert!(report.contains("MAMA-MIA at data") && report.contains("Excluded patients (2)"), "{report}");
+    assert!(report.contains("MAMA-MIA at data") && report.contains("Excluded patients: 2"), "{report}");
     assert_eq!(p.run(&args).ran(), Vec::<String>::new(), "a second run is a no-op");
 }
 

@@ -6,6 +6,7 @@ use crate::engine::task::Registry;
 pub mod data;
 pub mod imaging;
 pub mod ranges;
+pub mod report;
 // `model` (src/study/model) needs libtorch and is compiled into the dag-torch binary only.
 pub mod statistics;
 pub mod survival;
@@ -24,7 +25,8 @@ pub fn register(registry: &mut Registry) {
         .register(training::tasks::CvFolds)
         .register(training::tasks::DensenetFeatures)
         .register(training::train::DensenetTrain)
-        .register(training::train::OutOfFoldScores);
+        .register(training::train::OutOfFoldScores)
+        .register(report::StudyReport);
 }
 
 #[doc(hidden)]

@@ -189,8 +189,9 @@ struct Prediction {
 impl Task for OutOfFoldScores {
     type Params = ScoresParams;
     const KIND: &'static str = "oof_scores";
-    // 2: the report says where the folds trained.
-    const VERSION: u32 = 2;
+    // 2: the report says where the folds trained. 3: scored_cohort.csv names each patient's
+    // fold; training.json holds each fold's loss per epoch.
+    const VERSION: u32 = 3;
     const DESCRIPTION: &'static str = "every fold's held-out predictions as one out-of-fold score per patient, with per-fold C-indices";
 
     fn run(&self, p: ScoresParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
@@ -204,6 +205,7 @@ impl Task for OutOfFoldScores {
             let surv = Surv::new(rows.iter().map(|r| r.time_days).collect(), rows.iter().map(|r| r.event == 1).collect()).map_err(TaskError::at(&path))?;
             let c = |f: fn(&Prediction) -> f64| harrell(&surv, &rows.iter().map(f).collect::<Vec<_>>()).ok().map(|c| c.c);
             let mut summary = read_json(&dir.join("summary.json"))?;
+            summary["history"] = read_history(&dir.join("history.csv"))?;
             summary["test_c_index"] = serde_json::json!({ "dl_score": c(|r| r.dl_score), "logistic_score": c(|r| r.logistic_score) });
             folds.push(summary);
             for row in rows {
@@ -231,18 +233,34 @@ impl Task for OutOfFoldScores {
     }
 }
 
+/// A fold's `history.csv` (epoch, lr, train_loss, val_loss) as a list of objects.
+fn read_history(path: &std::path::Path) -> Result<serde_json::Value, TaskError> {
+    #[derive(Deserialize, serde::Serialize)]
+    struct Epoch {
+        epoch: usize,
+        lr: f64,
+        train_loss: f64,
+        val_loss: f64,
+    }
+    let mut r = csv::Reader::from_path(path).map_err(TaskError::at(path))?;
+    let rows: Vec<Epoch> = r.deserialize().collect::<Result<_, _>>().map_err(TaskError::at(path))?;
+    Ok(serde_json::json!(rows))
+}
+
 /// The cohort's rows of the patients that have a score, every column kept, scores appended.
 fn write_scored_cohort(cohort: &std::path::Path, scores: &BTreeMap<String, Prediction>, out: &std::path::Path) -> Result<(), TaskError> {
     let mut r = csv::Reader::from_path(cohort).map_err(TaskError::at(cohort))?;
     let mut w = csv::Writer::from_path(out).map_err(TaskError::at(out))?;
     let mut header = r.headers().map_err(TaskError::at(cohort))?.clone();
     let id = header.iter().position(|h| h == "patient_id").ok_or_else(|| TaskError::at(cohort)("no `patient_id` column"))?;
+    header.push_field("fold");
     header.push_field("dl_score");
     header.push_field("logistic_score");
     w.write_record(&header).map_err(TaskError::at(out))?;
     for rec in r.records() {
         let mut rec = rec.map_err(TaskError::at(cohort))?;
         if let Some(s) = scores.get(&rec[id]) {
+            rec.push_field(&s.fold.to_string());
             rec.push_field(&s.dl_score.to_string());
             rec.push_field(&s.logistic_score.to_string());
             w.write_record(&rec).map_err(TaskError::at(out))?;
@@ -289,7 +307,7 @@ fn render(folds: &[serde_json::Value]) -> String {
 
 /// Where the folds trained. A GPU's scores differ from the CPU's in their last digits, and with
 /// TF32 (cuDNN's default for convolutions on recent GPUs) earlier, so the report says which.
-fn trained_on(folds: &[serde_json::Value]) -> String {
+pub(crate) fn trained_on(folds: &[serde_json::Value]) -> String {
     let mut places: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for f in folds {
         let place = match f["device"].as_str().unwrap_or("cpu") {
