@@ -88,6 +88,15 @@ impl Trainer<'_> {
     }
 }
 
+/// Harrell's C of the logits on a split (NaN where it has no comparable pair): what the
+/// study measures, watched per epoch beside the loss that early stopping uses.
+fn concordance(logits: &Tensor, d: &Data) -> f64 {
+    let Ok(risk) = Vec::<f64>::try_from(logits.to_kind(Kind::Double).to_device(Device::Cpu)) else { return f64::NAN };
+    dag::study::survival::Surv::new(d.time.clone(), d.event.clone())
+        .and_then(|s| dag::study::survival::harrell::harrell(&s, &risk))
+        .map_or(f64::NAN, |c| if c.comparable > 0 { c.c } else { f64::NAN })
+}
+
 /// Shuffled batches; a last batch of one joins the one before (batch norm needs two).
 fn batches(n: usize, size: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..n).collect();
@@ -121,7 +130,7 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
     let trainable = tail_state(&n.vs);
     let mut opt = nn::Adam { wd: h.weight_decay, ..Default::default() }.build(&n.vs, h.lr).map_err(|e| e.to_string())?;
     let mut rng = ChaCha8Rng::seed_from_u64(job.backbone.seed ^ 0x5eed_0000 ^ fold as u64);
-    let mut history = String::from("epoch,lr,train_loss,val_loss\n");
+    let mut history = String::from("epoch,lr,train_loss,val_loss,val_c\n");
     let (mut best, mut best_epoch, mut since_best, mut lr) = (f64::INFINITY, 0, 0, h.lr);
     let mut best_state: Vec<Tensor> = trainable.iter().map(|(_, t)| t.detach().copy()).collect();
     let mut epochs_run = 0;
@@ -161,14 +170,15 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
             sum += value * *rows as f64;
             count += rows;
         }
-        let val_loss = tch::no_grad(|| {
+        let (val_loss, val_c) = tch::no_grad(|| {
             let all: Vec<usize> = (0..va.len()).collect();
-            t.loss(&t.predict(&va), &va, &all, None).map_or(f64::NAN, |l| l.double_value(&[]))
+            let logits = t.predict(&va);
+            (t.loss(&logits, &va, &all, None).map_or(f64::NAN, |l| l.double_value(&[])), concordance(&logits, &va))
         });
         let train_loss = sum / count.max(1) as f64;
         epochs_run = epoch;
-        history.push_str(&format!("{epoch},{lr},{train_loss},{val_loss}\n"));
-        log(format!("fold {fold} epoch {epoch}/{}: lr {lr:.2e}, training loss {train_loss:.4}, validation loss {val_loss:.4}", h.epochs));
+        history.push_str(&format!("{epoch},{lr},{train_loss},{val_loss},{val_c}\n"));
+        log(format!("fold {fold} epoch {epoch}/{}: lr {lr:.2e}, training loss {train_loss:.4}, validation loss {val_loss:.4}, validation C {val_c:.4}", h.epochs));
         // Without a usable validation loss (no validation events for Cox), the last epoch wins.
         if val_loss < best || !val_loss.is_finite() {
             (best, best_epoch, since_best) = (if val_loss.is_finite() { val_loss } else { best }, epoch, 0);

@@ -98,6 +98,9 @@ fn early_stopping_keeps_the_best_epoch_and_a_nan_loss_names_the_fold() {
     let val = column(&history, "val_loss");
     let best = val.iter().cloned().fold(f64::INFINITY, f64::min);
     assert_eq!(val[run as usize - 2], best, "the kept epoch is the one with the lowest validation loss");
+    // Harrell's C on the validation split, every epoch.
+    let c = column(&history, "val_c");
+    assert!(c.len() == run as usize && c.iter().all(|v| (0.0..=1.0).contains(v)), "{c:?}");
 
     // A corrupt input (a NaN in one patient's features) makes the loss NaN: stop and say so.
     let bad = job(dir.path(), "nan", Hyper { epochs: 2, ..Hyper::default() });

@@ -151,38 +151,35 @@ pub fn roc_figure(surv: &Surv, scores: &[(&str, &[f64])], horizon: f64) -> Strin
     .render()
 }
 
-/// Training and validation loss per epoch for one fold, with the epoch kept marked.
+/// Training and validation loss per epoch for one fold, with the epoch kept marked, and
+/// the validation C per epoch beneath (where the history has it).
 pub fn training_figure(fold: &Value) -> Option<String> {
     let history = fold["history"].as_array()?;
     let get = |key: &str| -> Vec<(f64, f64)> { history.iter().filter_map(|e| Some((e["epoch"].as_f64()?, e[key].as_f64()?))).collect() };
-    let (train, val) = (get("train_loss"), get("val_loss"));
+    let (train, val, val_c) = (get("train_loss"), get("val_loss"), get("val_c"));
     if train.is_empty() {
         return None;
     }
-    let all = train.iter().chain(&val).map(|p| p.1);
-    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let range = |pts: &[(f64, f64)]| pts.iter().map(|p| p.1).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) = range(&[&train[..], &val[..]].concat());
     let pad = ((hi - lo) * 0.1).max(1e-3);
-    let epochs = train.iter().map(|p| p.0).fold(1.0f64, f64::max);
+    let epochs = train.iter().map(|p| p.0).fold(1.0f64, f64::max).max(2.0);
     let best = fold["best_epoch"].as_u64();
     let mut series = vec![Series { label: "training".into(), points: train, colour: PALETTE[0], step: false, dashed: false }];
     if !val.is_empty() {
         series.push(Series { label: "validation".into(), points: val, colour: PALETTE[1], step: false, dashed: true });
     }
-    Some(
-        Chart {
-            title: format!("Fold {}", fold["fold"]),
-            x_label: "epoch".into(),
-            y_label: "loss".into(),
-            x: (1.0, epochs.max(2.0)),
-            y: ((lo - pad).max(0.0), hi + pad),
-            width: 340.0,
-            height: 240.0,
-            series,
-            note: best.map(|b| format!("kept epoch {b}")),
-            diagonal: false,
-        }
-        .render(),
-    )
+    let chart = |title: String, y_label: &str, y: (f64, f64), series: Vec<Series>, note: Option<String>| {
+        Chart { title, x_label: "epoch".into(), y_label: y_label.into(), x: (1.0, epochs), y, width: 340.0, height: 240.0, series, note, diagonal: false }.render()
+    };
+    let mut svg = chart(format!("Fold {}", fold["fold"]), "loss", ((lo - pad).max(0.0), hi + pad), series, best.map(|b| format!("kept epoch {b}")));
+    if !val_c.is_empty() {
+        let (clo, chi) = range(&val_c);
+        let y = ((clo.min(0.5) - 0.02).max(0.0), (chi.max(0.7) + 0.02).min(1.0));
+        let series = vec![Series { label: "validation C".into(), points: val_c, colour: PALETTE[2], step: false, dashed: false }];
+        svg.push_str(&chart(String::new(), "Harrell's C", y, series, None));
+    }
+    Some(svg)
 }
 
 #[cfg(test)]

@@ -54,8 +54,9 @@ impl Task for DensenetTrain {
     // 2: the head's average pool runs over the channels-last view (the scores change in
     // their last bits). 3: the network is drawn on the CPU on every device (on a GPU the
     // tail started from CUDA's generator's numbers, not the seed's network). 4: summary.json
-    // names the device `cpu` or `cuda:N`, as nodes and `dag-torch bench` do.
-    const VERSION: u32 = 4;
+    // names the device `cpu` or `cuda:N`, as nodes and `dag-torch bench` do. 5: history.csv
+    // has the validation C per epoch.
+    const VERSION: u32 = 5;
     const DESCRIPTION: &'static str = "trains DenseNet121's unfrozen tail on one cross-validation fold and scores its held-out patients";
 
     fn input_files(p: &TrainParams) -> Vec<PathBuf> {
@@ -233,7 +234,7 @@ impl Task for OutOfFoldScores {
     }
 }
 
-/// A fold's `history.csv` (epoch, lr, train_loss, val_loss) as a list of objects.
+/// A fold's `history.csv` (epoch, lr, train_loss, val_loss, val_c) as a list of objects.
 fn read_history(path: &std::path::Path) -> Result<serde_json::Value, TaskError> {
     #[derive(Deserialize, serde::Serialize)]
     struct Epoch {
@@ -241,6 +242,9 @@ fn read_history(path: &std::path::Path) -> Result<serde_json::Value, TaskError> 
         lr: f64,
         train_loss: f64,
         val_loss: f64,
+        /// Harrell's C on the validation split (absent in folds trained before it was kept).
+        #[serde(default)]
+        val_c: Option<f64>,
     }
     let mut r = csv::Reader::from_path(path).map_err(TaskError::at(path))?;
     let rows: Vec<Epoch> = r.deserialize().collect::<Result<_, _>>().map_err(TaskError::at(path))?;
