@@ -6,8 +6,8 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
-# References into a sibling checkout would work here and nowhere else.
-if git -C "$repo" grep -n -I -e '\.\./shared' -- . ':!scripts/standalone-test.sh'; then
+# A path into a sibling checkout (../shared/…) would work here and nowhere else.
+if git -C "$repo" grep -n -I -e '\.\./shared/' -- . ':!scripts/standalone-test.sh'; then
   echo "standalone: the lines above point outside the repository (../shared)" >&2
   exit 1
 fi
