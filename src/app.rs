@@ -350,18 +350,18 @@ fn why(spec: &Spec, cache: &Cache, p: &plan::Plan, id: &str) -> Result<String, E
             out.push_str(&format!("  uses params.{k} = {v}\n"));
         }
         for (path, d) in &hi.files {
-            out.push_str(&format!("  input file {path} sha256:{}\n", &d[..16]));
+            out.push_str(&format!("  input file {path} sha256:{}\n", short(d)));
         }
         out.push_str(&format!("  upstream outputs: {}\n", hi.upstream.len()));
         for (up, d) in hi.upstream.iter().take(10) {
-            out.push_str(&format!("    {up} → {}\n", &d[..16]));
+            out.push_str(&format!("    {up} → {}\n", short(d)));
         }
         if hi.upstream.len() > 10 {
             out.push_str(&format!("    … and {} more\n", hi.upstream.len() - 10));
         }
     }
     if let Some((key, _, output)) = plan::last_run(cache, spec, id) {
-        out.push_str(&format!("last run: key {}…, output {}\n", &key[..16], output.as_deref().map_or("?", |o| &o[..16.min(o.len())])));
+        out.push_str(&format!("last run: key {}…, output {}\n", short(&key), output.as_deref().map_or("?", short)));
     } else {
         out.push_str("last run: none recorded in this cache\n");
     }
@@ -374,4 +374,20 @@ fn why(spec: &Spec, cache: &Cache, p: &plan::Plan, id: &str) -> Result<String, E
         out.push_str(&format!("log: {}\n", log.display()));
     }
     Ok(out)
+}
+
+/// A digest's first 16 characters for people, whole where a damaged record holds fewer (or
+/// a character that a byte slice would split).
+fn short(digest: &str) -> &str {
+    digest.char_indices().nth(16).map_or(digest, |(i, _)| &digest[..i])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn short_digests_never_overrun_or_split_a_character() {
+        assert_eq!(super::short("abc"), "abc");
+        assert_eq!(super::short(&"a".repeat(64)), "a".repeat(16));
+        assert_eq!(super::short(&"é".repeat(20)), "é".repeat(16));
+    }
 }

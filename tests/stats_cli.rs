@@ -94,6 +94,7 @@ fn bad_input_names_the_column_and_line() {
         ("time_days,event,s,x\n1,0,0.1,0\n2,0,0.2,1\n3,0,0.3,0\n4,0,0.5,1\n", "column `event`: not estimable: no events"),
         ("time_days,event,s,x\n1,1,0.1,1\n2,0,0.2,1\n3,1,0.3,1\n4,0,0.5,1\n", "covariate x is constant"),
         ("time_days,event,s,y\n1,1,0.1,1\n", "no column `x` (columns: time_days, event, s, y)"),
+        ("time_days,event,s,x,s\n1,1,0.1,0,9\n2,0,0.2,1,9\n3,0,0.3,0,9\n4,1,0.5,1,9\n", "column `s` appears twice (columns 3 and 5)"),
     ];
     for (csv, message) in cases {
         let r = stats_on(csv, &[]);

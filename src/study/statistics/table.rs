@@ -30,6 +30,10 @@ impl Table {
         let err = |message: String| TableError::File { file: label.to_owned(), message };
         let mut rdr = csv::Reader::from_path(file).map_err(|e| err(e.to_string()))?;
         let header: Vec<String> = rdr.headers().map_err(|e| err(e.to_string()))?.iter().map(|h| h.trim().to_owned()).collect();
+        // Two columns of one name would be read as one, silently mixing their values.
+        if let Some((k, h)) = header.iter().enumerate().find(|(k, h)| header[..*k].contains(h)) {
+            return Err(err(format!("column `{h}` appears twice (columns {} and {})", header.iter().position(|x| x == h).unwrap_or(0) + 1, k + 1)));
+        }
         let mut columns: HashMap<String, Vec<Option<String>>> = header.iter().map(|h| (h.clone(), Vec::new())).collect();
         let mut rows = 0;
         for rec in rdr.records() {
