@@ -98,3 +98,6 @@ echo
 
 echo
 "$repo/bench/model.sh"
+
+echo
+"$repo/bench/study.sh"

@@ -51,19 +51,14 @@ struct Trainer<'a> {
 }
 
 impl Trainer<'_> {
-    /// The tail's input: cached features as they are, or the prefix run on (flipped) crops.
+    /// The tail's input: the prefix run on (flipped) crops end to end; the cached feature maps
+    /// otherwise, flipped too when `augment` asks (a flipped crop's features are close to,
+    /// not exactly, its features flipped: a regulariser, not an identity).
     fn input(&self, x: &Tensor, flip: Option<&[bool]>) -> Tensor {
         if !self.job.end_to_end {
-            return x.shallow_clone();
+            return if self.job.hyper.augment { flipped(x, flip) } else { x.shallow_clone() };
         }
-        let x = match flip {
-            Some(f) if f.iter().any(|&v| v) => {
-                let mask = Tensor::from_slice(&f.iter().map(|&v| v as u8 as f32).collect::<Vec<_>>()).to_device(x.device()).view([-1, 1, 1, 1]);
-                x * (1.0 - &mask) + x.flip([3]) * mask
-            }
-            _ => x.shallow_clone(),
-        };
-        self.n.net.prefix(&x, &self.n.split)
+        self.n.net.prefix(&flipped(x, flip), &self.n.split)
     }
 
     /// The loss of the rows `idx` of `d` (`sel`: the same rows as a device index; None: all).
@@ -80,11 +75,32 @@ impl Trainer<'_> {
     }
 
     /// Risk logits for every row, in eval mode, in batches.
+    /// Trained on flipped feature maps (`augment`), the tail scores a patient as the mean
+    /// of its logits for the map and its mirror image: the prediction does not depend on
+    /// which way the crop happened to face.
     fn predict(&self, d: &Data) -> Tensor {
         tch::no_grad(|| {
-            let parts: Vec<Tensor> = d.chunks(self.chunk()).map(|x| self.n.net.tail_t(&self.input(&x, None), &self.n.split, false).squeeze_dim(1)).collect();
+            let logits = |x: &Tensor| self.n.net.tail_t(x, &self.n.split, false).squeeze_dim(1);
+            let parts: Vec<Tensor> = d
+                .chunks(self.chunk())
+                .map(|x| {
+                    let x = self.input(&x, None);
+                    if self.job.hyper.augment && !self.job.end_to_end { (logits(&x) + logits(&x.flip([3]))) / 2.0 } else { logits(&x) }
+                })
+                .collect();
             Tensor::cat(&parts, 0)
         })
+    }
+}
+
+/// Each row whose `flip` is set, mirrored left to right (the last axis).
+fn flipped(x: &Tensor, flip: Option<&[bool]>) -> Tensor {
+    match flip {
+        Some(f) if f.iter().any(|&v| v) => {
+            let mask = Tensor::from_slice(&f.iter().map(|&v| v as u8 as f32).collect::<Vec<_>>()).to_device(x.device()).view([-1, 1, 1, 1]);
+            x * (1.0 - &mask) + x.flip([3]) * mask
+        }
+        _ => x.shallow_clone(),
     }
 }
 
@@ -125,7 +141,11 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
         n.split.trainable_layers,
         n.split.cut_name,
         h.loss,
-        if job.end_to_end { "prefix recomputed every step, with random flips" } else { "from the cached prefix features" }
+        match (job.end_to_end, h.augment) {
+            (true, _) => "prefix recomputed every step, with random flips",
+            (false, true) => "from the cached prefix features, randomly flipped",
+            (false, false) => "from the cached prefix features",
+        }
     ));
     let trainable = tail_state(&n.vs);
     let mut opt = nn::Adam { wd: h.weight_decay, ..Default::default() }.build(&n.vs, h.lr).map_err(|e| e.to_string())?;
@@ -151,7 +171,7 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
             let sel = order_t.narrow(0, start, idx.len() as i64);
             start += idx.len() as i64;
             let flip: Vec<bool> = idx.iter().map(|_| rng.gen_bool(0.5)).collect();
-            let logits = n.net.tail_t(&t.input(&tr.x.index_select(0, &sel), Some(&flip)), &n.split, true).squeeze_dim(1);
+            let logits = n.net.tail_dropout_t(&t.input(&tr.x.index_select(0, &sel), Some(&flip)), &n.split, true, h.dropout).squeeze_dim(1);
             let Some(loss) = t.loss(&logits, &tr, idx, Some(&sel)) else { continue };
             opt.backward_step(&loss);
             stepped.push((b, idx.len(), loss.detach()));

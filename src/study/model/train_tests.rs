@@ -110,3 +110,28 @@ fn early_stopping_keeps_the_best_epoch_and_a_nan_loss_names_the_fold() {
     let err = train(&bad, Device::Cpu, &mut |_| {}).unwrap_err();
     assert!(err.starts_with("fold 2: the training loss became NaN at epoch 1") && err.contains("lower `lr`"), "{err}");
 }
+
+/// With `augment`, training sees randomly mirrored feature maps and a held-out patient's score
+/// is the mean over the map and its mirror: a mirrored patient gets exactly the same score,
+/// and the regularised tail (dropout before the head too) still learns the planted signal.
+#[test]
+fn with_augment_a_mirrored_patient_scores_the_same_and_the_signal_is_learnt() {
+    let _rng = super::torch_rng();
+    tch::set_num_threads(1);
+    let dir = tempfile::tempdir().unwrap();
+    let hyper = Hyper { epochs: 6, batch_size: 8, patience: 0, lr: 1e-3, dropout: 0.5, augment: true, ..Hyper::default() };
+    let j = job(dir.path(), "aug", hyper.clone());
+    train(&j, Device::Cpu, &mut |_| {}).unwrap();
+    let mut mirrored = job(dir.path(), "aug-mirrored", hyper);
+    for s in &mut mirrored.test {
+        let flipped = dir.path().join(format!("mirrored-{}.npy", s.patient));
+        Tensor::read_npy(&s.file).unwrap().flip([2]).contiguous().write_npy(&flipped).unwrap();
+        s.file = flipped;
+    }
+    train(&mirrored, Device::Cpu, &mut |_| {}).unwrap();
+    let read = |j: &TrainJob| std::fs::read_to_string(j.out.join("predictions.csv")).unwrap();
+    let (a, b) = (read(&j), read(&mirrored));
+    assert_eq!(column(&a, "dl_score"), column(&b, "dl_score"));
+    let events: Vec<bool> = column(&a, "event").iter().map(|&e| e == 1.0).collect();
+    assert!(auc(&column(&a, "dl_score"), &events) > 0.8, "held-out AUC {}", auc(&column(&a, "dl_score"), &events));
+}

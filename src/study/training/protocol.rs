@@ -109,6 +109,13 @@ pub struct Hyper {
     /// Inverse L2 strength of the logistic-regression baseline (scikit-learn's `C`).
     #[serde(default = "c_default")]
     pub logistic_c: f64,
+    /// Dropout rate on the pooled features before the head, in training (0: none).
+    #[serde(default)]
+    pub dropout: f64,
+    /// Random left-right flips of the cached feature maps in training (crops end to end are
+    /// always flipped).
+    #[serde(default)]
+    pub augment: bool,
 }
 
 fn loss_default() -> Loss {
