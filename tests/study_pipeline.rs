@@ -183,7 +183,8 @@ fn the_real_data_pipeline_runs_on_a_folder_in_the_mamamia_layout() {
 fn out_of_range_parameters_fail_before_anything_runs() {
     let p = Project::new("name: unused\nnodes: {}\n");
     let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/study.yaml");
-    let text = std::fs::read_to_string(spec).unwrap().replace("batch_size: 16", "batch_size: 0");
+    // A literal in the node (the study's own batch size comes from its params).
+    let text = std::fs::read_to_string(spec).unwrap().replace(r#"batch_size: "{params.batch_size}""#, "batch_size: 0");
     let line_of = |needle: &str| 1 + text.lines().position(|l| l.contains(needle)).unwrap();
     p.write("p.yaml", &text);
     let r = p.run(&["--set", "unfreeze_fraction=10", "--set", "patients=5"]);
