@@ -148,14 +148,13 @@ pub fn analyse_with_predictions(table: &Table, cfg: &Config) -> Result<Analysis,
     if cfg.covariates.is_empty() {
         return Err(StatsError::Usage("give the baseline's clinical covariates (e.g. --covariates HR,HER2)".into()));
     }
-    let ties = if cfg.breslow { Ties::Breslow } else { Ties::Efron };
     let constant = is_constant(&score);
-    let base = fit(&surv, &cfg.covariates, &covs, ties).map_err(stat("Cox baseline".into()))?;
+    let base = fit(&surv, &cfg.covariates, &covs, ties(cfg)).map_err(stat("Cox baseline".into()))?;
     let mut comb_names = cfg.covariates.clone();
     comb_names.push(cfg.score.clone());
     let mut comb_cols = covs.clone();
     comb_cols.push(score.clone());
-    let comb = if constant { None } else { Some(fit(&surv, &comb_names, &comb_cols, ties).map_err(stat("Cox combined".into()))?) };
+    let comb = if constant { None } else { Some(fit(&surv, &comb_names, &comb_cols, ties(cfg)).map_err(stat("Cox combined".into()))?) };
     let lp_base = linear_predictor(&base.coef, &covs);
     let lp_comb = comb.as_ref().map(|c| linear_predictor(&c.coef, &comb_cols));
     let mut named = vec![(cfg.score.clone(), score.clone()), ("baseline".to_owned(), lp_base.clone())];
@@ -168,22 +167,13 @@ pub fn analyse_with_predictions(table: &Table, cfg: &Config) -> Result<Analysis,
         }
         scores.insert(name.clone(), entry);
     }
-    let without_combined = || json!({ "not_estimable": format!("`{}` is the same for every patient, so the combined model has no coefficient to fit", cfg.score) });
-    let mut kangs = Map::new();
-    kangs.insert(format!("{}_vs_baseline", cfg.score), kang_json(&surv, &score, &lp_base).map_err(stat(format!("Kang test {}_vs_baseline", cfg.score)))?);
-    kangs.insert(
-        "combined_vs_baseline".to_owned(),
-        match &lp_comb {
-            Some(lp) => kang_json(&surv, lp, &lp_base).map_err(stat("Kang test combined_vs_baseline".into()))?,
-            None => without_combined(),
-        },
-    );
+    let kangs = kang_pair(&surv, cfg, &score, &lp_base, lp_comb.as_deref(), "", &file)?;
     let mut v = json!({
         "n": surv.len(),
         "events": surv.events(),
         "tied_times": tied(&time),
         "tied_scores": tied(&score),
-        "cox": { "baseline": cox_json(&base), "combined": comb.as_ref().map_or_else(without_combined, cox_json) },
+        "cox": { "baseline": cox_json(&base), "combined": comb.as_ref().map_or_else(|| without_combined(cfg), cox_json) },
         "scores": scores,
         "kang": kangs,
     });
@@ -197,38 +187,65 @@ pub fn analyse_with_predictions(table: &Table, cfg: &Config) -> Result<Analysis,
     let mut columns = named;
     if let Some(column) = &cfg.fold {
         let fold = table.folds(column)?;
-        let per_fold = cv::per_fold(&surv, &score, &fold, &horizons);
-        let mut cross = json!({ "per_fold": per_fold, "mean_sd": cv::summarise(&per_fold, &horizons) });
-        let score_arg = (!constant).then_some((cfg.score.as_str(), score.as_slice()));
-        let cvc = cv::cross_validated_cox(&surv, &cfg.covariates, &covs, score_arg, &fold, ties)
-            .map_err(|(f, model, source)| StatsError::Stat { file: file.clone(), what: format!("cross-validated Cox {model} without fold {f}"), source })?;
-        let mut models = Map::new();
-        let mut base = score_stats("the cross-validated baseline", &surv, &cvc.baseline, &horizons, cfg, &stat)?;
-        let by_name = |names: &[String], b: &[f64]| -> Map<String, Value> { names.iter().cloned().zip(b.iter().map(|x| json!(x))).collect() };
-        base["coef_per_fold"] = json!(cvc.coef.iter().map(|(f, b, _)| json!({ "fold": f, "coef": by_name(&cfg.covariates, b) })).collect::<Vec<_>>());
-        models.insert("baseline".into(), base);
-        if let Some(lp) = &cvc.combined {
-            let mut m = score_stats("the cross-validated combined model", &surv, lp, &horizons, cfg, &stat)?;
-            m["coef_per_fold"] = json!(cvc.coef.iter().filter_map(|(f, _, c)| c.as_ref().map(|c| json!({ "fold": f, "coef": by_name(&cvc.names, c) }))).collect::<Vec<_>>());
-            models.insert("combined".into(), m);
-        }
-        cross["cox"] = Value::Object(models);
-        let mut kangs = Map::new();
-        kangs.insert(format!("{}_vs_baseline", cfg.score), kang_json(&surv, &score, &cvc.baseline).map_err(stat("cross-validated Kang test".into()))?);
-        kangs.insert(
-            "combined_vs_baseline".into(),
-            match &cvc.combined {
-                Some(lp) => kang_json(&surv, lp, &cvc.baseline).map_err(stat("cross-validated Kang test".into()))?,
-                None => without_combined(),
-            },
-        );
-        cross["kang"] = Value::Object(kangs);
+        let (cross, cv_columns) = cross_validated(&surv, cfg, &covs, &score, &fold, &horizons, constant, &stat, &file)?;
         v["cross_validated"] = cross;
         columns.push(("fold".into(), fold.iter().map(|&f| f as f64).collect()));
-        columns.push(("cv_baseline".into(), cvc.baseline));
-        columns.extend(cvc.combined.map(|lp| ("cv_combined".to_owned(), lp)));
+        columns.extend(cv_columns);
     }
     Ok(Analysis { json: v, columns })
+}
+
+/// The analysis fold by fold: each held-out fold's statistics and their mean ± sd, and the
+/// Cox models fitted without each fold (pooled, with the Kang tests). Returns it and the
+/// out-of-fold linear predictors `cv_baseline` (and `cv_combined`).
+#[allow(clippy::too_many_arguments)]
+fn cross_validated<F, G>(surv: &Surv, cfg: &Config, covs: &[Vec<f64>], score: &[f64], fold: &[usize], horizons: &[(String, f64)], constant: bool, stat: &F, file: &str) -> Result<(Value, Vec<(String, Vec<f64>)>), StatsError>
+where
+    F: Fn(String) -> G,
+    G: FnOnce(SurvivalError) -> StatsError,
+{
+    let per_fold = cv::per_fold(surv, score, fold, horizons);
+    let mut cross = json!({ "per_fold": per_fold, "mean_sd": cv::summarise(&per_fold, horizons) });
+    let score_arg = (!constant).then_some((cfg.score.as_str(), score));
+    let cvc = cv::cross_validated_cox(surv, &cfg.covariates, covs, score_arg, fold, ties(cfg))
+        .map_err(|(f, model, source)| StatsError::Stat { file: file.to_owned(), what: format!("cross-validated Cox {model} without fold {f}"), source })?;
+    let by_name = |names: &[String], b: &[f64]| -> Map<String, Value> { names.iter().cloned().zip(b.iter().map(|x| json!(x))).collect() };
+    let mut models = Map::new();
+    let mut base = score_stats("the cross-validated baseline", surv, &cvc.baseline, horizons, cfg, stat)?;
+    base["coef_per_fold"] = json!(cvc.coef.iter().map(|(f, b, _)| json!({ "fold": f, "coef": by_name(&cfg.covariates, b) })).collect::<Vec<_>>());
+    models.insert("baseline".into(), base);
+    if let Some(lp) = &cvc.combined {
+        let mut m = score_stats("the cross-validated combined model", surv, lp, horizons, cfg, stat)?;
+        m["coef_per_fold"] = json!(cvc.coef.iter().filter_map(|(f, _, c)| c.as_ref().map(|c| json!({ "fold": f, "coef": by_name(&cvc.names, c) }))).collect::<Vec<_>>());
+        models.insert("combined".into(), m);
+    }
+    cross["cox"] = Value::Object(models);
+    cross["kang"] = Value::Object(kang_pair(surv, cfg, score, &cvc.baseline, cvc.combined.as_deref(), "cross-validated ", file)?);
+    let mut columns = vec![("cv_baseline".to_owned(), cvc.baseline)];
+    columns.extend(cvc.combined.map(|lp| ("cv_combined".to_owned(), lp)));
+    Ok((cross, columns))
+}
+
+fn ties(cfg: &Config) -> Ties {
+    if cfg.breslow { Ties::Breslow } else { Ties::Efron }
+}
+
+fn without_combined(cfg: &Config) -> Value {
+    json!({ "not_estimable": format!("`{}` is the same for every patient, so the combined model has no coefficient to fit", cfg.score) })
+}
+
+/// The score against the baseline, and the combined model against it where there is one;
+/// an error names the comparison (`prefix` says which fit).
+fn kang_pair(surv: &Surv, cfg: &Config, score: &[f64], baseline: &[f64], combined: Option<&[f64]>, prefix: &str, file: &str) -> Result<Map<String, Value>, StatsError> {
+    let named = |key: String| move |source| StatsError::Stat { file: file.to_owned(), what: format!("{prefix}Kang test {key}"), source };
+    let mut kangs = Map::new();
+    let key = format!("{}_vs_baseline", cfg.score);
+    kangs.insert(key.clone(), kang_json(surv, score, baseline).map_err(named(key))?);
+    kangs.insert("combined_vs_baseline".into(), match combined {
+        Some(lp) => kang_json(surv, lp, baseline).map_err(named("combined_vs_baseline".into()))?,
+        None => without_combined(cfg),
+    });
+    Ok(kangs)
 }
 
 /// Harrell's and Uno's C, the AUCs and (with `bootstrap`) the C's percentile interval.
