@@ -280,7 +280,7 @@ fn gallery(b: &mut String, d: &ReportData) -> Result<(), String> {
 fn provenance(b: &mut String, d: &ReportData) {
     let p = d.provenance();
     b.push_str("<h2>Provenance</h2>");
-    let params: Vec<Vec<String>> = d.params.iter().map(|(k, v)| vec![esc(k), esc(&v.to_string().trim_matches('"').to_owned())]).collect();
+    let params: Vec<Vec<String>> = d.params.iter().map(|(k, v)| vec![esc(k), esc(v.to_string().trim_matches('"'))]).collect();
     let _ = write!(b, "<p>dag {}; weights: {}; devices: {}; TF32: {}.</p>", esc(p["dag_version"].as_str().unwrap_or("")), esc(p["weights"].as_str().unwrap_or("")), esc(&p["devices"].as_array().into_iter().flatten().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")), if p["tf32"] == true { "allowed" } else { "not used" });
     b.push_str(&table(&["pipeline parameter", "value"], &params, 0));
     let rows: Vec<Vec<String>> = d.upstream.iter().map(|(node, outs)| vec![esc(node), outs.len().to_string(), format!("<code>{}</code>", esc(&p["upstream_outputs"][node].as_str().map_or_else(|| p["upstream_outputs"][node]["digest_of_digests"].as_str().unwrap_or("").to_owned(), str::to_owned)))]).collect();

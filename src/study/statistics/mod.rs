@@ -100,13 +100,16 @@ pub fn analyse(table: &Table, cfg: &Config) -> Result<Value, StatsError> {
     analyse_with_predictions(table, cfg).map(|a| a.json)
 }
 
+/// Named columns of one value per row.
+type Columns = Vec<(String, Vec<f64>)>;
+
 /// The results, and each row's linear predictors (in-sample and, with folds, out of fold)
 /// for figures drawn from them.
 pub struct Analysis {
     pub json: Value,
     /// (name, one value per row): the score, `baseline`, `combined`, and with folds `fold`,
     /// `cv_baseline`, `cv_combined`. A model that could not be fitted is absent.
-    pub columns: Vec<(String, Vec<f64>)>,
+    pub columns: Columns,
 }
 
 /// A score that is the same for every patient (the negative control's true term) ranks
@@ -199,7 +202,7 @@ pub fn analyse_with_predictions(table: &Table, cfg: &Config) -> Result<Analysis,
 /// Cox models fitted without each fold (pooled, with the Kang tests). Returns it and the
 /// out-of-fold linear predictors `cv_baseline` (and `cv_combined`).
 #[allow(clippy::too_many_arguments)]
-fn cross_validated<F, G>(surv: &Surv, cfg: &Config, covs: &[Vec<f64>], score: &[f64], fold: &[usize], horizons: &[(String, f64)], constant: bool, stat: &F, file: &str) -> Result<(Value, Vec<(String, Vec<f64>)>), StatsError>
+fn cross_validated<F, G>(surv: &Surv, cfg: &Config, covs: &[Vec<f64>], score: &[f64], fold: &[usize], horizons: &[(String, f64)], constant: bool, stat: &F, file: &str) -> Result<(Value, Columns), StatsError>
 where
     F: Fn(String) -> G,
     G: FnOnce(SurvivalError) -> StatsError,
