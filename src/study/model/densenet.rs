@@ -10,6 +10,9 @@ const GROWTH: i64 = 32;
 const BN_SIZE: i64 = 4;
 const STEM: i64 = 64;
 
+/// The optimiser's parameter group of the classifier (everything else is group 0).
+pub const HEAD_GROUP: usize = 1;
+
 /// Weighted layers: 120 convolutions and the classifier. "Top 10% unfrozen" counts these.
 pub const LAYERS: usize = 121;
 
@@ -142,7 +145,9 @@ impl DenseNet121 {
         layer_start.push(next);
         units.push(("norm5".to_owned(), Unit::Norm5(bn(&f / "norm5", c))));
         let head = nn::LinearConfig { bs_init: Some(nn::Init::Const(0.)), ..Default::default() };
-        DenseNet121 { units, layer_start, classifier: nn::linear(root / "classifier", c, classes, head), layer_of, first_trainable: 0 }
+        // The head is the optimiser's group HEAD_GROUP, so that it may learn at its own rate.
+        let classifier = nn::linear(&(root / "classifier").set_group(HEAD_GROUP), c, classes, head);
+        DenseNet121 { units, layer_start, classifier, layer_of, first_trainable: 0 }
     }
 
     /// The cut for training the last ceil(fraction · 121) weighted layers (at least the classifier).

@@ -159,6 +159,10 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
             lr = h.lr * 0.5 * (1.0 + (std::f64::consts::PI * (epoch - 1) as f64 / h.epochs as f64).cos());
         }
         opt.set_lr(lr);
+        if let Some(head) = h.head_lr {
+            // The head follows the same schedule from its own starting rate.
+            opt.set_lr_group(super::densenet::HEAD_GROUP, head * lr / h.lr);
+        }
         // No transfer between host and device inside the epoch: its order goes up once (each
         // batch is a slice of it) and the losses come down together at its end. On a GPU every
         // transfer waits for the queued kernels; per batch, that idled it between batches. A

@@ -135,3 +135,20 @@ fn with_augment_a_mirrored_patient_scores_the_same_and_the_signal_is_learnt() {
     let events: Vec<bool> = column(&a, "event").iter().map(|&e| e == 1.0).collect();
     assert!(auc(&column(&a, "dl_score"), &events) > 0.8, "held-out AUC {}", auc(&column(&a, "dl_score"), &events));
 }
+
+/// `head_lr`: the classifier learns at its own rate. With the dense layers' rate all but zero,
+/// they stay where they were drawn while the head moves.
+#[test]
+fn the_head_learns_at_its_own_rate() {
+    let _rng = super::torch_rng();
+    tch::set_num_threads(1);
+    let dir = tempfile::tempdir().unwrap();
+    let j = job(dir.path(), "head", Hyper { epochs: 2, batch_size: 8, patience: 0, lr: 1e-9, head_lr: Some(1e-2), ..Hyper::default() });
+    train(&j, Device::Cpu, &mut |_| {}).unwrap();
+    let initial = super::backbone::build(&j.backbone, Device::Cpu, &mut |_| {}).unwrap();
+    let vars = initial.vs.variables();
+    let trained: std::collections::HashMap<String, Tensor> = Tensor::read_safetensors(j.out.join("tail.safetensors")).unwrap().into_iter().collect();
+    let moved = |name: &str| (&trained[name] - &vars[name]).abs().max().double_value(&[]);
+    assert!(moved("classifier.weight") > 1e-3, "the head moved {}", moved("classifier.weight"));
+    assert!(moved("features.denseblock4.denselayer16.conv2.weight") < 1e-6, "a dense layer moved {}", moved("features.denseblock4.denselayer16.conv2.weight"));
+}

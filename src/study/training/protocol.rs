@@ -116,6 +116,10 @@ pub struct Hyper {
     /// always flipped).
     #[serde(default)]
     pub augment: bool,
+    /// The classifier's own learning rate (the same schedule); none: `lr`. A head drawn at
+    /// random barely moves at a rate gentle enough for the dense layers.
+    #[serde(default)]
+    pub head_lr: Option<f64>,
 }
 
 fn loss_default() -> Loss {

@@ -80,6 +80,7 @@ impl Task for DensenetTrain {
             ranges::non_negative("train.weight_decay", h.weight_decay),
             ranges::positive("train.logistic_c", h.logistic_c),
             if (0.0..1.0).contains(&h.dropout) { Ok(()) } else { Err(ParamError::at("train.dropout", format!("a rate in [0, 1), found {}", h.dropout))) },
+            h.head_lr.map_or(Ok(()), |v| ranges::positive("train.head_lr", v)),
         ])
     }
 
