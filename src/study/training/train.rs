@@ -55,7 +55,7 @@ impl Task for DensenetTrain {
     // their last bits). 3: the network is drawn on the CPU on every device (on a GPU the
     // tail started from CUDA's generator's numbers, not the seed's network). 4: summary.json
     // names the device `cpu` or `cuda:N`, as nodes and `dag-torch bench` do. 5: history.csv
-    // has the validation C per epoch; summary.json's hyper has dropout and augment. 6: with
+    // has the validation C per epoch; summary.json's hyper has dropout, augment, head_lr. 6: with
     // `augment`, a patient's score is the mean over its feature map and the map's mirror.
     const VERSION: u32 = 6;
     const DESCRIPTION: &'static str = "trains DenseNet121's unfrozen tail on one cross-validation fold and scores its held-out patients";
