@@ -254,7 +254,7 @@ fn training(b: &mut String, d: &ReportData) {
     b.push_str("<div class=\"figs\">");
     for f in &d.folds {
         if let Some(svg) = training_figure(f) {
-            b.push_str(&figure(&svg, &format!("Loss per epoch, fold {}.", f["fold"])));
+            b.push_str(&figure(&svg, &format!("Fold {}: training and validation loss per epoch, and the validation Harrell C beneath.", f["fold"])));
         }
     }
     b.push_str("</div>");
