@@ -146,7 +146,7 @@ impl DenseNet121 {
         units.push(("norm5".to_owned(), Unit::Norm5(bn(&f / "norm5", c))));
         let head = nn::LinearConfig { bs_init: Some(nn::Init::Const(0.)), ..Default::default() };
         // The head is the optimiser's group HEAD_GROUP, so that it may learn at its own rate.
-        let classifier = nn::linear(&(root / "classifier").set_group(HEAD_GROUP), c, classes, head);
+        let classifier = nn::linear((root / "classifier").set_group(HEAD_GROUP), c, classes, head);
         DenseNet121 { units, layer_start, classifier, layer_of, first_trainable: 0 }
     }
 

@@ -12,6 +12,7 @@ pub mod summary;
 pub mod svg;
 
 use crate::engine::task::{Task, TaskCtx, TaskError};
+use crate::study::training::tasks::{read_cohort, read_json};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -108,11 +109,6 @@ impl ReportData {
     }
 }
 
-fn read_json(path: &Path) -> Result<Value, TaskError> {
-    let text = std::fs::read_to_string(path).map_err(TaskError::io(path))?;
-    serde_json::from_str(&text).map_err(TaskError::at(path))
-}
-
 /// The analysed score's name: the one `scores` entry that is not a Cox model.
 fn score_name(stats: &Value) -> String {
     stats["scores"].as_object().into_iter().flatten().map(|(k, _)| k).find(|k| *k != "baseline" && *k != "combined").cloned().unwrap_or_default()
@@ -136,7 +132,11 @@ fn load(p: &ReportParams, ctx: &TaskCtx<'_>) -> Result<ReportData, TaskError> {
         _ => return Err(TaskError::msg("training.json is not a list of folds")),
     };
     let cohort_dir = ctx.input(&p.cohort)?;
-    let cohort = read_cohort(&cohort_dir.join("cohort.csv"))?;
+    let unknown = crate::study::data::mamamia::UNKNOWN_SUBTYPE;
+    let cohort: Vec<CohortRow> = read_cohort(cohort_dir)?
+        .into_iter()
+        .map(|r| CohortRow { subtype: if r.tumor_subtype.trim().is_empty() { unknown.to_owned() } else { r.tumor_subtype }, id: r.patient_id, site: r.site, event: r.event == 1 })
+        .collect();
     let excluded = read_pairs(&cohort_dir.join("excluded.csv"))?;
     let mut gallery = Vec::new();
     if let Some(node) = &p.crops {
@@ -158,21 +158,6 @@ fn load(p: &ReportParams, ctx: &TaskCtx<'_>) -> Result<ReportData, TaskError> {
     let upstream = ctx.inputs.iter().map(|(node, dirs)| (node.clone(), dirs.iter().map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect())).collect();
     let horizons = models[0].stats["scores"][&models[0].score]["auc"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
     Ok(ReportData { title: p.title.clone(), params: p.params.clone(), models, folds, cohort, excluded, gallery, upstream, predictions, horizons })
-}
-
-fn read_cohort(path: &Path) -> Result<Vec<CohortRow>, TaskError> {
-    #[derive(Deserialize)]
-    struct Row {
-        patient_id: String,
-        site: String,
-        event: u8,
-        #[serde(default)]
-        tumor_subtype: String,
-    }
-    let mut r = csv::Reader::from_path(path).map_err(TaskError::at(path))?;
-    r.deserialize::<Row>()
-        .map(|row| row.map(|r| CohortRow { id: r.patient_id, site: r.site, subtype: if r.tumor_subtype.trim().is_empty() { "unknown".into() } else { r.tumor_subtype }, event: r.event == 1 }).map_err(TaskError::at(path)))
-        .collect()
 }
 
 fn read_pairs(path: &Path) -> Result<Vec<(String, String)>, TaskError> {

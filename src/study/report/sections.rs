@@ -67,7 +67,9 @@ pub fn render(d: &ReportData) -> Result<Page, String> {
     text.push_str(&trained_on(&d.folds));
     let ways = [("cross-validated", &cox_net["cross_validated"]), ("as the paper (in-sample)", &cox_net["in_sample"])];
     let answer: Vec<String> = ways.iter().filter(|(_, c)| !c.is_null()).map(|(how, c)| format!("{how}: {}", cox_line(c))).collect();
-    let _ = write!(b, "<div class=\"answer\"><b>Cox model on HR + HER2, then with the network's score added</b> — {}. Paper: 0.64 → 0.71 (p = 0.007).</div>", esc(&answer.join("; ")));
+    let pc = &paper["cox"];
+    let paper_cox = format!("{} → {} (p = {})", pc["baseline_c"], pc["combined_c"], pc["kang_p"]);
+    let _ = write!(b, "<div class=\"answer\"><b>Cox model on HR + HER2, then with the network's score added</b> — {}. Paper: {paper_cox}.</div>", esc(&answer.join("; ")));
 
     // Beside the paper.
     b.push_str("<h2>Beside the paper</h2><h3>Discrimination of each score (mean ± sd across the held-out folds)</h3>");
@@ -85,7 +87,7 @@ pub fn render(d: &ReportData) -> Result<Page, String> {
     }
     b.push_str(&table(&header, &rows, 0));
     b.push_str("<h3>Does the score add to HR + HER2? (Harrell's C of the Cox models, Kang test for correlated C-indices)</h3>");
-    let mut rows = vec![vec!["Paper: fitted on the whole cohort".into(), "0.64".into(), "0.71".into(), "—".into(), "0.007".into()]];
+    let mut rows = vec![vec!["Paper: fitted on the whole cohort".into(), pc["baseline_c"].to_string(), pc["combined_c"].to_string(), "—".into(), pc["kang_p"].to_string()]];
     for (how, c) in [("This run: fitted on the whole cohort, as the paper (in-sample)", &cox_net["in_sample"]), ("This run: cross-validated (fitted without each fold, applied to it)", &cox_net["cross_validated"])] {
         if c.is_null() {
             continue;
@@ -126,14 +128,18 @@ pub fn render(d: &ReportData) -> Result<Page, String> {
     for h in &d.horizons {
         text.push_str(&format!(", AUC({}) {}", years(h), ms(&m["auc"][h])));
     }
-    text.push_str("   (paper: C 0.67 ± 0.03, AUC(3 y) 0.69 ± 0.04, AUC(5 y) 0.67 ± 0.10)\n");
+    text.push_str(&format!("   (paper: C {}", ms2(&paper["harrell_c"])));
+    for h in &d.horizons {
+        text.push_str(&format!(", AUC({}) {}", years(h), ms2(&paper["auc"][h])));
+    }
+    text.push_str(")\n");
     for other in &d.models[1..] {
         text.push_str(&format!("{}: C {}\n", other.label, ms(&other.stats["cross_validated"]["mean_sd"]["harrell_c"])));
     }
     for (how, c) in ways.iter().filter(|(_, c)| !c.is_null()) {
         text.push_str(&format!("Cox HR + HER2 → + score, {how}: {}\n", cox_line(c)));
     }
-    text.push_str("   (paper, in-sample: 0.640 → 0.710, p = 0.007)\n");
+    text.push_str(&format!("   (paper, in-sample: {paper_cox})\n"));
 
     // Figures.
     let surv = d.predictions.surv()?;

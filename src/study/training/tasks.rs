@@ -21,7 +21,7 @@ pub(super) fn unfreeze_share(v: f64) -> Result<(), ParamError> {
     ranges::share("unfreeze_fraction", v)
 }
 
-pub(super) fn read_json(path: &Path) -> Result<serde_json::Value, TaskError> {
+pub(crate) fn read_json(path: &Path) -> Result<serde_json::Value, TaskError> {
     let text = std::fs::read_to_string(path).map_err(TaskError::io(path))?;
     serde_json::from_str(&text).map_err(TaskError::at(path))
 }
@@ -32,14 +32,17 @@ pub(super) fn request(ctx: &TaskCtx<'_>, job: Job) -> Request {
 
 /// One row of cohort.csv, as `mamamia_cohort` writes it.
 #[derive(Deserialize)]
-pub(super) struct CohortRow {
+pub(crate) struct CohortRow {
     pub patient_id: String,
     pub site: String,
     pub time_days: f64,
     pub event: u8,
+    /// Blank in the table is the group `unknown` (the reader writes it so).
+    #[serde(default)]
+    pub tumor_subtype: String,
 }
 
-pub(super) fn read_cohort(dir: &Path) -> Result<Vec<CohortRow>, TaskError> {
+pub(crate) fn read_cohort(dir: &Path) -> Result<Vec<CohortRow>, TaskError> {
     let path = dir.join("cohort.csv");
     let mut r = csv::Reader::from_path(&path).map_err(TaskError::at(&path))?;
     r.deserialize().enumerate().map(|(i, row)| row.map_err(|e| TaskError::msg(format!("{}: line {}: {e}", path.display(), i + 2)))).collect()
