@@ -230,9 +230,14 @@ impl DenseNet121 {
     /// The tail with dropout of rate `p` on the pooled features before the head, in training
     /// only (the regularisation the 13 trainable layers need on a few hundred patients).
     pub fn tail_dropout_t(&self, x: &Tensor, split: &Split, train: bool, p: f64) -> Tensor {
-        let pooled = global_pool(&self.units_t(split.cut_unit..self.units.len(), x, train));
+        let pooled = self.tail_pooled_t(x, split, train);
         let pooled = if train && p > 0.0 { pooled.dropout(p, true) } else { pooled };
         pooled.apply(&self.classifier)
+    }
+
+    /// From the cut's feature map to what the classifier reads: (N, 1024).
+    pub fn tail_pooled_t(&self, x: &Tensor, split: &Split, train: bool) -> Tensor {
+        global_pool(&self.units_t(split.cut_unit..self.units.len(), x, train))
     }
 
     /// ReLU, global average pooling (any input size), flattened: (N, 1024).

@@ -42,6 +42,14 @@ impl Logistic {
         Ok(Logistic { mean, std, coef: w })
     }
 
+    /// The same predictor on unstandardised rows: (weights, intercept) with
+    /// `decision(x) = x·w + b`, the form a linear layer holds.
+    pub fn as_linear(&self) -> (Tensor, Tensor) {
+        let w = self.coef.narrow(0, 1, self.coef.size()[0] - 1) / self.std.view([-1]);
+        let b = self.coef.get(0) - (self.mean.view([-1]) * &w).sum(Kind::Double);
+        (w, b)
+    }
+
     /// The linear predictor (log-odds of recurrence) for each row of `x`.
     pub fn decision(&self, x: &Tensor) -> Tensor {
         let z = (x.to_kind(Kind::Double) - &self.mean) / &self.std;
@@ -69,6 +77,10 @@ mod tests {
         assert!(residual.sum(Kind::Double).abs().double_value(&[]) < 1e-8, "the intercept's condition");
         let g = z.tr().mv(&residual) * 0.5 + m.coef.narrow(0, 1, 5);
         assert!(g.abs().max().double_value(&[]) < 1e-8);
+        // The same predictor as a linear layer holds it.
+        let (w, b) = m.as_linear();
+        let diff = (x.mv(&w) + b - m.decision(&x)).abs().max().double_value(&[]);
+        assert!(diff < 1e-12, "{diff}");
         // And it found the planted direction.
         let w: Vec<f64> = Vec::<f64>::try_from(m.coef.narrow(0, 1, 5)).unwrap();
         assert!(w[0] > 0.5 && w[3] < -0.2, "{w:?}");

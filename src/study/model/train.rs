@@ -5,7 +5,7 @@
 use super::backbone::{build, read_crop, Net};
 use super::logistic::Logistic;
 use super::losses;
-use dag::study::training::protocol::{Loss, Sample, Schedule, TrainJob};
+use dag::study::training::protocol::{HeadInit, Loss, Sample, Schedule, TrainJob};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -22,6 +22,10 @@ struct Data {
 }
 
 fn load(samples: &[Sample], end_to_end: bool, device: Device) -> Result<Data, String> {
+    if samples.is_empty() {
+        // No inner validation split (`val_fraction: 0`): nothing to stack, and nothing reads `x`.
+        return Ok(Data { x: Tensor::zeros([0], (Kind::Float, device)), y: Tensor::zeros([0], (Kind::Float, device)), time: Vec::new(), event: Vec::new() });
+    }
     let mut xs = Vec::with_capacity(samples.len());
     for s in samples {
         let t = if end_to_end { read_crop(&s.file)? } else { Tensor::read_npy(&s.file).map_err(|e| format!("{}: {e}", s.file.display()))? };
@@ -147,6 +151,10 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
             (false, false) => "from the cached prefix features",
         }
     ));
+    if h.head_init == HeadInit::Probe {
+        let c = probe_head(&t, &tr, h.batch_size, h.logistic_c)?;
+        log(format!("fold {fold}: the head starts at the linear probe of the tail's initial output (training C {c:.4})"));
+    }
     let trainable = tail_state(&n.vs);
     let mut opt = nn::Adam { wd: h.weight_decay, ..Default::default() }.build(&n.vs, h.lr).map_err(|e| e.to_string())?;
     let mut rng = ChaCha8Rng::seed_from_u64(job.backbone.seed ^ 0x5eed_0000 ^ fold as u64);
@@ -194,11 +202,11 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
             sum += value * *rows as f64;
             count += rows;
         }
-        let (val_loss, val_c) = tch::no_grad(|| {
+        let (val_loss, val_c) = if va.time.is_empty() { (f64::NAN, f64::NAN) } else { tch::no_grad(|| {
             let all: Vec<usize> = (0..va.len()).collect();
             let logits = t.predict(&va);
             (t.loss(&logits, &va, &all, None).map_or(f64::NAN, |l| l.double_value(&[])), concordance(&logits, &va))
-        });
+        }) };
         let train_loss = sum / count.max(1) as f64;
         epochs_run = epoch;
         history.push_str(&format!("{epoch},{lr},{train_loss},{val_loss},{val_c}\n"));
@@ -238,6 +246,44 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
     Ok(summary)
 }
 
+/// Linear probing before fine-tuning: the classifier is set to the L2 logistic regression
+/// (the baseline's objective and `c`) on what it reads from the tail as it stands, on the
+/// training split. A head drawn at random sends the tail's first gradients in random
+/// directions and, at a rate gentle enough for the dense layers, stays near its start; from
+/// the probe's solution, fine-tuning can only start where a linear model already is.
+/// Returns the probe's C on the training split.
+fn probe_head(t: &Trainer<'_>, tr: &Data, batch: usize, c: f64) -> Result<f64, String> {
+    let (net, split) = (&t.n.net, &t.n.split);
+    tch::no_grad(|| {
+        // The tail's batch norms first see the training split in training mode: their running
+        // statistics (at their initial 0 and 1 in a network drawn at random) are what the
+        // probe's features, computed in eval mode, are normalised with. Passes continue until
+        // the start's share of the running averages (momentum 0.1) is below 1e-3.
+        let per_pass = tr.len().div_ceil(batch.max(2));
+        for _ in 0..66usize.div_ceil(per_pass.max(1)) {
+            for x in tr.chunks(batch.max(2)) {
+                let _ = net.tail_pooled_t(&t.input(&x, None), split, true);
+            }
+        }
+        // What `predict` feeds the head: with `augment`, its logit is the mean over the map and
+        // its mirror, that is the head applied to the mean of the two pooled vectors.
+        let pooled = |x: &Tensor| {
+            let x = t.input(x, None);
+            let p = net.tail_pooled_t(&x, split, false);
+            if t.job.hyper.augment && !t.job.end_to_end { (p + net.tail_pooled_t(&x.flip([3]), split, false)) / 2.0 } else { p }
+        };
+        let x = Tensor::cat(&tr.chunks(t.chunk()).map(|x| pooled(&x)).collect::<Vec<_>>(), 0);
+        let m = Logistic::fit(&x, &tr.event, c)?;
+        let (w, b) = m.as_linear();
+        let head = &net.classifier;
+        head.ws.shallow_clone().copy_(&w.view([1, -1]).to_kind(head.ws.kind()));
+        if let Some(bs) = &head.bs {
+            bs.shallow_clone().copy_(&b.view([1]).to_kind(bs.kind()));
+        }
+        Ok(concordance(&x.apply(head).squeeze_dim(1), tr))
+    })
+}
+
 /// The trainable variables with the running statistics of their batch norms: what early
 /// stopping keeps from the best epoch, and what tail.safetensors holds.
 fn tail_state(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
@@ -262,6 +308,7 @@ fn logistic_scores(t: &Trainer<'_>, fit_on: &[&Data], test: &Data, c: f64) -> Re
         let parts: Vec<Tensor> = d.chunks(t.chunk()).map(|x| t.input(&x, None).mean_dim(&[2i64, 3][..], false, Kind::Double)).collect();
         Tensor::cat(&parts, 0)
     });
+    let fit_on: Vec<&Data> = fit_on.iter().copied().filter(|d| !d.time.is_empty()).collect();
     let x = Tensor::cat(&fit_on.iter().map(|d| pooled(d)).collect::<Vec<_>>(), 0);
     let y: Vec<bool> = fit_on.iter().flat_map(|d| d.event.iter().copied()).collect();
     let m = Logistic::fit(&x, &y, c)?;

@@ -152,3 +152,41 @@ fn the_head_learns_at_its_own_rate() {
     assert!(moved("classifier.weight") > 1e-3, "the head moved {}", moved("classifier.weight"));
     assert!(moved("features.denseblock4.denselayer16.conv2.weight") < 1e-6, "a dense layer moved {}", moved("features.denseblock4.denselayer16.conv2.weight"));
 }
+
+/// `val_fraction: 0`: no inner validation split, so nothing to stop on; every epoch runs and
+/// the last one's weights score the held-out patients.
+#[test]
+fn without_a_validation_split_the_last_epoch_is_kept() {
+    let _rng = super::torch_rng();
+    tch::set_num_threads(1);
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = job(dir.path(), "noval", Hyper { epochs: 3, batch_size: 8, patience: 2, ..Hyper::default() });
+    j.val.clear();
+    let summary = train(&j, Device::Cpu, &mut |_| {}).unwrap();
+    assert_eq!((summary["n_val"].as_u64(), summary["best_epoch"].as_u64(), summary["epochs_run"].as_u64()), (Some(0), Some(3), Some(3)));
+    let pred = std::fs::read_to_string(j.out.join("predictions.csv")).unwrap();
+    assert_eq!(column(&pred, "dl_score").len(), 30);
+}
+
+/// `head_init: probe`: before any step the head holds the probe's solution, so at a rate that
+/// moves nothing the network already scores the planted signal as a linear model does.
+#[test]
+fn a_probe_started_head_scores_before_it_trains() {
+    let _rng = super::torch_rng();
+    tch::set_num_threads(1);
+    let dir = tempfile::tempdir().unwrap();
+    let hyper = |head_init| Hyper { epochs: 1, batch_size: 8, patience: 0, lr: 1e-12, head_init, ..Hyper::default() };
+    let j = job(dir.path(), "probe", hyper(dag::study::training::protocol::HeadInit::Probe));
+    let mut lines = Vec::new();
+    train(&j, Device::Cpu, &mut |l| lines.push(l)).unwrap();
+    assert!(lines.iter().any(|l| l.contains("starts at the linear probe")), "{lines:?}");
+    let pred = std::fs::read_to_string(j.out.join("predictions.csv")).unwrap();
+    let events: Vec<bool> = column(&pred, "event").iter().map(|&e| e == 1.0).collect();
+    let probe = auc(&column(&pred, "dl_score"), &events);
+    assert!(probe > 0.8, "held-out AUC from the probe's head {probe}");
+    // A head drawn at random, at the same rate, scores otherwise: the start is the probe's doing.
+    let r = job(dir.path(), "random", hyper(dag::study::training::protocol::HeadInit::Random));
+    train(&r, Device::Cpu, &mut |_| {}).unwrap();
+    let random = column(&std::fs::read_to_string(r.out.join("predictions.csv")).unwrap(), "dl_score");
+    assert_ne!(random, column(&pred, "dl_score"));
+}

@@ -120,6 +120,21 @@ pub struct Hyper {
     /// random barely moves at a rate gentle enough for the dense layers.
     #[serde(default)]
     pub head_lr: Option<f64>,
+    /// Where the classifier starts: drawn at random, or (`probe`) at the L2 logistic
+    /// regression fitted on what it reads from the tail as initialised, on the training split
+    /// (linear probing, then fine-tuning: Kumar et al., ICLR 2022).
+    #[serde(default)]
+    pub head_init: HeadInit,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum HeadInit {
+    /// PyTorch's default for a linear layer.
+    #[default]
+    Random,
+    /// The probe's solution; the tail's batch norms first see the training split.
+    Probe,
 }
 
 fn loss_default() -> Loss {

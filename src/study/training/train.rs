@@ -56,8 +56,9 @@ impl Task for DensenetTrain {
     // tail started from CUDA's generator's numbers, not the seed's network). 4: summary.json
     // names the device `cpu` or `cuda:N`, as nodes and `dag-torch bench` do. 5: history.csv
     // has the validation C per epoch; summary.json's hyper has dropout, augment, head_lr. 6: with
-    // `augment`, a patient's score is the mean over its feature map and the map's mirror.
-    const VERSION: u32 = 6;
+    // `augment`, a patient's score is the mean over its feature map and the map's mirror. 7:
+    // summary.json's hyper has head_init.
+    const VERSION: u32 = 7;
     const DESCRIPTION: &'static str = "trains DenseNet121's unfrozen tail on one cross-validation fold and scores its held-out patients";
 
     fn input_files(p: &TrainParams) -> Vec<PathBuf> {
