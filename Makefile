@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 SETUP_STAMP := .cargo/config.toml
 
-.PHONY: setup build run test test-standalone lint bench clean
+.PHONY: setup build run test engine-alone test-standalone lint bench clean
 
 # libtorch 2.13.0 (for tch 0.26) once per user under ~/.cache/dag, and a git-ignored
 # .cargo/config.toml pointing cargo at it; export LIBTORCH beforehand to use your own.
@@ -19,8 +19,14 @@ run: build
 	./target/release/dag run pipelines/study.yaml
 	@cat results/report/report.txt
 
-test: setup
+# Every crate's tests; first, the rule that the engine crate needs no libtorch (no tch or
+# torch-sys anywhere in its dependency tree, dev-dependencies included).
+test: setup engine-alone
 	$(CARGO) test
+
+engine-alone:
+	@if $(CARGO) tree -p dag-engine -e normal,build,dev --prefix none | grep -E '^(tch|torch-sys) '; then \
+	  echo "dag-engine must build without libtorch, but depends on the crates above" >&2; exit 1; fi
 
 # `make test` in a lone clone of HEAD, where no ../shared exists (what CI runs): a test that
 # reads anything outside the repository fails here.

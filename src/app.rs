@@ -214,7 +214,7 @@ fn run_helper(args: &[std::ffi::OsString]) -> Result<(), Error> {
 }
 
 /// Asks libtorch, through the `dag-torch` helper beside this binary, how many CUDA devices
-/// there are (see src/bin/dag-torch.rs for why it is a separate process).
+/// there are (see crates/model/src/bin/dag-torch/main.rs for why it is a separate process).
 fn cuda_devices() -> Result<usize, Error> {
     let helper = helper_path()?;
     let out = std::process::Command::new(&helper)

@@ -1,0 +1,121 @@
+//! Runs jobs on this machine: shell commands as child processes (in their own process
+//! group, so a stop reaches every process they started) and built-in tasks on blocking
+//! threads, off the async runtime.
+
+use super::{Cancel, Job, Outcome, Work};
+use crate::cache::store_output;
+use crate::task::{TaskCtx, TaskError};
+use std::process::Stdio;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// Commands longer than this go through a script file: Linux limits one argument to 128 KiB.
+const INLINE_COMMAND_MAX: usize = 64 * 1024;
+
+pub async fn run(job: Job, cancel: Cancel) -> Outcome {
+    let start = Instant::now();
+    let result = match run_work(&job, cancel).await {
+        Ok(()) => store(&job).await,
+        Err(e) => {
+            crate::cache::remove_staging(&job.staging);
+            Err(e)
+        }
+    };
+    Outcome { result, secs: start.elapsed().as_secs_f64() }
+}
+
+/// Moves a finished job's output into the store and writes its explanation beside it. Only
+/// the process holding the cache does this, whichever machine computed the output.
+pub async fn store(job: &Job) -> Result<(String, std::sync::Arc<crate::cache::Manifest>), String> {
+    let (root, staging, explain, index) = (job.cache_root.clone(), job.staging.clone(), job.explain.clone(), job.manifests.clone());
+    tokio::task::spawn_blocking(move || {
+        let stored = store_output(&root, &staging, &index).map_err(|e| e.to_string())?;
+        let mut record = explain.1;
+        record["output"] = serde_json::Value::String(stored.0.clone());
+        // The explanation is a convenience; failing to write it must not fail the job.
+        let _ = std::fs::write(&explain.0, serde_json::to_vec_pretty(&record).unwrap_or_default());
+        Ok(stored)
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("storing the output panicked: {e}")))
+}
+
+/// Runs the job's command or task into `staging/out`, writing its log; stores nothing.
+pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), String> {
+    if let Some(dir) = job.log.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let log = std::fs::File::create(&job.log).map_err(|e| format!("{}: {e}", job.log.display()))?;
+    let out = job.staging.join("out");
+    match &job.work {
+        Work::Shell { command } => {
+            let mut cmd = tokio::process::Command::new("bash");
+            if command.len() > INLINE_COMMAND_MAX {
+                let script = job.staging.join("command.sh");
+                std::fs::write(&script, command).map_err(|e| format!("{}: {e}", script.display()))?;
+                cmd.arg("-euo").arg("pipefail").arg(script);
+            } else {
+                cmd.arg("-euo").arg("pipefail").arg("-c").arg(command);
+            }
+            if let Some(visible) = &job.visible_devices {
+                cmd.env("CUDA_VISIBLE_DEVICES", visible);
+            }
+            cmd.current_dir(&job.workdir)
+                .env("DAG_INSTANCE", &*job.id)
+                .env("DAG_OUT", &out)
+                .env("DAG_CPUS", job.cpus.to_string())
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().map_err(|e| e.to_string())?)
+                .stderr(log)
+                .process_group(0)
+                .kill_on_drop(true);
+            let mut child = cmd.spawn().map_err(|e| format!("cannot start bash: {e}"))?;
+            let pid = child.id();
+            let status = tokio::select! {
+                s = child.wait() => s.map_err(|e| e.to_string())?,
+                _ = cancel.requested() => {
+                    if let Some(pid) = pid {
+                        // SAFETY: signalling a process group we created; no memory is touched.
+                        unsafe { libc::killpg(pid as i32, libc::SIGTERM) };
+                    }
+                    let grace = tokio::time::timeout(std::time::Duration::from_secs(3), child.wait()).await;
+                    if grace.is_err() {
+                        if let Some(pid) = pid {
+                            unsafe { libc::killpg(pid as i32, libc::SIGKILL) };
+                        }
+                        let _ = child.wait().await;
+                    }
+                    return Err("interrupted".into());
+                }
+            };
+            if status.success() {
+                Ok(())
+            } else {
+                Err(match status.code() {
+                    Some(c) => format!("command exited with status {c}"),
+                    None => "command was killed by a signal".into(),
+                })
+            }
+        }
+        Work::Task { task, params } => {
+            let (task, params) = (task.clone(), params.clone());
+            let (id, value, inputs, device, cpus) = (job.id.clone(), job.value.clone(), job.inputs.clone(), job.device, job.cpus);
+            let flag = cancel.flag.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut log = std::io::BufWriter::new(log);
+                let mut ctx = TaskCtx { instance: &id, value: value.as_deref(), out: &out, inputs: &inputs, device, cpus, log: &mut log, cancel: &flag };
+                let r = task.run(&params, &mut ctx);
+                use std::io::Write;
+                let _ = log.flush();
+                match r {
+                    Ok(()) => Ok(()),
+                    Err(TaskError::Cancelled) => Err("interrupted".into()),
+                    Err(e) if flag.load(Ordering::Relaxed) => Err(format!("interrupted ({e})")),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("task panicked: {e}")))
+        }
+    }
+}

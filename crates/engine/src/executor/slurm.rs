@@ -1,0 +1,168 @@
+//! Runs each job as a Slurm batch job: the job is written into its staging folder (which
+//! lies in the cache, on a filesystem the cluster's nodes share), `sbatch` runs `dag exec` on
+//! it there, and this side waits for the result file, asking `squeue` now and then (once for
+//! all jobs; see squeue.rs) whether the job is still alive, and stores the output as the local
+//! executor does.
+
+use super::jobfile::{JobFile, JobResult, JOB, RESULT};
+use super::squeue::QueueWatch;
+use super::{local, Cancel, Job, Outcome};
+use crate::task::Device;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub struct SlurmOptions {
+    /// The `dag` binary the batch jobs run; it must be reachable at this path on the nodes.
+    pub exe: PathBuf,
+    /// Passed to every `sbatch` (e.g. `--partition=gpu`, `--time=2:00:00`).
+    pub sbatch_args: Vec<String>,
+    /// How often to ask `squeue` about the jobs; the result files are looked for more often.
+    pub poll: Duration,
+    /// Jobs submitted and not yet finished, at most.
+    pub max_jobs: usize,
+}
+
+pub struct Slurm {
+    opts: SlurmOptions,
+    in_flight: tokio::sync::Semaphore,
+    queue: QueueWatch,
+}
+
+/// After the job has left the queue, how long its result file may take to appear here (a
+/// shared filesystem's attribute cache can hide a new file for some seconds).
+const RESULT_GRACE: Duration = Duration::from_secs(10);
+
+/// After Ctrl-C, how long an `sbatch` still running may take to say which job it queued.
+const SBATCH_GRACE: Duration = Duration::from_secs(5);
+
+impl Slurm {
+    pub fn new(opts: SlurmOptions) -> Slurm {
+        let in_flight = tokio::sync::Semaphore::new(opts.max_jobs.max(1));
+        let queue = QueueWatch::new(opts.poll);
+        Slurm { opts, in_flight, queue }
+    }
+
+    pub fn describe(&self) -> String {
+        format!("as Slurm batch jobs (at most {} queued; {} per job)", self.opts.max_jobs, if self.opts.sbatch_args.is_empty() { "no extra sbatch arguments".to_owned() } else { format!("sbatch {}", self.opts.sbatch_args.join(" ")) })
+    }
+
+    pub async fn run(&self, job: Job, mut cancel: Cancel) -> Outcome {
+        let start = Instant::now();
+        let result = tokio::select! {
+            permit = self.in_flight.acquire() => match permit {
+                Ok(_permit) => match self.run_remote(&job, cancel.clone()).await {
+                    Ok(()) => local::store(&job).await,
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e.to_string()),
+            },
+            _ = cancel.requested() => Err("interrupted".into()),
+        };
+        if result.is_err() {
+            crate::cache::remove_staging(&job.staging);
+        }
+        Outcome { result, secs: start.elapsed().as_secs_f64() }
+    }
+
+    async fn run_remote(&self, job: &Job, mut cancel: Cancel) -> Result<(), String> {
+        // The job sees only the GPUs Slurm gave it, so its device is the first of those.
+        let device = if job.gpus > 0 { Device::Cuda(0) } else { Device::Cpu };
+        let file = job.staging.join(JOB);
+        let text = serde_json::to_vec_pretty(&JobFile::new(job, device)).expect("job serialises");
+        std::fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))?;
+        let script = job.staging.join("job.sh");
+        let quote = |p: &Path| shlex::try_quote(&p.to_string_lossy()).map(|q| q.into_owned()).unwrap_or_default();
+        let body = format!("#!/bin/bash\nexec {} exec {}\n", quote(&self.opts.exe), quote(&std::path::absolute(&file).unwrap_or(file.clone())));
+        std::fs::write(&script, body).map_err(|e| format!("{}: {e}", script.display()))?;
+        let submitted = Instant::now();
+        let submit = self.submit(job, &script);
+        tokio::pin!(submit);
+        let id = tokio::select! {
+            id = &mut submit => id?,
+            _ = cancel.requested() => {
+                // sbatch may be queuing the job right now: give it a moment to answer, so
+                // that what it queued is cancelled too; past that it is killed (a hung
+                // controller must not hold up Ctrl-C).
+                if let Ok(Ok(id)) = tokio::time::timeout(SBATCH_GRACE, &mut submit).await {
+                    scancel(&id).await;
+                }
+                return Err("interrupted while sbatch was submitting the job".into());
+            }
+        };
+        let result_path = job.staging.join(RESULT);
+        let file_poll = self.opts.poll.min(Duration::from_secs(2));
+        let mut gone_since = None::<Instant>;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(file_poll) => {}
+                _ = cancel.requested() => {
+                    scancel(&id).await;
+                    return Err(format!("interrupted (Slurm job {id} cancelled)"));
+                }
+            }
+            if let Ok(text) = std::fs::read_to_string(&result_path) {
+                let r: JobResult = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", result_path.display()))?;
+                return match r.error {
+                    None => Ok(()),
+                    Some(e) => Err(format!("{e} (Slurm job {id})")),
+                };
+            }
+            match gone_since {
+                Some(t) if t.elapsed() >= RESULT_GRACE.min(self.opts.poll * 3) => return Err(self.died(&id, &job.staging).await),
+                Some(_) => {}
+                None => {
+                    if !self.queue.alive(&id, submitted).await {
+                        gone_since = Some(Instant::now());
+                    }
+                }
+            }
+        }
+    }
+
+    async fn submit(&self, job: &Job, script: &Path) -> Result<String, String> {
+        let mut args = vec![
+            "--parsable".to_owned(),
+            format!("--job-name=dag:{}", job.id),
+            format!("--cpus-per-task={}", job.cpus.max(1)),
+            format!("--output={}", job.staging.join("slurm.out").display()),
+            format!("--chdir={}", job.workdir.display()),
+        ];
+        if job.mem_gb > 0.0 && job.mem_gb.is_finite() {
+            args.push(format!("--mem={}M", (job.mem_gb * 1024.0).ceil() as u64));
+        }
+        if job.gpus > 0 {
+            args.push(format!("--gres=gpu:{}", job.gpus));
+        }
+        args.extend(self.opts.sbatch_args.iter().cloned());
+        let out = tokio::process::Command::new("sbatch")
+            .args(&args)
+            .arg(script)
+            .kill_on_drop(true)
+            .output()
+            .await
+            .map_err(|e| format!("cannot run sbatch (is this a Slurm submit host?): {e}"))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        // --parsable prints `id` or `id;cluster`.
+        let id = stdout.trim().split(';').next().unwrap_or("").to_owned();
+        if !out.status.success() || id.is_empty() || !id.chars().all(|c| c.is_ascii_digit() || c == '_') {
+            return Err(format!("sbatch refused the job: {}{}", String::from_utf8_lossy(&out.stderr).trim(), stdout.trim()));
+        }
+        Ok(id)
+    }
+
+    /// Why a job left the queue without a result: Slurm's final state and its output's end.
+    async fn died(&self, id: &str, staging: &Path) -> String {
+        let state = match tokio::process::Command::new("sacct").args(["-n", "-X", "-P", "-o", "State,ExitCode", "-j", id]).output().await {
+            Ok(o) if o.status.success() && !o.stdout.is_empty() => String::from_utf8_lossy(&o.stdout).trim().replace('|', ", exit code "),
+            _ => "unknown (no sacct)".to_owned(),
+        };
+        let output = std::fs::read_to_string(staging.join("slurm.out")).unwrap_or_default();
+        let tail: Vec<&str> = output.lines().rev().take(5).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        format!("Slurm job {id} ended without a result (state {state}){}", if tail.is_empty() { String::new() } else { format!("; its output ends: {}", tail.join(" | ")) })
+    }
+}
+
+async fn scancel(id: &str) {
+    let _ = tokio::process::Command::new("scancel").arg(id).output().await;
+}

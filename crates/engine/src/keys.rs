@@ -1,0 +1,103 @@
+//! From an expanded instance and its upstream outputs to its `HashInputs` (and so its key).
+//! Shared by `run` and `plan`, so what the plan predicts is what the run does.
+
+use crate::expand::{input_paths, resolved_params, Instance};
+use crate::hash::HashInputs;
+use crate::spec::{Action, Spec};
+use crate::statcache::StatCache;
+use crate::task::Registry;
+use crate::template::Var;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("input file {path} cannot be read: {source}")]
+    Input { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Params(String),
+}
+
+/// The pipeline parameters a node refers to, anywhere in its definition.
+pub fn params_used(spec: &Spec, node: usize) -> BTreeMap<String, serde_json::Value> {
+    let n = &spec.nodes[node];
+    let mut names = Vec::new();
+    let mut collect = |t: &crate::template::Template| {
+        for (v, _) in t.vars() {
+            if let Var::Param(p) = v {
+                names.push(p.clone());
+            }
+        }
+    };
+    n.inputs.iter().for_each(&mut collect);
+    match &n.action {
+        Action::Shell(t) => collect(t),
+        Action::Task { with, .. } => {
+            let text = with.to_string();
+            for p in spec.params.keys() {
+                if text.contains(&format!("{{params.{p}}}")) {
+                    names.push(p.clone());
+                }
+            }
+        }
+    }
+    names.into_iter().filter_map(|p| spec.params.get(&p).map(|v| (p, v.value.clone()))).collect()
+}
+
+/// Everything the instance's key depends on. `files` are its external input files
+/// (`instance_files`); `upstream` gives, for each dependency instance, its output digest;
+/// `uses` is `params_used` of the node (computed once per node).
+pub fn hash_inputs(
+    spec: &Spec,
+    registry: &Registry,
+    inst: &Instance,
+    uses: &BTreeMap<String, serde_json::Value>,
+    files: Vec<PathBuf>,
+    upstream: impl Fn(usize) -> (String, String),
+    stat: &mut StatCache,
+) -> Result<HashInputs, KeyError> {
+    let node = &spec.nodes[inst.node];
+    let params = resolved_params(spec, inst);
+    let (kind, version) = match &node.action {
+        Action::Shell(_) => ("shell".to_owned(), 1),
+        Action::Task { kind, .. } => (kind.clone(), registry.get(kind).ok_or_else(|| KeyError::Params(format!("unknown task `{kind}`")))?.version()),
+    };
+    let mut digests = BTreeMap::new();
+    for path in files {
+        let d = stat.digest(&path).map_err(|source| KeyError::Input { path: path.clone(), source })?;
+        digests.insert(path.display().to_string(), d);
+    }
+    let upstream = inst.deps.iter().flatten().map(|&d| upstream(d)).collect();
+    Ok(HashInputs { kind, version, params, uses: uses.clone(), files: digests, upstream, value: inst.value.clone() })
+}
+
+/// The external files an instance reads, for `hash_inputs`: those its task's parameters name
+/// and its `inputs`. Listing them can read the filesystem (a task may look for its patient's
+/// images), so callers list them once.
+pub fn instance_files(spec: &Spec, registry: &Registry, inst: &Instance) -> Result<Vec<PathBuf>, KeyError> {
+    let mut files = match &spec.nodes[inst.node].action {
+        Action::Shell(_) => Vec::new(),
+        Action::Task { kind, .. } => match registry.get(kind) {
+            Some(task) => task.input_files(&resolved_params(spec, inst)).map_err(KeyError::Params)?,
+            None => Vec::new(),
+        },
+    };
+    files.extend(input_paths(spec, inst));
+    Ok(files)
+}
+
+/// Every external input file of these instances that does not exist, reported together
+/// before anything runs.
+pub fn missing_inputs(spec: &Spec, registry: &Registry, instances: &[Instance]) -> Vec<crate::diagnostic::Diagnostic> {
+    let mut out = Vec::new();
+    for inst in instances {
+        // Parameters a task cannot read are reported elsewhere; the node's `inputs` still count.
+        let files = instance_files(spec, registry, inst).unwrap_or_else(|_| input_paths(spec, inst));
+        for f in files {
+            if !f.exists() {
+                out.push(crate::expand::missing_input_error(spec, inst, &f));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,363 @@
+//! The tokio scheduler: a ready queue over the instance graph, weighted CPU/memory/GPU
+//! pools, cache lookups, early cutoff, dynamic expansion, keep-going and clean stops.
+//! It talks to the world only through events.
+
+mod pools;
+mod slots;
+
+pub use pools::{Grant, Pools, Take};
+
+use crate::cache::{ActionRecord, Cache, CacheError};
+use crate::events::{Event, EventBus, Failure, Id, Summary};
+use crate::executor::{Cancel, Executor, Job, Outcome, Work};
+use crate::expand::{shell_command, Expansion};
+use crate::hash::HashInputs;
+use crate::keys::{hash_inputs, instance_files, params_used, KeyError};
+use crate::spec::{Action, Spec};
+use crate::statcache::StatCache;
+use crate::task::Registry;
+use slots::{Slot, St};
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The GPU ordinals a run may hand out.
+pub enum GpuPool {
+    Fixed(Vec<usize>),
+    /// Found by asking (libtorch, in another process) the first time an instance needs a GPU:
+    /// a run that needs none, a no-op run above all, never pays the second that costs.
+    Probe(Box<dyn Fn() -> Result<Vec<usize>, String> + Send + Sync>),
+}
+
+pub struct RunOptions {
+    pub cpus: u32,
+    pub mem_gb: f64,
+    pub gpus: GpuPool,
+    pub keep_going: bool,
+    /// Where the readable `results/` tree goes; `None` for no links.
+    pub results: Option<PathBuf>,
+    pub workdir: PathBuf,
+    pub executor: Arc<Executor>,
+}
+
+struct Prepared {
+    key: String,
+    inputs: HashInputs,
+}
+
+pub struct Scheduler<'a> {
+    spec: &'a Spec,
+    registry: &'a Registry,
+    cache: &'a mut Cache,
+    stat: &'a mut StatCache,
+    opts: &'a RunOptions,
+    bus: &'a EventBus,
+    x: Expansion<'a>,
+    slots: Vec<Slot>,
+    prepared: Vec<Option<Prepared>>,
+    ids: Vec<Id>,
+    node_names: Vec<Id>,
+    node_uses: Vec<BTreeMap<String, serde_json::Value>>,
+    ready: VecDeque<usize>,
+    runnable: VecDeque<usize>,
+    verified: HashSet<String>,
+    used_keys: Vec<String>,
+    summary: Summary,
+    stopping: bool,
+    out_root: PathBuf,
+    results: Option<crate::results::ResultsTree>,
+}
+
+impl<'a> Scheduler<'a> {
+    pub fn new(
+        spec: &'a Spec,
+        registry: &'a Registry,
+        cache: &'a mut Cache,
+        stat: &'a mut StatCache,
+        opts: &'a RunOptions,
+        bus: &'a EventBus,
+        x: Expansion<'a>,
+    ) -> Self {
+        let out_root = std::fs::canonicalize(cache.root()).unwrap_or_else(|_| cache.root().to_owned()).join("out");
+        let node_names = spec.nodes.iter().map(|n| Id::from(n.name.as_str())).collect();
+        let node_uses = (0..spec.nodes.len()).map(|n| params_used(spec, n)).collect();
+        let results = opts.results.as_ref().map(|r| {
+            let abs = std::path::absolute(r).unwrap_or_else(|_| r.clone());
+            let key = crate::hash::sha256_hex(abs.to_string_lossy().as_bytes());
+            crate::results::ResultsTree::load(r, cache.root().join(format!("results-{}.index", &key[..16])))
+        });
+        let mut s = Scheduler {
+            spec,
+            registry,
+            cache,
+            stat,
+            opts,
+            bus,
+            x,
+            slots: Vec::new(),
+            prepared: Vec::new(),
+            ids: Vec::new(),
+            node_names,
+            node_uses,
+            ready: VecDeque::new(),
+            runnable: VecDeque::new(),
+            verified: HashSet::new(),
+            used_keys: Vec::new(),
+            summary: Summary::default(),
+            stopping: false,
+            out_root,
+            results,
+        };
+        let all: Vec<usize> = (0..s.x.instances.len()).collect();
+        s.adopt(&all);
+        s
+    }
+
+    /// Runs to completion (or failure, or interrupt) and returns the summary.
+    pub async fn run(mut self) -> Result<Summary, CacheError> {
+        let start = Instant::now();
+        let counts = self.x.by_node.iter().map(|v| v.as_ref().map(Vec::len));
+        let nodes = self.spec.nodes.iter().map(|n| n.name.clone()).zip(counts).collect();
+        let known = match &self.opts.gpus {
+            GpuPool::Fixed(g) => Some(g.clone()),
+            GpuPool::Probe(_) => None,
+        };
+        self.bus.emit(Event::RunStarted { pipeline: self.spec.name.clone(), nodes, cpus: self.opts.cpus, gpus: known.clone(), remote: self.opts.executor.describe() });
+        let mut pools = Pools::new(self.opts.cpus, self.opts.mem_gb, known.clone().unwrap_or_default());
+        let mut gpus_known = known.is_some();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Grant, Outcome)>();
+        let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+        let cancel = Cancel { flag: Arc::new(AtomicBool::new(false)), watch: cancel_rx };
+        let mut running = 0usize;
+        let mut last_sync = Instant::now();
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        // Hashing input files is I/O and sha256; never more threads than cores, whatever the pools say.
+        let hashers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(self.opts.cpus as usize);
+        loop {
+            // The ready instances' input files, listed once, are hashed in parallel first;
+            // instances that become ready meanwhile wait for the next turn of the loop.
+            let batch: Vec<(usize, Result<Vec<PathBuf>, KeyError>)> = if self.stopping {
+                Vec::new()
+            } else {
+                self.ready.drain(..).map(|i| (i, instance_files(self.spec, self.registry, &self.x.instances[i]))).collect()
+            };
+            let all: Vec<PathBuf> = batch.iter().filter_map(|(_, f)| f.as_ref().ok()).flatten().cloned().collect();
+            self.stat.prefetch(&all, hashers);
+            for (i, files) in batch {
+                // After a failure without --keep-going, what is left stays ready: reported as not run.
+                if !self.stopping {
+                    self.prepare(i, files);
+                }
+            }
+            let mut k = 0;
+            while !self.stopping && k < self.runnable.len() && pools.cpu_free() > 0 {
+                let i = self.runnable[k];
+                let resources = &self.spec.nodes[self.x.instances[i].node].resources;
+                if resources.gpu > 0 && !gpus_known {
+                    gpus_known = true;
+                    self.probe_gpus(&mut pools);
+                }
+                match pools.try_take(resources) {
+                    Take::Wait => k += 1,
+                    Take::Never(why) => {
+                        self.runnable.remove(k);
+                        self.fail(i, why, None);
+                    }
+                    Take::Granted(grant) => {
+                        self.runnable.remove(k);
+                        if self.inputs_intact(i) {
+                            self.launch(i, grant, &tx, &cancel);
+                            running += 1;
+                        } else {
+                            pools.give_back(grant);
+                        }
+                    }
+                }
+            }
+            if running == 0 && (self.stopping || (self.ready.is_empty() && self.runnable.is_empty())) {
+                break;
+            }
+            // Instances put back in the queue (a corrupt input was found) need no event.
+            if !self.stopping && !self.ready.is_empty() {
+                continue;
+            }
+            self.bus.flush();
+            tokio::select! {
+                Some((i, grant, outcome)) = rx.recv() => {
+                    running -= 1;
+                    pools.give_back(grant);
+                    self.complete(i, outcome);
+                    if last_sync.elapsed() > Duration::from_millis(250) {
+                        self.cache.sync()?;
+                        last_sync = Instant::now();
+                    }
+                }
+                _ = &mut ctrl_c, if !self.summary.interrupted => {
+                    self.summary.interrupted = true;
+                    self.stopping = true;
+                    cancel.flag.store(true, Ordering::Relaxed);
+                    let _ = cancel_tx.send(true);
+                    self.bus.emit(Event::Warning { message: "interrupted: stopping running jobs; everything finished so far is kept".into() });
+                }
+            }
+        }
+        self.finish_unstarted();
+        self.cache.sync()?;
+        let keys: Vec<&str> = self.used_keys.iter().map(String::as_str).collect();
+        self.cache.note_run(&keys)?;
+        if let Some(Err(e)) = self.results.as_mut().map(|r| r.save()) {
+            self.bus.emit(Event::Warning { message: format!("could not save the results index: {e}") });
+        }
+        if let Err(e) = self.stat.save() {
+            self.bus.emit(Event::Warning { message: format!("could not save the file digest table: {e}") });
+        }
+        self.summary.secs = start.elapsed().as_secs_f64();
+        Ok(self.summary)
+    }
+
+    fn prepare(&mut self, i: usize, files: Result<Vec<PathBuf>, KeyError>) {
+        let inst = &self.x.instances[i];
+        let (ids, slots) = (&self.ids, &self.slots);
+        let hi = files.and_then(|files| {
+            hash_inputs(self.spec, self.registry, inst, &self.node_uses[inst.node], files, |d| {
+                // A failed input of a partial gather is part of the key as missing, so the node
+                // reruns once it succeeds.
+                (ids[d].to_string(), slots[d].output.clone().unwrap_or_else(|| "missing".to_owned()))
+            }, self.stat)
+        });
+        let hi = match hi {
+            Ok(h) => h,
+            Err(e) => {
+                let line = self.spec.nodes[inst.node].pos.line;
+                return self.fail(i, format!("{e} (node `{}` at {}:{line})", self.node_names[inst.node], self.spec.file.display()), None);
+            }
+        };
+        let key = hi.key();
+        if let Some(output) = self.cache.lookup(&key).map(|r| r.output.clone()) {
+            match self.cache.quick_check(&output) {
+                Ok(manifest) => {
+                    self.used_keys.push(key.clone());
+                    self.prepared[i] = Some(Prepared { key, inputs: hi });
+                    self.summary.cached += 1;
+                    self.bus.emit(Event::Cached { id: self.ids[i].clone(), node: self.node_names[inst.node].clone() });
+                    return self.done(i, output, manifest);
+                }
+                Err(e) => self.corrupt(&output, e),
+            }
+        }
+        self.prepared[i] = Some(Prepared { key, inputs: hi });
+        self.slots[i].st = St::Runnable;
+        self.runnable.push_back(i);
+    }
+
+    fn probe_gpus(&mut self, pools: &mut Pools) {
+        if let GpuPool::Probe(probe) = &self.opts.gpus {
+            match probe() {
+                Ok(gpus) => pools.add_gpus(gpus),
+                Err(e) => self.bus.emit(Event::Warning { message: format!("could not count the GPUs ({e}); running without") }),
+            }
+        }
+    }
+
+    fn corrupt(&mut self, digest: &str, e: CacheError) {
+        self.bus.emit(Event::Warning { message: format!("{e}; evicted, it will be recomputed") });
+        self.cache.evict(digest);
+        self.verified.remove(digest);
+    }
+
+    fn launch(&mut self, i: usize, grant: Grant, tx: &tokio::sync::mpsc::UnboundedSender<(usize, Grant, Outcome)>, cancel: &Cancel) {
+        let inst = &self.x.instances[i];
+        let node = &self.spec.nodes[inst.node];
+        let p = self.prepared[i].as_ref().expect("prepared before launch");
+        let staging = match self.cache.staging() {
+            Ok(s) => s,
+            Err(e) => return self.fail(i, e.to_string(), None),
+        };
+        let mut dirs: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+        let mut files: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+        let mut missing = Vec::new();
+        for (need, deps) in node.needs.iter().zip(&inst.deps) {
+            for &d in deps {
+                let Some(output) = self.slots[d].output.as_deref() else {
+                    missing.push(self.ids[d].to_string());
+                    continue;
+                };
+                let dir = self.out_root.join(output);
+                if let Some(m) = &self.slots[d].manifest {
+                    files.entry(need.clone()).or_default().extend(m.files.iter().map(|f| dir.join(&f.path)));
+                }
+                dirs.entry(need.clone()).or_default().push(dir);
+            }
+        }
+        if !missing.is_empty() {
+            let shown = if missing.len() > 5 { format!("{}, … ({} in all)", missing[..5].join(", "), missing.len()) } else { missing.join(", ") };
+            self.bus.emit(Event::Warning { message: format!("{} runs without {shown}, which did not succeed (`partial`)", self.ids[i]) });
+        }
+        let work = match &node.action {
+            Action::Shell(t) => Work::Shell { command: shell_command(self.spec, inst, t, &staging.join("out"), &files) },
+            Action::Task { kind, .. } => Work::Task { task: self.registry.get(kind).expect("checked").clone(), params: p.inputs.params.clone() },
+        };
+        let explain = serde_json::json!({ "instance": &*self.ids[i], "key": p.key, "inputs": p.inputs });
+        let job = Job {
+            id: self.ids[i].clone(),
+            value: inst.value.clone(),
+            work,
+            staging,
+            log: self.cache.log_path(&node.name, &inst.id),
+            workdir: self.opts.workdir.clone(),
+            cache_root: self.cache.root().to_owned(),
+            manifests: self.cache.manifest_index(),
+            inputs: dirs,
+            device: grant.device,
+            visible_devices: Some(grant.gpus.iter().map(usize::to_string).collect::<Vec<_>>().join(",")),
+            cpus: grant.cpus,
+            mem_gb: grant.mem_gb,
+            gpus: grant.gpus.len(),
+            explain: (self.cache.explain_path(&self.spec.name, &inst.id), explain),
+        };
+        self.slots[i].st = St::Running;
+        self.bus.emit(Event::Started { id: self.ids[i].clone(), node: self.node_names[inst.node].clone(), device: self.opts.executor.place(grant.device) });
+        let (tx, cancel, executor) = (tx.clone(), cancel.clone(), self.opts.executor.clone());
+        tokio::spawn(async move {
+            let outcome = executor.run(job, cancel).await;
+            let _ = tx.send((i, grant, outcome));
+        });
+    }
+
+    fn complete(&mut self, i: usize, outcome: Outcome) {
+        let node = self.x.instances[i].node;
+        match outcome.result {
+            Ok((digest, manifest)) => {
+                let key = self.prepared[i].as_ref().unwrap().key.clone();
+                let rec = ActionRecord { key: key.clone(), output: digest.clone(), secs: outcome.secs, instance: self.ids[i].to_string() };
+                if let Err(e) = self.cache.record(rec) {
+                    return self.fail(i, e.to_string(), None);
+                }
+                self.used_keys.push(key);
+                self.verified.insert(digest.clone());
+                self.summary.ran += 1;
+                self.bus.emit(Event::Finished { id: self.ids[i].clone(), node: self.node_names[node].clone(), secs: outcome.secs });
+                self.done(i, digest, manifest);
+            }
+            Err(error) => {
+                let log = self.cache.log_path(&self.spec.nodes[node].name, &self.x.instances[i].id);
+                self.fail(i, error, Some(log));
+            }
+        }
+    }
+
+    fn fail(&mut self, i: usize, error: String, log: Option<PathBuf>) {
+        self.slots[i].st = St::Failed;
+        let node = self.node_names[self.x.instances[i].node].clone();
+        self.summary.failed.push(Failure { id: self.ids[i].clone(), error: error.clone(), log: log.clone() });
+        self.bus.emit(Event::Failed { id: self.ids[i].clone(), node, error, log });
+        let because = format!("{} failed", self.ids[i]);
+        self.skip_dependants(i, &because);
+        if !self.opts.keep_going {
+            self.stopping = true;
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! One cross-validation fold: train the unfrozen tail (Adam, weight decay, a learning-rate
+//! schedule, early stopping on the inner validation split, best weights restored), score the
+//! held-out patients, fit the logistic baseline on pooled frozen features, write it all.
+
+use super::backbone::{build, read_crop, Net};
+use super::logistic::Logistic;
+use super::losses;
+use dag_study::training::protocol::{HeadInit, Loss, Sample, Schedule, TrainJob};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tch::nn::OptimizerConfig;
+use tch::{nn, Device, Kind, Tensor};
+
+/// One split's inputs stacked: (N, C, H, W) on the device, with times and events (also on the
+/// device as 0/1 labels, so that a batch's labels are a gather there, not an upload).
+struct Data {
+    x: Tensor,
+    y: Tensor,
+    time: Vec<f64>,
+    event: Vec<bool>,
+}
+
+fn load(samples: &[Sample], end_to_end: bool, device: Device) -> Result<Data, String> {
+    if samples.is_empty() {
+        // No inner validation split (`val_fraction: 0`): nothing to stack, and nothing reads `x`.
+        return Ok(Data { x: Tensor::zeros([0], (Kind::Float, device)), y: Tensor::zeros([0], (Kind::Float, device)), time: Vec::new(), event: Vec::new() });
+    }
+    let mut xs = Vec::with_capacity(samples.len());
+    for s in samples {
+        let t = if end_to_end { read_crop(&s.file)? } else { Tensor::read_npy(&s.file).map_err(|e| format!("{}: {e}", s.file.display()))? };
+        xs.push(t);
+    }
+    let x = Tensor::f_stack(&xs, 0).map_err(|e| format!("the inputs differ in shape ({e})"))?.to_device(device);
+    let event: Vec<bool> = samples.iter().map(|s| s.event).collect();
+    let y = Tensor::from_slice(&event.iter().map(|&e| e as u8 as f32).collect::<Vec<_>>()).to_device(device);
+    Ok(Data { x, y, time: samples.iter().map(|s| s.time).collect(), event })
+}
+
+impl Data {
+    fn len(&self) -> usize {
+        self.time.len()
+    }
+    /// All rows in order, `size` at a time, as views (no copy, no upload).
+    fn chunks(&self, size: usize) -> impl Iterator<Item = Tensor> + '_ {
+        (0..self.len()).step_by(size).map(move |start| self.x.narrow(0, start as i64, size.min(self.len() - start) as i64))
+    }
+}
+
+struct Trainer<'a> {
+    n: &'a Net,
+    job: &'a TrainJob,
+    /// (1,) on the device, made once: BCE's weight of the positive class.
+    pos_weight: Tensor,
+}
+
+impl Trainer<'_> {
+    /// The tail's input: the prefix run on (flipped) crops end to end; the cached feature maps
+    /// otherwise, flipped too when `augment` asks (a flipped crop's features are close to,
+    /// not exactly, its features flipped: a regulariser, not an identity).
+    fn input(&self, x: &Tensor, flip: Option<&[bool]>) -> Tensor {
+        if !self.job.end_to_end {
+            return if self.job.hyper.augment { flipped(x, flip) } else { x.shallow_clone() };
+        }
+        self.n.net.prefix(&flipped(x, flip), &self.n.split)
+    }
+
+    /// The loss of the rows `idx` of `d` (`sel`: the same rows as a device index; None: all).
+    fn loss(&self, logits: &Tensor, d: &Data, idx: &[usize], sel: Option<&Tensor>) -> Option<Tensor> {
+        match self.job.hyper.loss {
+            Loss::Bce => Some(losses::bce(logits, &sel.map_or_else(|| d.y.shallow_clone(), |s| d.y.index_select(0, s)), &self.pos_weight)),
+            Loss::Cox => losses::cox(logits, &idx.iter().map(|&i| d.time[i]).collect::<Vec<_>>(), &idx.iter().map(|&i| d.event[i]).collect::<Vec<_>>()),
+        }
+    }
+
+    /// Rows per evaluation batch: whole crops through the prefix take far more memory.
+    fn chunk(&self) -> usize {
+        if self.job.end_to_end { 8 } else { 64 }
+    }
+
+    /// Risk logits for every row, in eval mode, in batches.
+    /// Trained on flipped feature maps (`augment`), the tail scores a patient as the mean
+    /// of its logits for the map and its mirror image: the prediction does not depend on
+    /// which way the crop happened to face.
+    fn predict(&self, d: &Data) -> Tensor {
+        tch::no_grad(|| {
+            let logits = |x: &Tensor| self.n.net.tail_t(x, &self.n.split, false).squeeze_dim(1);
+            let parts: Vec<Tensor> = d
+                .chunks(self.chunk())
+                .map(|x| {
+                    let x = self.input(&x, None);
+                    if self.job.hyper.augment && !self.job.end_to_end { (logits(&x) + logits(&x.flip([3]))) / 2.0 } else { logits(&x) }
+                })
+                .collect();
+            Tensor::cat(&parts, 0)
+        })
+    }
+}
+
+/// Each row whose `flip` is set, mirrored left to right (the last axis).
+fn flipped(x: &Tensor, flip: Option<&[bool]>) -> Tensor {
+    match flip {
+        Some(f) if f.iter().any(|&v| v) => {
+            let mask = Tensor::from_slice(&f.iter().map(|&v| v as u8 as f32).collect::<Vec<_>>()).to_device(x.device()).view([-1, 1, 1, 1]);
+            x * (1.0 - &mask) + x.flip([3]) * mask
+        }
+        _ => x.shallow_clone(),
+    }
+}
+
+/// Harrell's C of the logits on a split (NaN where it has no comparable pair): what the
+/// study measures, watched per epoch beside the loss that early stopping uses.
+fn concordance(logits: &Tensor, d: &Data) -> f64 {
+    let Ok(risk) = Vec::<f64>::try_from(logits.to_kind(Kind::Double).to_device(Device::Cpu)) else { return f64::NAN };
+    dag_study::survival::Surv::new(d.time.clone(), d.event.clone())
+        .and_then(|s| dag_study::survival::harrell::harrell(&s, &risk))
+        .map_or(f64::NAN, |c| if c.comparable > 0 { c.c } else { f64::NAN })
+}
+
+/// Shuffled batches; a last batch of one joins the one before (batch norm needs two).
+fn batches(n: usize, size: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(rng);
+    let mut out: Vec<Vec<usize>> = order.chunks(size.max(2)).map(<[usize]>::to_vec).collect();
+    if out.len() > 1 && out.last().is_some_and(|b| b.len() < 2) {
+        let last = out.pop().unwrap_or_default();
+        out.last_mut().expect("more than one batch").extend(last);
+    }
+    out
+}
+
+pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Result<serde_json::Value, String> {
+    let h = &job.hyper;
+    let fold = job.fold;
+    let n = build(&job.backbone, device, log)?;
+    let (tr, va, te) = (load(&job.train, job.end_to_end, device)?, load(&job.val, job.end_to_end, device)?, load(&job.test, job.end_to_end, device)?);
+    let positives = tr.event.iter().filter(|&&e| e).count();
+    let pos_weight = if h.class_weight { (tr.len() - positives) as f64 / positives.max(1) as f64 } else { 1.0 };
+    let t = Trainer { n: &n, job, pos_weight: Tensor::from_slice(&[pos_weight as f32]).to_device(device) };
+    log(format!(
+        "fold {fold}: {} training ({positives} recurrences), {} validation, {} held-out patients; {} of 121 layers train (from {}); {:?} loss; {}",
+        tr.len(),
+        va.len(),
+        te.len(),
+        n.split.trainable_layers,
+        n.split.cut_name,
+        h.loss,
+        match (job.end_to_end, h.augment) {
+            (true, _) => "prefix recomputed every step, with random flips",
+            (false, true) => "from the cached prefix features, randomly flipped",
+            (false, false) => "from the cached prefix features",
+        }
+    ));
+    if h.head_init == HeadInit::Probe {
+        let c = probe_head(&t, &tr, h.batch_size, h.logistic_c)?;
+        log(format!("fold {fold}: the head starts at the linear probe of the tail's initial output (training C {c:.4})"));
+    }
+    let trainable = tail_state(&n.vs);
+    let mut opt = nn::Adam { wd: h.weight_decay, ..Default::default() }.build(&n.vs, h.lr).map_err(|e| e.to_string())?;
+    let mut rng = ChaCha8Rng::seed_from_u64(job.backbone.seed ^ 0x5eed_0000 ^ fold as u64);
+    let mut history = String::from("epoch,lr,train_loss,val_loss,val_c\n");
+    let (mut best, mut best_epoch, mut since_best, mut lr) = (f64::INFINITY, 0, 0, h.lr);
+    let mut best_state: Vec<Tensor> = trainable.iter().map(|(_, t)| t.detach().copy()).collect();
+    let mut epochs_run = 0;
+    for epoch in 1..=h.epochs {
+        if h.schedule == Schedule::Cosine {
+            lr = h.lr * 0.5 * (1.0 + (std::f64::consts::PI * (epoch - 1) as f64 / h.epochs as f64).cos());
+        }
+        opt.set_lr(lr);
+        if let Some(head) = h.head_lr {
+            // The head follows the same schedule from its own starting rate.
+            opt.set_lr_group(super::densenet::HEAD_GROUP, head * lr / h.lr);
+        }
+        // No transfer between host and device inside the epoch: its order goes up once (each
+        // batch is a slice of it) and the losses come down together at its end. On a GPU every
+        // transfer waits for the queued kernels; per batch, that idled it between batches. A
+        // NaN loss is therefore found at the end of its epoch (a few wasted steps). End to end,
+        // each batch's flip mask still goes up, beside a prefix pass that dwarfs it.
+        let order = batches(tr.len(), h.batch_size, &mut rng);
+        let order_t = Tensor::from_slice(&order.iter().flatten().map(|&i| i as i64).collect::<Vec<_>>()).to_device(device);
+        let (mut start, mut stepped) = (0, Vec::new());
+        for (b, idx) in order.iter().enumerate() {
+            let sel = order_t.narrow(0, start, idx.len() as i64);
+            start += idx.len() as i64;
+            let flip: Vec<bool> = idx.iter().map(|_| rng.gen_bool(0.5)).collect();
+            let logits = n.net.tail_dropout_t(&t.input(&tr.x.index_select(0, &sel), Some(&flip)), &n.split, true, h.dropout).squeeze_dim(1);
+            let Some(loss) = t.loss(&logits, &tr, idx, Some(&sel)) else { continue };
+            opt.backward_step(&loss);
+            stepped.push((b, idx.len(), loss.detach()));
+        }
+        let values: Vec<f64> = if stepped.is_empty() {
+            Vec::new()
+        } else {
+            let all = Tensor::stack(&stepped.iter().map(|(_, _, l)| l.shallow_clone()).collect::<Vec<_>>(), 0);
+            Vec::<f64>::try_from(all.to_kind(Kind::Double).to_device(Device::Cpu)).map_err(|e| e.to_string())?
+        };
+        let (mut sum, mut count) = (0.0, 0);
+        for ((b, rows, _), value) in stepped.iter().zip(values) {
+            if !value.is_finite() {
+                return Err(format!("fold {fold}: the training loss became {value} at epoch {epoch}, batch {} (NaN or infinite inputs, or try a lower `lr`)", b + 1));
+            }
+            sum += value * *rows as f64;
+            count += rows;
+        }
+        let (val_loss, val_c) = if va.time.is_empty() { (f64::NAN, f64::NAN) } else { tch::no_grad(|| {
+            let all: Vec<usize> = (0..va.len()).collect();
+            let logits = t.predict(&va);
+            (t.loss(&logits, &va, &all, None).map_or(f64::NAN, |l| l.double_value(&[])), concordance(&logits, &va))
+        }) };
+        let train_loss = sum / count.max(1) as f64;
+        epochs_run = epoch;
+        history.push_str(&format!("{epoch},{lr},{train_loss},{val_loss},{val_c}\n"));
+        log(format!("fold {fold} epoch {epoch}/{}: lr {lr:.2e}, training loss {train_loss:.4}, validation loss {val_loss:.4}, validation C {val_c:.4}", h.epochs));
+        // Without a usable validation loss (no validation events for Cox), the last epoch wins.
+        if val_loss < best || !val_loss.is_finite() {
+            (best, best_epoch, since_best) = (if val_loss.is_finite() { val_loss } else { best }, epoch, 0);
+            tch::no_grad(|| best_state.iter_mut().zip(&trainable).for_each(|(b, (_, t))| b.copy_(t)));
+        } else {
+            since_best += 1;
+            if h.schedule == Schedule::Plateau && since_best % (h.patience / 2).max(1) == 0 {
+                lr /= 2.0;
+            }
+            if h.patience > 0 && since_best >= h.patience {
+                log(format!("fold {fold}: no better validation loss for {} epochs; stopping, keeping epoch {best_epoch}", h.patience));
+                break;
+            }
+        }
+    }
+    tch::no_grad(|| trainable.iter().zip(&best_state).for_each(|((_, t), b)| t.shallow_clone().copy_(b)));
+    let dl: Vec<f64> = Vec::<f64>::try_from(t.predict(&te).to_kind(Kind::Double).to_device(Device::Cpu)).map_err(|e| e.to_string())?;
+    let logistic = logistic_scores(&t, &[&tr, &va], &te, h.logistic_c)?;
+    write_outputs(job, &trainable, &dl, &logistic, &history)?;
+    let summary = serde_json::json!({
+        "fold": fold,
+        "n_train": tr.len(), "n_val": va.len(), "n_test": te.len(),
+        "train_events": positives, "test_events": te.event.iter().filter(|&&e| e).count(),
+        "best_epoch": best_epoch, "epochs_run": epochs_run, "best_val_loss": best,
+        "stopped_early": epochs_run < h.epochs,
+        "pretrained": n.pretrained, "split": n.split, "end_to_end": job.end_to_end,
+        "hyper": h, "device": super::backbone::device_name(device),
+        "tf32": device.is_cuda() && super::backbone::tf32_allowed(),
+        "dropped": job.dropped,
+    });
+    let path = job.out.join("summary.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&summary).expect("json")).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(summary)
+}
+
+/// Linear probing before fine-tuning: the classifier is set to the L2 logistic regression
+/// (the baseline's objective and `c`) on what it reads from the tail as it stands, on the
+/// training split. A head drawn at random sends the tail's first gradients in random
+/// directions and, at a rate gentle enough for the dense layers, stays near its start; from
+/// the probe's solution, fine-tuning can only start where a linear model already is.
+/// Returns the probe's C on the training split.
+fn probe_head(t: &Trainer<'_>, tr: &Data, batch: usize, c: f64) -> Result<f64, String> {
+    let (net, split) = (&t.n.net, &t.n.split);
+    tch::no_grad(|| {
+        // The tail's batch norms first see the training split in training mode: their running
+        // statistics (at their initial 0 and 1 in a network drawn at random) are what the
+        // probe's features, computed in eval mode, are normalised with. Passes continue until
+        // the start's share of the running averages (momentum 0.1) is below 1e-3.
+        let per_pass = tr.len().div_ceil(batch.max(2));
+        for _ in 0..66usize.div_ceil(per_pass.max(1)) {
+            for x in tr.chunks(batch.max(2)) {
+                let _ = net.tail_pooled_t(&t.input(&x, None), split, true);
+            }
+        }
+        // What `predict` feeds the head: with `augment`, its logit is the mean over the map and
+        // its mirror, that is the head applied to the mean of the two pooled vectors.
+        let pooled = |x: &Tensor| {
+            let x = t.input(x, None);
+            let p = net.tail_pooled_t(&x, split, false);
+            if t.job.hyper.augment && !t.job.end_to_end { (p + net.tail_pooled_t(&x.flip([3]), split, false)) / 2.0 } else { p }
+        };
+        let x = Tensor::cat(&tr.chunks(t.chunk()).map(|x| pooled(&x)).collect::<Vec<_>>(), 0);
+        let m = Logistic::fit(&x, &tr.event, c)?;
+        let (w, b) = m.as_linear();
+        let head = &net.classifier;
+        head.ws.shallow_clone().copy_(&w.view([1, -1]).to_kind(head.ws.kind()));
+        if let Some(bs) = &head.bs {
+            bs.shallow_clone().copy_(&b.view([1]).to_kind(bs.kind()));
+        }
+        Ok(concordance(&x.apply(head).squeeze_dim(1), tr))
+    })
+}
+
+/// The trainable variables with the running statistics of their batch norms: what early
+/// stopping keeps from the best epoch, and what tail.safetensors holds.
+fn tail_state(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
+    let vars = vs.variables();
+    let mut names: Vec<String> = vars.iter().filter(|(_, t)| t.requires_grad()).map(|(n, _)| n.clone()).collect();
+    for n in names.clone() {
+        if let Some(prefix) = n.strip_suffix(".weight") {
+            names.extend(["running_mean", "running_var"].map(|b| format!("{prefix}.{b}")).into_iter().filter(|b| vars.contains_key(b)));
+        }
+    }
+    names.sort();
+    names.into_iter().map(|n| {
+        let t = vars[&n].shallow_clone();
+        (n, t)
+    }).collect()
+}
+
+/// The baseline on globally averaged frozen features (the cut's input), fitted on all of the
+/// fold's training patients.
+fn logistic_scores(t: &Trainer<'_>, fit_on: &[&Data], test: &Data, c: f64) -> Result<Vec<f64>, String> {
+    let pooled = |d: &Data| tch::no_grad(|| {
+        let parts: Vec<Tensor> = d.chunks(t.chunk()).map(|x| t.input(&x, None).mean_dim(&[2i64, 3][..], false, Kind::Double)).collect();
+        Tensor::cat(&parts, 0)
+    });
+    let fit_on: Vec<&Data> = fit_on.iter().copied().filter(|d| !d.time.is_empty()).collect();
+    let x = Tensor::cat(&fit_on.iter().map(|d| pooled(d)).collect::<Vec<_>>(), 0);
+    let y: Vec<bool> = fit_on.iter().flat_map(|d| d.event.iter().copied()).collect();
+    let m = Logistic::fit(&x, &y, c)?;
+    Vec::<f64>::try_from(m.decision(&pooled(test)).to_device(Device::Cpu)).map_err(|e| e.to_string())
+}
+
+fn write_outputs(job: &TrainJob, trainable: &[(String, Tensor)], dl: &[f64], logistic: &[f64], history: &str) -> Result<(), String> {
+    let io = |p: &std::path::Path, e: &dyn std::fmt::Display| format!("{}: {e}", p.display());
+    let path = job.out.join("predictions.csv");
+    let mut w = csv::Writer::from_path(&path).map_err(|e| io(&path, &e))?;
+    w.write_record(["patient_id", "fold", "time_days", "event", "dl_score", "logistic_score"]).map_err(|e| io(&path, &e))?;
+    for (i, s) in job.test.iter().enumerate() {
+        let rec = [s.patient.clone(), job.fold.to_string(), s.time.to_string(), (s.event as u8).to_string(), dl[i].to_string(), logistic[i].to_string()];
+        w.write_record(&rec).map_err(|e| io(&path, &e))?;
+    }
+    w.flush().map_err(|e| io(&path, &e))?;
+    let path = job.out.join("history.csv");
+    std::fs::write(&path, history).map_err(|e| io(&path, &e))?;
+    // The trained tail only: everything else is the backbone the job names.
+    let path = job.out.join("tail.safetensors");
+    let cpu: Vec<(String, Tensor)> = trainable.iter().map(|(n, t)| (n.clone(), t.detach().to_device(Device::Cpu).contiguous())).collect();
+    Tensor::write_safetensors(&cpu, &path).map_err(|e| io(&path, &e))
+}

@@ -1,0 +1,394 @@
+//! NIfTI (.nii, .nii.gz) through the nifti crate: every common datatype, scl_slope/inter
+//! applied, the voxel-to-world affine as nibabel's `img.affine` (sform, else qform, else
+//! the zooms), 3D and 4D; float32 and uint8 written back with the same geometry.
+
+use flate2::bufread::GzDecoder;
+use ndarray::{ArrayD, IxDyn, ShapeBuilder};
+use nifti::writer::WriterOptions;
+use nifti::{IntoNdArray, NiftiHeader, NiftiObject, NiftiType, ReaderOptions};
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NiftiIoError {
+    #[error("{file}: not a readable NIfTI file: {message}")]
+    Read { file: PathBuf, message: String },
+    #[error("{file}: cannot write NIfTI: {message}")]
+    Write { file: PathBuf, message: String },
+}
+
+/// A volume in NIfTI's axis order (x, y, z[, t]), as float32 after scaling.
+pub struct Volume {
+    pub data: ArrayD<f32>,
+    pub header: NiftiHeader,
+}
+
+pub fn datatype_name(t: NiftiType) -> &'static str {
+    match t {
+        NiftiType::Uint8 => "uint8",
+        NiftiType::Int8 => "int8",
+        NiftiType::Uint16 => "uint16",
+        NiftiType::Int16 => "int16",
+        NiftiType::Uint32 => "uint32",
+        NiftiType::Int32 => "int32",
+        NiftiType::Uint64 => "uint64",
+        NiftiType::Int64 => "int64",
+        NiftiType::Float32 => "float32",
+        NiftiType::Float64 => "float64",
+        _ => "other",
+    }
+}
+
+pub fn read(file: &Path) -> Result<Volume, NiftiIoError> {
+    let err = |message: String| NiftiIoError::Read { file: file.to_owned(), message };
+    let (header, data) = match read_in_bulk(file, None).map_err(|e| err(e.to_string()))? {
+        Some(read) => read,
+        None => {
+            let obj = ReaderOptions::new().read_file(file).map_err(|e| err(e.to_string()))?;
+            let header = obj.header().clone();
+            (header, obj.into_volume().into_ndarray::<f32>().map_err(|e| err(e.to_string()))?)
+        }
+    };
+    without_nan(file, Volume { data, header })
+}
+
+/// A single-file NIfTI-1 (.nii, .nii.gz) of a common datatype, its voxels decoded in bulk;
+/// None for anything else (a .hdr/.img pair, complex or RGB voxels), which the nifti crate
+/// reads. The header is the crate's; the crate's own voxel path converts element by element
+/// through a byte reader and holds the raw bytes beside the result. Values are what the
+/// crate gives: cast to float32, then `v · slope + inter` unless the slope is 0.
+///
+/// With `z`, only that slice of a 3D volume: the bytes before it are skipped (read past, for
+/// a .nii.gz) and none after it are read.
+fn read_in_bulk(file: &Path, z: Option<usize>) -> Result<Option<(NiftiHeader, ArrayD<f32>)>, nifti::NiftiError> {
+    let f = BufReader::with_capacity(1 << 20, File::open(file)?);
+    let mut src: Box<dyn Read> = if file.extension().is_some_and(|e| e == "gz") { Box::new(GzDecoder::new(f)) } else { Box::new(f) };
+    let header = NiftiHeader::from_reader(&mut src)?;
+    if &header.magic != b"n+1\0" {
+        return Ok(None);
+    }
+    let t = header.data_type()?;
+    let size = match t {
+        NiftiType::Uint8 | NiftiType::Int8 => 1,
+        NiftiType::Uint16 | NiftiType::Int16 => 2,
+        NiftiType::Uint32 | NiftiType::Int32 | NiftiType::Float32 => 4,
+        NiftiType::Uint64 | NiftiType::Int64 | NiftiType::Float64 => 8,
+        _ => return Ok(None),
+    };
+    let mut dims: Vec<usize> = header.dim()?.iter().map(|&d| usize::from(d)).collect();
+    // Extensions lie between the 348-byte header and the voxels; a slice is further in.
+    let mut skip = (header.vox_offset as u64).saturating_sub(348);
+    if let Some(z) = z {
+        if dims.len() != 3 || z >= dims[2] {
+            return Ok(None); // the caller's full read says what is wrong
+        }
+        skip += (z * dims[0] * dims[1] * size) as u64;
+        dims[2] = 1;
+    }
+    std::io::copy(&mut (&mut src).take(skip), &mut std::io::sink())?;
+    let count = dims.iter().product::<usize>();
+    let little = header.endianness == nifti::Endianness::Little;
+    let mut data: Vec<f32> = if t == NiftiType::Float32 && little == cfg!(target_endian = "little") {
+        // Straight into the result: no second volume-sized buffer.
+        let mut data = vec![0.0f32; count];
+        read_all(&mut src, bytemuck::cast_slice_mut(&mut data))?;
+        data
+    } else {
+        let mut raw = vec![0u8; count * size];
+        read_all(&mut src, &mut raw)?;
+        macro_rules! decode {
+            ($t:ty) => {
+                raw.chunks_exact(size)
+                    .map(|c| {
+                        let b = c.try_into().expect("chunks of the type's size");
+                        (if little { <$t>::from_le_bytes(b) } else { <$t>::from_be_bytes(b) }) as f32
+                    })
+                    .collect()
+            };
+        }
+        match t {
+            NiftiType::Uint8 => decode!(u8),
+            NiftiType::Int8 => decode!(i8),
+            NiftiType::Uint16 => decode!(u16),
+            NiftiType::Int16 => decode!(i16),
+            NiftiType::Uint32 => decode!(u32),
+            NiftiType::Int32 => decode!(i32),
+            NiftiType::Uint64 => decode!(u64),
+            NiftiType::Int64 => decode!(i64),
+            NiftiType::Float32 => decode!(f32),
+            NiftiType::Float64 => decode!(f64),
+            _ => unreachable!("sized above"),
+        }
+    };
+    let (slope, inter) = (header.scl_slope, header.scl_inter);
+    if slope != 0.0 {
+        data.iter_mut().for_each(|v| *v = *v * slope + inter);
+    }
+    let data = ArrayD::from_shape_vec(IxDyn(&dims).f(), data).expect("as many values as the dimensions hold");
+    Ok(Some((header, data)))
+}
+
+/// Fills `buf`, or says how much of it the file held.
+fn read_all(src: &mut impl Read, buf: &mut [u8]) -> Result<(), nifti::NiftiError> {
+    let mut got = 0;
+    while got < buf.len() {
+        match src.read(&mut buf[got..])? {
+            0 => return Err(nifti::NiftiError::IncompatibleLength(got, buf.len())),
+            n => got += n,
+        }
+    }
+    Ok(())
+}
+
+/// Slice `z` of a 3D volume as an (x, y, 1) volume with the file's header (whose `dim` is
+/// the whole volume's): for a step that needs one slice of each phase.
+pub fn read_z_slice(file: &Path, z: usize) -> Result<Volume, NiftiIoError> {
+    let err = |message: String| NiftiIoError::Read { file: file.to_owned(), message };
+    let (header, data) = match read_in_bulk(file, Some(z)).map_err(|e| err(e.to_string()))? {
+        Some(read) => read,
+        None => {
+            let v = read(file)?;
+            if v.data.ndim() != 3 || z >= v.data.shape()[2] {
+                return Err(err(format!("no slice {z} in a volume of shape {:?}", v.shape())));
+            }
+            let data = v.data.slice_axis(ndarray::Axis(2), ndarray::Slice::from(z..z + 1)).to_owned();
+            (v.header, data)
+        }
+    };
+    without_nan(file, Volume { data, header })
+}
+
+fn without_nan(file: &Path, v: Volume) -> Result<Volume, NiftiIoError> {
+    // A fold, not `any`: it vectorises, and a clean volume is read to the end either way.
+    if memory_order(&v.data).iter().fold(false, |acc, x| acc | x.is_nan()) {
+        return Err(NiftiIoError::Read { file: file.to_owned(), message: "the volume holds NaN values".into() });
+    }
+    Ok(v)
+}
+
+/// The values in memory order, without a copy where the array is contiguous: iterating an
+/// n-dimensional array in logical order goes against NIfTI's (Fortran) storage and is many
+/// times slower on a whole volume.
+pub fn memory_order(v: &ArrayD<f32>) -> Cow<'_, [f32]> {
+    v.as_slice_memory_order().map_or_else(|| Cow::Owned(v.iter().copied().collect()), Cow::Borrowed)
+}
+
+impl Volume {
+    pub fn shape(&self) -> Vec<usize> {
+        self.data.shape().to_vec()
+    }
+
+    /// Voxel sizes of the spatial (and further) axes, from pixdim.
+    pub fn spacing(&self) -> Vec<f64> {
+        (1..=self.data.ndim()).map(|i| f64::from(self.header.pixdim[i])).collect()
+    }
+
+    /// The shape the header gives (for a slice read with `read_z_slice`: the whole volume's).
+    pub fn header_shape(&self) -> Vec<usize> {
+        self.header.dim().map(|d| d.iter().map(|&n| usize::from(n)).collect()).unwrap_or_default()
+    }
+
+    /// The voxel-to-world matrix (mm), as nibabel gives it.
+    pub fn affine(&self) -> [[f64; 4]; 4] {
+        let m = self.header.affine::<f64>();
+        let mut out = [[0.0; 4]; 4];
+        for (r, row) in out.iter_mut().enumerate() {
+            for (c, v) in row.iter_mut().enumerate() {
+                *v = m[(r, c)];
+            }
+        }
+        out
+    }
+
+    pub fn datatype(&self) -> &'static str {
+        self.header.data_type().map_or("other", datatype_name)
+    }
+
+    /// What `dag image info --json` prints.
+    pub fn info_json(&self) -> serde_json::Value {
+        serde_json::json!({ "shape": self.shape(), "spacing": self.spacing(), "datatype": self.datatype(), "affine": self.affine() })
+    }
+}
+
+/// The header for writing: the geometry (affine, zooms, units) of `like`, no scaling.
+fn geometry_of(like: &NiftiHeader) -> NiftiHeader {
+    let mut header = like.clone();
+    header.scl_slope = 1.0;
+    header.scl_inter = 0.0;
+    header
+}
+
+/// Writes float32 voxels with the geometry of `like`.
+pub fn write_f32(file: &Path, data: &ArrayD<f32>, like: &NiftiHeader) -> Result<(), NiftiIoError> {
+    write(file, data, like)
+}
+
+/// Writes int16 voxels (scanner-like intensities) with the geometry of `like`.
+pub fn write_i16(file: &Path, data: &ArrayD<i16>, like: &NiftiHeader) -> Result<(), NiftiIoError> {
+    write(file, data, like)
+}
+
+/// Writes uint8 voxels (masks) with the geometry of `like`.
+pub fn write_u8(file: &Path, data: &ArrayD<u8>, like: &NiftiHeader) -> Result<(), NiftiIoError> {
+    write(file, data, like)
+}
+
+fn write<T: nifti::DataElement + bytemuck::Pod>(file: &Path, data: &ArrayD<T>, like: &NiftiHeader) -> Result<(), NiftiIoError> {
+    let header = geometry_of(like);
+    let options = WriterOptions::new(file).reference_header(&header);
+    // The writer copies slice by slice; with a fixed number of axes that copy is several
+    // times faster than through IxDyn's indexing (seconds on a DUKE-sized volume).
+    match data.view().into_dimensionality::<ndarray::Ix3>() {
+        Ok(v3) => options.write_nifti(&v3),
+        Err(_) => options.write_nifti(data),
+    }
+    .map_err(|e| write_error(file, e))
+}
+
+fn write_error(file: &Path, e: nifti::NiftiError) -> NiftiIoError {
+    NiftiIoError::Write { file: file.to_owned(), message: e.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nifti::writer::WriterOptions;
+
+    fn oracle(name: &str) -> PathBuf {
+        crate::oracles::oracles_dir().join("n4").join(name)
+    }
+
+    #[test]
+    fn reads_the_oracle_volume_as_nibabel_does() {
+        let v = read(&oracle("volume.nii.gz")).unwrap();
+        assert_eq!(v.shape(), vec![192, 192, 64]);
+        assert_eq!(v.datatype(), "float32");
+        let sp = v.spacing();
+        assert!((sp[0] - 0.8).abs() < 1e-6 && (sp[2] - 2.0).abs() < 1e-12);
+        // nibabel 5: img.affine and the float64 sum of img.dataobj.
+        let want = [[-0.800000011920929, 0.0, 0.0, 0.0], [0.0, -0.800000011920929, 0.0, 0.0], [0.0, 0.0, 2.0, 0.0], [0.0, 0.0, 0.0, 1.0]];
+        for (r, row) in v.affine().iter().enumerate() {
+            for (c, x) in row.iter().enumerate() {
+                assert!((x - want[r][c]).abs() < 1e-9, "affine[{r}][{c}] = {x}");
+            }
+        }
+        let sum: f64 = v.data.iter().map(|&x| f64::from(x)).sum();
+        assert!((sum - 89968082.51209003).abs() < 1e-6 * sum);
+        let mask = read(&oracle("body_mask.nii.gz")).unwrap();
+        assert_eq!(mask.datatype(), "uint8");
+        assert_eq!(mask.data.iter().map(|&x| f64::from(x)).sum::<f64>(), 853886.0);
+    }
+
+    #[test]
+    fn float32_and_uint8_round_trip_with_their_geometry() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = read(&oracle("volume.nii.gz")).unwrap();
+        let out = dir.path().join("copy.nii.gz");
+        write_f32(&out, &v.data, &v.header).unwrap();
+        let back = read(&out).unwrap();
+        assert_eq!(back.affine(), v.affine());
+        assert_eq!(back.spacing(), v.spacing());
+        assert!(back.data == v.data);
+        let mask = v.data.mapv(|x| u8::from(x > 100.0));
+        let mpath = dir.path().join("mask.nii");
+        write_u8(&mpath, &mask, &v.header).unwrap();
+        let m = read(&mpath).unwrap();
+        assert_eq!(m.datatype(), "uint8");
+        assert_eq!(m.affine(), v.affine());
+        assert!(m.data == mask.mapv(f32::from));
+    }
+
+    #[test]
+    fn int16_with_scaling_and_a_flipped_qform() {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = ndarray::Array::from_shape_fn(ndarray::IxDyn(&[4, 3, 2]), |ix| (ix[0] + 10 * ix[1] + 100 * ix[2]) as i16);
+        let mut h = NiftiHeader {
+            pixdim: [1.0, 0.5, 0.7, 3.0, 1.0, 1.0, 1.0, 1.0],
+            scl_slope: 2.0,
+            scl_inter: -1.0,
+            sform_code: 0,
+            qform_code: 1,
+            ..Default::default()
+        };
+        // A half turn about y: x and z flipped (quaternion b, c, d = 0, 1, 0).
+        (h.quatern_b, h.quatern_c, h.quatern_d) = (0.0, 1.0, 0.0);
+        (h.quatern_x, h.quatern_y, h.quatern_z) = (120.0, -80.0, 40.0);
+        let path = dir.path().join("flip.nii");
+        WriterOptions::new(&path).reference_header(&h).write_nifti(&raw).unwrap();
+        // The writer always stores slope 1; put the scaling into the header bytes ourselves
+        // (NIfTI-1: scl_slope at byte 112, scl_inter at 116).
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[112..116].copy_from_slice(&2.0f32.to_le_bytes());
+        bytes[116..120].copy_from_slice(&(-1.0f32).to_le_bytes());
+        std::fs::write(&path, bytes).unwrap();
+        let v = read(&path).unwrap();
+        assert_eq!(v.datatype(), "int16");
+        assert_eq!(v.data[[3, 2, 1]], 2.0 * 123.0 - 1.0);
+        let want = [[-0.5, 0.0, 0.0, 120.0], [0.0, 0.7, 0.0, -80.0], [0.0, 0.0, -3.0, 40.0], [0.0, 0.0, 0.0, 1.0]];
+        for (r, row) in v.affine().iter().enumerate() {
+            for (c, x) in row.iter().enumerate() {
+                assert!((x - want[r][c]).abs() < 1e-6, "affine[{r}][{c}] = {x}, want {}", want[r][c]);
+            }
+        }
+    }
+
+    /// The bulk decoder against the nifti crate's own reader, datatype by datatype, and one
+    /// slice against the whole volume's.
+    #[test]
+    fn bulk_reads_equal_the_crates_and_slices_equal_the_volume() {
+        let dir = tempfile::tempdir().unwrap();
+        let shape = IxDyn(&[5, 4, 3]);
+        let v = ndarray::Array::from_shape_fn(shape.clone(), |ix| ix[0] as f64 * 1.5 - ix[1] as f64 * 7.0 + ix[2] as f64 * 40.0);
+        let h = NiftiHeader { pixdim: [1.0, 0.5, 0.7, 3.0, 1.0, 1.0, 1.0, 1.0], ..Default::default() };
+        let crate_read = |p: &Path| ReaderOptions::new().read_file(p).unwrap().into_volume().into_ndarray::<f32>().unwrap();
+        for name in ["f64.nii.gz", "i16.nii", "u16.nii.gz", "f32.nii"] {
+            let p = dir.path().join(name);
+            let w = WriterOptions::new(&p).reference_header(&h);
+            match &name[..3] {
+                "f64" => w.write_nifti(&v),
+                "i16" => w.write_nifti(&v.mapv(|x| x as i16)),
+                "u16" => w.write_nifti(&v.mapv(|x| x.abs() as u16)),
+                _ => w.write_nifti(&v.mapv(|x| x as f32)),
+            }
+            .unwrap();
+            let ours = read(&p).unwrap();
+            assert!(ours.data == crate_read(&p), "{name}");
+            let s = read_z_slice(&p, 2).unwrap();
+            assert_eq!(s.data.shape(), &[5, 4, 1]);
+            assert_eq!(s.header_shape(), vec![5, 4, 3]);
+            assert!(s.data.index_axis(ndarray::Axis(2), 0) == ours.data.index_axis(ndarray::Axis(2), 2), "{name}");
+        }
+        let e = read_z_slice(&dir.path().join("f32.nii"), 3).err().unwrap().to_string();
+        assert!(e.contains("f32.nii") && e.contains("no slice 3"), "{e}");
+    }
+
+    #[test]
+    fn a_volume_with_nan_is_refused_with_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = ArrayD::<f32>::zeros(IxDyn(&[4, 3, 2]));
+        v[[1, 2, 1]] = f32::NAN;
+        let p = dir.path().join("nan.nii");
+        write_f32(&p, &v, &NiftiHeader::default()).unwrap();
+        for e in [read(&p).err(), read_z_slice(&p, 1).err()] {
+            let e = e.expect("refused").to_string();
+            assert!(e.contains("nan.nii") && e.contains("NaN"), "{e}");
+        }
+        // The slice without it is fine.
+        assert!(read_z_slice(&p, 0).is_ok());
+    }
+
+    #[test]
+    fn truncated_and_foreign_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = std::fs::read(oracle("body_mask.nii.gz")).unwrap();
+        let cut = dir.path().join("cut.nii.gz");
+        std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+        let e = read(&cut).err().unwrap().to_string();
+        assert!(e.contains("cut.nii.gz: not a readable NIfTI file"), "{e}");
+        let junk = dir.path().join("junk.nii");
+        std::fs::write(&junk, b"hello").unwrap();
+        assert!(read(&junk).err().unwrap().to_string().contains("junk.nii"));
+    }
+}

@@ -1,0 +1,181 @@
+//! `tumour_crop`: one patient's preprocessing as a pipeline task (one instance per patient).
+
+use super::crop::{npy_bytes, png_bytes, slice, tumour_crop, CropOptions, Plane};
+use super::nifti_io::{read, read_z_slice};
+use dag_engine::params::ParamError;
+use dag_engine::task::{Task, TaskCtx, TaskError};
+use crate::data::mamamia::patient_files;
+use crate::data::{dataset_root, patient_input_files};
+use crate::ranges;
+use serde::Deserialize;
+use std::path::PathBuf;
+
+pub struct TumourCrop;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// The dataset: a needed node's output (`input`) or a folder (`dataset`).
+    #[serde(default)]
+    pub input: Option<String>,
+    #[serde(default)]
+    pub dataset: Option<PathBuf>,
+    pub patient: String,
+    /// The three channels: DCE phases (default pre-contrast, first and second post-contrast).
+    #[serde(default = "crate::data::default_phases")]
+    pub phases: Vec<usize>,
+    #[serde(default = "default_spacing")]
+    pub spacing_mm: f64,
+    #[serde(default = "default_margin")]
+    pub margin_mm: f64,
+    #[serde(default = "default_size")]
+    pub size: u32,
+}
+
+fn default_spacing() -> f64 {
+    CropOptions::default().spacing_mm
+}
+fn default_margin() -> f64 {
+    CropOptions::default().margin_mm
+}
+fn default_size() -> u32 {
+    CropOptions::default().size
+}
+
+impl Task for TumourCrop {
+    type Params = Params;
+    const KIND: &'static str = "tumour_crop";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str = "middle tumour slice, cropped, resized and normalised to three channels (.npy and a PNG preview)";
+
+    fn input_files(p: &Params) -> Vec<PathBuf> {
+        patient_input_files(&p.dataset, &p.patient, &p.phases)
+    }
+
+    fn validate(p: &Params) -> Vec<ParamError> {
+        let phases = if p.phases.len() == 3 { Ok(()) } else { Err(ParamError::at("phases", format!("three phases make the three channels; got {:?}", p.phases))) };
+        ranges::refused([phases, ranges::positive("spacing_mm", p.spacing_mm), ranges::non_negative("margin_mm", p.margin_mm), ranges::at_least("size", p.size as usize, 1)])
+    }
+
+    fn run(&self, p: Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
+        let root = dataset_root(ctx, &p.input, &p.dataset)?;
+        let who = &p.patient;
+        let (files, mask_file) = patient_files(&root, who, &p.phases).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
+        let mask = read(&mask_file).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
+        let sp = mask.spacing();
+        let o = CropOptions { spacing_mm: p.spacing_mm, margin_mm: p.margin_mm, size: p.size, ..CropOptions::default() };
+        // One phase in memory at a time: the crop needs only the tumour's slice of each.
+        let phase_slice = |c: usize, z: usize| -> Result<Plane, String> {
+            let f = &files[c];
+            let v = read_z_slice(f, z).map_err(|e| e.to_string())?;
+            if v.header_shape() != mask.shape() {
+                return Err(format!("{} has shape {:?}, the mask {:?}", f.display(), v.header_shape(), mask.shape()));
+            }
+            let (a, b) = (v.affine(), mask.affine());
+            if a.iter().flatten().zip(b.iter().flatten()).any(|(x, y)| (x - y).abs() > 1e-3) {
+                return Err(format!("{} and its mask have different voxel-to-world affines", f.display()));
+            }
+            Ok(slice(&v.data, 0))
+        };
+        let (x, previews, info) = tumour_crop(&mask.data, [sp[0], sp[1]], &o, phase_slice).map_err(|e| TaskError::msg(format!("{who}: {e} ({})", mask_file.display())))?;
+        let n = p.size as usize;
+        let out = |name: &str| ctx.out.join(name);
+        std::fs::write(out("crop.npy"), npy_bytes(&[3, n, n], &x)).map_err(TaskError::io(&out("crop.npy")))?;
+        std::fs::write(out("preview.png"), png_bytes(&previews).map_err(TaskError::msg)?).map_err(TaskError::io(&out("preview.png")))?;
+        let meta = serde_json::json!({ "patient": who, "options": o, "crop": info });
+        std::fs::write(out("crop.json"), serde_json::to_vec_pretty(&meta).expect("json")).map_err(TaskError::io(&out("crop.json")))
+    }
+}
+
+/// One patient's files in the dataset, and where a step that writes the patient back in the
+/// same layout (`n4`, `resample`) puts its own: `images/<ID>/<id>_000N.nii` and
+/// `segmentations/expert/<ID>.nii[.gz]` under the node's output.
+pub(super) struct PatientBack {
+    pub who: String,
+    pub phases: Vec<PathBuf>,
+    pub mask: PathBuf,
+    images: PathBuf,
+    masks: PathBuf,
+}
+
+impl PatientBack {
+    pub fn open(ctx: &TaskCtx<'_>, input: &Option<String>, dataset: &Option<PathBuf>, patient: &str, phases: &[usize]) -> Result<PatientBack, TaskError> {
+        let root = dataset_root(ctx, input, dataset)?;
+        let who = patient.to_uppercase();
+        let (files, mask) = patient_files(&root, &who, phases).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
+        let images = ctx.out.join("images").join(&who);
+        let masks = ctx.out.join("segmentations/expert");
+        std::fs::create_dir_all(&images).map_err(TaskError::io(&images))?;
+        std::fs::create_dir_all(&masks).map_err(TaskError::io(&masks))?;
+        Ok(PatientBack { who, phases: files, mask, images, masks })
+    }
+
+    /// Where phase `ph` goes: float32, uncompressed, because gzip makes float32 voxels
+    /// larger, not smaller, and takes seconds on a large volume.
+    pub fn phase_out(&self, ph: usize) -> PathBuf {
+        self.images.join(format!("{}_{ph:04}.nii", self.who.to_lowercase()))
+    }
+
+    /// Where the mask goes, with extension `ext` (`nii` or `nii.gz`).
+    pub fn mask_out(&self, ext: &str) -> PathBuf {
+        self.masks.join(format!("{}.{ext}", self.who))
+    }
+}
+
+/// `n4`: one patient's phases, bias-corrected, written back in the dataset's layout (with
+/// the expert mask beside them) so the next step reads them as it would the raw data.
+pub struct N4Correct;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct N4Params {
+    #[serde(default)]
+    pub input: Option<String>,
+    #[serde(default)]
+    pub dataset: Option<PathBuf>,
+    pub patient: String,
+    #[serde(default = "crate::data::default_phases")]
+    pub phases: Vec<usize>,
+    #[serde(default = "default_shrink")]
+    pub shrink: usize,
+}
+
+fn default_shrink() -> usize {
+    4
+}
+
+impl Task for N4Correct {
+    type Params = N4Params;
+    const KIND: &'static str = "n4";
+    const VERSION: u32 = 2;
+    const DESCRIPTION: &'static str = "N4 bias-field correction of one patient's phases (Otsu mask)";
+
+    fn input_files(p: &N4Params) -> Vec<PathBuf> {
+        patient_input_files(&p.dataset, &p.patient, &p.phases)
+    }
+
+    fn validate(p: &N4Params) -> Vec<ParamError> {
+        ranges::refused([ranges::at_least("shrink", p.shrink, 1)])
+    }
+
+    fn run(&self, p: N4Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
+        let back = PatientBack::open(ctx, &p.input, &p.dataset, &p.patient, &p.phases)?;
+        let who = &back.who;
+        let options = super::n4::N4Options { shrink: p.shrink, ..Default::default() };
+        for (f, &ph) in back.phases.iter().zip(&p.phases) {
+            ctx.check_cancelled()?;
+            let v = read(f).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
+            let field = super::n4::n4(&v.data, None, &options).map_err(|e| TaskError::msg(format!("{who}: {}: {e}", f.display())))?;
+            let mut corrected = v.data;
+            field.correct(&mut corrected);
+            let out = back.phase_out(ph);
+            super::nifti_io::write_f32(&out, &corrected, &v.header).map_err(|e| TaskError::msg(e.to_string()))?;
+            let _ = writeln!(ctx.log, "{}: iterations per level {:?}", f.display(), field.iterations);
+        }
+        // The mask as it is, under its own extension (the reader takes .nii.gz or .nii).
+        let ext = if back.mask.extension().is_some_and(|e| e == "gz") { "nii.gz" } else { "nii" };
+        let dest = back.mask_out(ext);
+        std::fs::copy(&back.mask, &dest).map_err(TaskError::io(&dest))?;
+        Ok(())
+    }
+}

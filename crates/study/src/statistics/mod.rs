@@ -1,0 +1,302 @@
+//! The study's statistics on a cohort table: a Cox baseline on clinical covariates, the
+//! baseline plus a risk score, their C-indices and time-dependent AUCs, and the Kang test of
+//! each against the baseline. Used by `dag stats` and by the `survival_stats` task.
+
+pub mod cv;
+mod subgroups;
+pub mod table;
+pub mod task;
+mod text;
+
+pub use text::render_text;
+
+use crate::survival::bootstrap::percentile_interval;
+use crate::survival::cox::{fit, linear_predictor, CoxFit, Ties};
+use crate::survival::harrell::harrell;
+use crate::survival::ipcw::{cumulative_dynamic_auc, uno_c};
+use crate::survival::kang::kang;
+use crate::survival::{Surv, SurvivalError};
+use serde_json::{json, Map, Value};
+use table::{Table, TableError};
+
+/// What to analyse. As the `survival_stats` task's parameters it also says where the table
+/// is (`input` + `file`, or `table`) and where the score comes from (`scores`); the command
+/// line gives the table itself.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub input: Option<String>,
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub table: Option<std::path::PathBuf>,
+    /// The score column from a needed node's table, joined on `key` (default `patient_id`).
+    #[serde(default)]
+    pub scores: Option<ScoresFrom>,
+    pub time: String,
+    pub event: String,
+    pub score: String,
+    #[serde(default)]
+    pub covariates: Vec<String>,
+    /// Horizons in the time unit, as written (they key the JSON output).
+    #[serde(default)]
+    pub horizons: Vec<String>,
+    /// Bootstrap replicates for percentile intervals of the C-indices (0: none).
+    #[serde(default)]
+    pub bootstrap: usize,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Tie handling of the Cox models: Efron (default, as lifelines and R) or Breslow.
+    #[serde(default)]
+    pub breslow: bool,
+    /// A column (e.g. `tumor_subtype`) to report the C-indices and AUCs within each value of.
+    #[serde(default)]
+    pub by: Option<String>,
+    /// The column of each row's cross-validation fold (whole numbers): adds the statistics
+    /// per held-out fold, their mean ± sd, and the Cox models cross-validated.
+    #[serde(default)]
+    pub fold: Option<String>,
+    /// Where the `fold` column comes from when the table lacks it: another needed node's
+    /// table (e.g. `cv_folds`' folds.csv), joined on `key`.
+    #[serde(default)]
+    pub folds_from: Option<ScoresFrom>,
+}
+
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoresFrom {
+    pub input: String,
+    pub file: String,
+    #[serde(default = "default_key")]
+    pub key: String,
+}
+
+fn default_key() -> String {
+    "patient_id".into()
+}
+
+fn default_seed() -> u64 {
+    20260
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StatsError {
+    #[error("{0}")]
+    Table(#[from] TableError),
+    #[error("{file}: {what}: {source}")]
+    Stat { file: String, what: String, source: SurvivalError },
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn tied(v: &[f64]) -> usize {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s.windows(2).filter(|w| w[0] == w[1]).count()
+}
+
+pub fn analyse(table: &Table, cfg: &Config) -> Result<Value, StatsError> {
+    analyse_with_predictions(table, cfg).map(|a| a.json)
+}
+
+/// Named columns of one value per row.
+type Columns = Vec<(String, Vec<f64>)>;
+
+/// The results, and each row's linear predictors (in-sample and, with folds, out of fold)
+/// for figures drawn from them.
+pub struct Analysis {
+    pub json: Value,
+    /// (name, one value per row): the score, `baseline`, `combined`, and with folds `fold`,
+    /// `cv_baseline`, `cv_combined`. A model that could not be fitted is absent.
+    pub columns: Columns,
+}
+
+/// A score that is the same for every patient (the negative control's true term) ranks
+/// nobody: its C is 0.5 and a Cox model cannot estimate its coefficient.
+fn is_constant(v: &[f64]) -> bool {
+    v.windows(2).all(|w| w[0] == w[1])
+}
+
+pub fn analyse_with_predictions(table: &Table, cfg: &Config) -> Result<Analysis, StatsError> {
+    let horizons: Vec<(String, f64)> = cfg
+        .horizons
+        .iter()
+        .map(|h| h.trim().parse::<f64>().map(|v| (h.trim().to_owned(), v)).map_err(|_| StatsError::Usage(format!("horizon `{h}` is not a number"))))
+        .collect::<Result<_, _>>()?;
+    let time = table.times(&cfg.time)?;
+    let event = table.events(&cfg.event)?;
+    let score = table.numbers(&cfg.score)?;
+    let covs: Vec<Vec<f64>> = cfg.covariates.iter().map(|c| table.numbers(c)).collect::<Result<_, _>>()?;
+    let file = table.file.display().to_string();
+    let stat = |what: String| {
+        let file = file.clone();
+        move |source: SurvivalError| StatsError::Stat { file, what, source }
+    };
+    let surv = Surv::new(time.clone(), event).map_err(stat("times".into()))?;
+    if surv.len() < 4 {
+        return Err(StatsError::Stat {
+            file: table.file.display().to_string(),
+            what: "the cohort".into(),
+            source: SurvivalError::Invalid(format!("the Kang test needs at least 4 subjects, got {}", surv.len())),
+        });
+    }
+    if surv.events() == 0 {
+        return Err(StatsError::Stat {
+            file: table.file.display().to_string(),
+            what: format!("column `{}`", cfg.event),
+            source: SurvivalError::NotEstimable("no events (no row has 1)".into()),
+        });
+    }
+    if cfg.covariates.is_empty() {
+        return Err(StatsError::Usage("give the baseline's clinical covariates (e.g. --covariates HR,HER2)".into()));
+    }
+    let constant = is_constant(&score);
+    let base = fit(&surv, &cfg.covariates, &covs, ties(cfg)).map_err(stat("Cox baseline".into()))?;
+    let mut comb_names = cfg.covariates.clone();
+    comb_names.push(cfg.score.clone());
+    let mut comb_cols = covs.clone();
+    comb_cols.push(score.clone());
+    let comb = if constant { None } else { Some(fit(&surv, &comb_names, &comb_cols, ties(cfg)).map_err(stat("Cox combined".into()))?) };
+    let lp_base = linear_predictor(&base.coef, &covs);
+    let lp_comb = comb.as_ref().map(|c| linear_predictor(&c.coef, &comb_cols));
+    let mut named = vec![(cfg.score.clone(), score.clone()), ("baseline".to_owned(), lp_base.clone())];
+    named.extend(lp_comb.clone().map(|lp| ("combined".to_owned(), lp)));
+    let mut scores = Map::new();
+    for (name, s) in &named {
+        let mut entry = score_stats(name, &surv, s, &horizons, cfg, &stat)?;
+        if name == &cfg.score && constant {
+            entry["constant"] = json!(true);
+        }
+        scores.insert(name.clone(), entry);
+    }
+    let kangs = kang_pair(&surv, cfg, &score, &lp_base, lp_comb.as_deref(), "", &file)?;
+    let mut v = json!({
+        "n": surv.len(),
+        "events": surv.events(),
+        "tied_times": tied(&time),
+        "tied_scores": tied(&score),
+        "cox": { "baseline": cox_json(&base), "combined": comb.as_ref().map_or_else(|| without_combined(cfg), cox_json) },
+        "scores": scores,
+        "kang": kangs,
+    });
+    if constant {
+        v["constant_score"] = json!(true);
+    }
+    if let Some(column) = &cfg.by {
+        let named: Vec<(String, &Vec<f64>)> = named.iter().map(|(n, s)| (n.clone(), s)).collect();
+        v["by"] = subgroups::by_group(column, &table.strings(column)?, &surv, &named, &horizons);
+    }
+    let mut columns = named;
+    if let Some(column) = &cfg.fold {
+        let fold = table.folds(column)?;
+        let (cross, cv_columns) = cross_validated(&surv, cfg, &covs, &score, &fold, &horizons, constant, &stat, &file)?;
+        v["cross_validated"] = cross;
+        columns.push(("fold".into(), fold.iter().map(|&f| f as f64).collect()));
+        columns.extend(cv_columns);
+    }
+    Ok(Analysis { json: v, columns })
+}
+
+/// The analysis fold by fold: each held-out fold's statistics and their mean ± sd, and the
+/// Cox models fitted without each fold (pooled, with the Kang tests). Returns it and the
+/// out-of-fold linear predictors `cv_baseline` (and `cv_combined`).
+#[allow(clippy::too_many_arguments)]
+fn cross_validated<F, G>(surv: &Surv, cfg: &Config, covs: &[Vec<f64>], score: &[f64], fold: &[usize], horizons: &[(String, f64)], constant: bool, stat: &F, file: &str) -> Result<(Value, Columns), StatsError>
+where
+    F: Fn(String) -> G,
+    G: FnOnce(SurvivalError) -> StatsError,
+{
+    let per_fold = cv::per_fold(surv, score, fold, horizons);
+    let mut cross = json!({ "per_fold": per_fold, "mean_sd": cv::summarise(&per_fold, horizons) });
+    let score_arg = (!constant).then_some((cfg.score.as_str(), score));
+    let cvc = cv::cross_validated_cox(surv, &cfg.covariates, covs, score_arg, fold, ties(cfg))
+        .map_err(|(f, model, source)| StatsError::Stat { file: file.to_owned(), what: format!("cross-validated Cox {model} without fold {f}"), source })?;
+    let by_name = |names: &[String], b: &[f64]| -> Map<String, Value> { names.iter().cloned().zip(b.iter().map(|x| json!(x))).collect() };
+    let mut models = Map::new();
+    let mut base = score_stats("the cross-validated baseline", surv, &cvc.baseline, horizons, cfg, stat)?;
+    base["coef_per_fold"] = json!(cvc.coef.iter().map(|(f, b, _)| json!({ "fold": f, "coef": by_name(&cfg.covariates, b) })).collect::<Vec<_>>());
+    models.insert("baseline".into(), base);
+    if let Some(lp) = &cvc.combined {
+        let mut m = score_stats("the cross-validated combined model", surv, lp, horizons, cfg, stat)?;
+        m["coef_per_fold"] = json!(cvc.coef.iter().filter_map(|(f, _, c)| c.as_ref().map(|c| json!({ "fold": f, "coef": by_name(&cvc.names, c) }))).collect::<Vec<_>>());
+        models.insert("combined".into(), m);
+    }
+    cross["cox"] = Value::Object(models);
+    cross["kang"] = Value::Object(kang_pair(surv, cfg, score, &cvc.baseline, cvc.combined.as_deref(), "cross-validated ", file)?);
+    let mut columns = vec![("cv_baseline".to_owned(), cvc.baseline)];
+    columns.extend(cvc.combined.map(|lp| ("cv_combined".to_owned(), lp)));
+    Ok((cross, columns))
+}
+
+fn ties(cfg: &Config) -> Ties {
+    if cfg.breslow { Ties::Breslow } else { Ties::Efron }
+}
+
+fn without_combined(cfg: &Config) -> Value {
+    json!({ "not_estimable": format!("`{}` is the same for every patient, so the combined model has no coefficient to fit", cfg.score) })
+}
+
+/// The score against the baseline, and the combined model against it where there is one;
+/// an error names the comparison (`prefix` says which fit).
+fn kang_pair(surv: &Surv, cfg: &Config, score: &[f64], baseline: &[f64], combined: Option<&[f64]>, prefix: &str, file: &str) -> Result<Map<String, Value>, StatsError> {
+    let named = |key: String| move |source| StatsError::Stat { file: file.to_owned(), what: format!("{prefix}Kang test {key}"), source };
+    let mut kangs = Map::new();
+    let key = format!("{}_vs_baseline", cfg.score);
+    kangs.insert(key.clone(), kang_json(surv, score, baseline).map_err(named(key))?);
+    kangs.insert("combined_vs_baseline".into(), match combined {
+        Some(lp) => kang_json(surv, lp, baseline).map_err(named("combined_vs_baseline".into()))?,
+        None => without_combined(cfg),
+    });
+    Ok(kangs)
+}
+
+/// Harrell's and Uno's C, the AUCs and (with `bootstrap`) the C's percentile interval.
+fn score_stats<F, G>(name: &str, surv: &Surv, s: &[f64], horizons: &[(String, f64)], cfg: &Config, stat: &F) -> Result<Value, StatsError>
+where
+    F: Fn(String) -> G,
+    G: FnOnce(SurvivalError) -> StatsError,
+{
+    let h = harrell(surv, s).map_err(stat(format!("Harrell's C of {name}")))?;
+    let u = uno_c(surv, surv, s, None).map_err(stat(format!("Uno's C of {name}")))?;
+    let mut entry = json!({ "harrell_c": h.c, "uno_c": u.c, "auc": aucs(surv, s, horizons) });
+    if cfg.bootstrap > 0 {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let ci = percentile_interval(surv.len(), cfg.bootstrap, 0.95, cfg.seed, threads, |idx| {
+            let sub = surv.subset(idx);
+            let sc: Vec<f64> = idx.iter().map(|&i| s[i]).collect();
+            harrell(&sub, &sc).ok().map(|c| c.c)
+        });
+        entry["harrell_c_ci95"] = json!(ci);
+    }
+    Ok(entry)
+}
+
+fn kang_json(surv: &Surv, a: &[f64], b: &[f64]) -> Result<Value, SurvivalError> {
+    let k = kang(surv, a, b)?;
+    Ok(json!({ "c": k.c, "delta_c": k.delta_c, "var": k.var, "z": k.z, "p": k.p }))
+}
+
+/// The cumulative/dynamic AUC at each horizon, keyed as written; where it cannot be
+/// estimated, `{"not_estimable": why}`.
+fn aucs(surv: &Surv, score: &[f64], horizons: &[(String, f64)]) -> Map<String, Value> {
+    horizons
+        .iter()
+        .map(|(key, h)| {
+            let v = match cumulative_dynamic_auc(surv, surv, score, *h) {
+                Ok(v) => json!(v),
+                Err(e) => json!({ "not_estimable": e.to_string().trim_start_matches("not estimable: ").to_owned() }),
+            };
+            (key.clone(), v)
+        })
+        .collect()
+}
+
+fn cox_json(f: &CoxFit) -> Value {
+    let by_name = |v: &[f64]| -> Map<String, Value> { f.names.iter().cloned().zip(v.iter().map(|x| json!(x))).collect() };
+    json!({ "coef": by_name(&f.coef), "se": by_name(&f.se), "loglik": f.loglik, "concordance": f.concordance })
+}
+
+#[cfg(test)]
+#[path = "cv_oracle_tests.rs"]
+mod cv_oracle_tests;

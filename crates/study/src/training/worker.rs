@@ -1,0 +1,120 @@
+//! A pool of `dag-torch worker` processes. Starting libtorch costs about half a second, more
+//! than the prefix takes for one patient, so workers outlive a task: a task borrows an idle
+//! worker (or starts one), sends one request, relays its progress lines into the task's log,
+//! and returns the worker to the pool. A worker exits when `dag` does (its stdin closes).
+
+use super::protocol::{Reply, Request};
+use dag_engine::task::{TaskCtx, TaskError};
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::sync::Mutex;
+use std::time::Duration;
+
+enum Line {
+    Out(String),
+    Err(String),
+    Closed,
+}
+
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<Line>,
+}
+
+static IDLE: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
+
+/// `$DAG_TORCH`, else `dag-torch` beside the running binary.
+pub fn helper() -> Result<PathBuf, TaskError> {
+    if let Some(p) = std::env::var_os("DAG_TORCH") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().map_err(|e| TaskError::msg(format!("cannot locate the running binary: {e}")))?;
+    Ok(exe.with_file_name("dag-torch"))
+}
+
+fn start() -> Result<Worker, TaskError> {
+    let exe = helper()?;
+    let mut child = Command::new(&exe)
+        .arg("worker")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| TaskError::msg(format!("{}: cannot start the libtorch worker: {e} (build it with `cargo build --bins`, or set DAG_TORCH)", exe.display())))?;
+    let (tx, lines) = channel();
+    let out = child.stdout.take().expect("piped");
+    let err = child.stderr.take().expect("piped");
+    let tx2 = tx.clone();
+    // Reader threads, so that a task waiting for an answer can still notice Ctrl-C.
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(Line::Out(line)).is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(Line::Closed);
+    });
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            if tx2.send(Line::Err(line)).is_err() {
+                return;
+            }
+        }
+    });
+    let stdin = child.stdin.take().expect("piped");
+    Ok(Worker { child, stdin, lines })
+}
+
+/// Runs one request on a worker; returns the worker's `done` value.
+pub fn call(request: &Request, ctx: &mut TaskCtx<'_>) -> Result<serde_json::Value, TaskError> {
+    let idle = IDLE.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    let mut w = match idle {
+        Some(w) => w,
+        None => start()?,
+    };
+    let line = serde_json::to_string(request).expect("requests serialise");
+    if writeln!(w.stdin, "{line}").and_then(|()| w.stdin.flush()).is_err() {
+        // An idle worker that died (e.g. killed from outside): start afresh once.
+        let _ = w.child.kill();
+        let _ = w.child.wait();
+        w = start()?;
+        writeln!(w.stdin, "{line}").and_then(|()| w.stdin.flush()).map_err(|e| TaskError::msg(format!("cannot talk to the libtorch worker: {e}")))?;
+    }
+    loop {
+        match w.lines.recv_timeout(Duration::from_millis(100)) {
+            Ok(Line::Out(text)) => match serde_json::from_str::<Reply>(&text) {
+                Ok(Reply::Log(m)) => {
+                    let _ = writeln!(ctx.log, "{m}");
+                }
+                Ok(Reply::Done(v)) => {
+                    IDLE.lock().unwrap_or_else(|e| e.into_inner()).push(w);
+                    return Ok(v);
+                }
+                Ok(Reply::Failed(m)) => {
+                    IDLE.lock().unwrap_or_else(|e| e.into_inner()).push(w);
+                    return Err(TaskError::Failed(m));
+                }
+                Err(_) => {
+                    let _ = writeln!(ctx.log, "{text}");
+                }
+            },
+            Ok(Line::Err(text)) => {
+                let _ = writeln!(ctx.log, "dag-torch: {text}");
+            }
+            Ok(Line::Closed) | Err(RecvTimeoutError::Disconnected) => {
+                let status = w.child.wait().map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                return Err(TaskError::msg(format!("the libtorch worker died ({status}); see the node's log")));
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if ctx.check_cancelled().is_err() {
+                    let _ = w.child.kill();
+                    let _ = w.child.wait();
+                    return Err(TaskError::Cancelled);
+                }
+            }
+        }
+    }
+}
