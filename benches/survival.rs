@@ -2,11 +2,11 @@
 //! times to CSV so the peers (lifelines, scikit-survival, compareC's numpy port) time the
 //! very same data, and prints one JSON object of seconds.
 
-use dag::study::survival::bootstrap::percentile_interval;
-use dag::study::survival::cox::{fit, Ties};
-use dag::study::survival::harrell::harrell;
-use dag::study::survival::kang::kang;
-use dag::study::survival::Surv;
+use dag_study::survival::bootstrap::percentile_interval;
+use dag_study::survival::cox::{fit, Ties};
+use dag_study::survival::harrell::harrell;
+use dag_study::survival::kang::kang;
+use dag_study::survival::Surv;
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
 

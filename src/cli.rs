@@ -1,4 +1,4 @@
-//! The command line (clap). Parsing only; `app` does the work.
+//! The command line (clap). Parsing only; `commands` does the work.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -94,7 +94,7 @@ pub enum Command {
         #[arg(long, default_value_t = 0.7)]
         imaging_effect: f64,
         #[arg(long, value_enum, default_value = "small")]
-        size: crate::study::data::synth::Size,
+        size: dag_study::data::synth::Size,
     },
     /// Medical images (NIfTI).
     #[command(subcommand)]

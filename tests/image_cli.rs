@@ -6,7 +6,7 @@ use common::Project;
 #[test]
 fn info_json_equals_nibabel() {
     let p = Project::new("name: unused\nnodes: {}\n");
-    let f = dag::study::oracles::oracles_dir().join("n4/volume.nii.gz");
+    let f = dag_study::oracles::oracles_dir().join("n4/volume.nii.gz");
     let r = p.dag(&["image", "info", f.to_str().unwrap(), "--json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let got: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();

@@ -3,8 +3,8 @@
 
 mod common;
 use common::Project;
-use dag::study::imaging::crop::npy_bytes;
-use dag::study::oracles::{densenet_formula_input, densenet_formula_weights, densenet_reference, safetensors_bytes};
+use dag_study::imaging::crop::npy_bytes;
+use dag_study::oracles::{densenet_formula_input, densenet_formula_weights, densenet_reference, safetensors_bytes};
 
 #[test]
 fn logits_of_a_torchvision_checkpoint_match_the_reference() {

@@ -5,7 +5,7 @@ use common::Project;
 use serde_json::Value;
 
 fn oracle_dir() -> std::path::PathBuf {
-    dag::study::oracles::oracles_dir().join("stats")
+    dag_study::oracles::oracles_dir().join("stats")
 }
 
 /// Same keys everywhere; numbers within `tol(path)`.

@@ -1,0 +1,59 @@
+//! One file per command; `run` dispatches. Commands that read a pipeline share `load` and
+//! `checked`, so `check` and `run` refuse the same pipelines for the same reasons.
+
+mod check;
+mod exec;
+mod gc;
+mod graph;
+mod image;
+mod model;
+mod plan;
+mod run;
+mod stats;
+mod synth;
+mod tasks;
+mod why;
+
+use crate::cli::{Cli, Command, PipelineArgs};
+use dag_engine::diagnostic::Diagnostics;
+use dag_engine::error::Error;
+use dag_engine::expand::Expansion;
+use dag_engine::report::log;
+use dag_engine::spec::{self, Spec};
+use dag_engine::task::Registry;
+
+pub fn run(cli: Cli) -> Result<(), Error> {
+    log::init(cli.verbose, cli.log_json.as_deref()).map_err(|source| Error::Io { path: cli.log_json.clone().unwrap_or_default(), source })?;
+    let registry = crate::wiring::registry();
+    match cli.command {
+        Command::Run(args) => run::run(&registry, args),
+        Command::Plan { pipeline, json, all } => plan::plan(&registry, &pipeline, json, all),
+        Command::Why { pipeline, id } => why::why(&registry, &pipeline, &id),
+        Command::Graph { pipeline, format, instances } => graph::graph(&registry, &pipeline, format, instances),
+        Command::Check { pipeline } => check::check(&registry, &pipeline),
+        Command::Gc { cache, keep_runs, dry_run } => gc::gc(&cache, keep_runs, dry_run),
+        Command::Stats(a) => stats::stats(a),
+        Command::Synth { out, patients, unknown, seed, imaging_effect, size } => synth::synth(&out, patients, unknown, seed, imaging_effect, size),
+        Command::Image(c) => image::image(c),
+        Command::Model(c) => model::model(c),
+        Command::Exec { job } => exec::exec(&registry, &job),
+        Command::Tasks => tasks::tasks(&registry),
+    }
+}
+
+fn load(p: &PipelineArgs, registry: &Registry) -> Result<Spec, Error> {
+    Ok(spec::load(&p.file, &p.set, registry)?)
+}
+
+/// The pipeline loaded, expanded as far as is known before running, and every instance's
+/// parameters and input files checked: what `check` reports and `run` starts from. (The
+/// expansion borrows the spec, so the caller's work runs inside.)
+fn checked<T>(p: &PipelineArgs, registry: &Registry, then: impl FnOnce(&Spec, Expansion<'_>) -> Result<T, Error>) -> Result<T, Error> {
+    let spec = load(p, registry)?;
+    let x = Expansion::new(&spec)?;
+    let missing = dag_engine::keys::missing_inputs(&spec, registry, &x.instances);
+    if !missing.is_empty() {
+        return Err(Diagnostics(missing).into());
+    }
+    then(&spec, x)
+}

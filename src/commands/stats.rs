@@ -1,0 +1,29 @@
+//! `dag stats`: the study's survival statistics on any cohort table.
+
+use crate::cli::{StatsArgs, TiesArg};
+use dag_engine::error::Error;
+use dag_study::statistics::{analyse, render_text, table::Table, Config};
+
+pub fn stats(a: StatsArgs) -> Result<(), Error> {
+    let cfg = Config {
+        time: a.time,
+        event: a.event,
+        score: a.score,
+        covariates: a.covariates,
+        horizons: a.horizons,
+        bootstrap: a.bootstrap,
+        seed: a.seed,
+        breslow: matches!(a.ties, TiesArg::Breslow),
+        by: a.by,
+        fold: a.fold,
+        ..Config::default()
+    };
+    let table = Table::read(&a.file).map_err(|e| Error::Usage(e.to_string()))?;
+    let v = analyse(&table, &cfg).map_err(|e| Error::Usage(e.to_string()))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+    } else {
+        print!("{}", render_text(&v, &table, &cfg));
+    }
+    Ok(())
+}
