@@ -5,7 +5,7 @@ use dag_engine::cache::{Cache, LockMode};
 use dag_engine::error::Error;
 use dag_engine::events::{Event, EventBus, Reporter};
 use dag_engine::executor::slurm::{Slurm, SlurmOptions};
-use dag_engine::executor::Executor;
+use dag_engine::executor::{Executor, Local};
 use dag_engine::report::{log, progress, summary};
 use dag_engine::scheduler::{GpuPool, RunOptions, Scheduler};
 use dag_engine::statcache::StatCache;
@@ -54,15 +54,15 @@ fn run_checked(registry: &Registry, spec: &Spec, x: Expansion<'_>, args: &RunArg
     } else {
         GpuPool::Fixed(parse_gpus(&args.gpus)?)
     };
-    let executor = if slurm {
+    let executor: std::sync::Arc<dyn Executor> = if slurm {
         let exe = std::env::current_exe().map_err(|source| Error::Io { path: "dag".into(), source })?;
         if !(args.slurm_poll > 0.0 && args.slurm_poll.is_finite()) {
             return Err(Error::Usage(format!("--slurm-poll must be a positive number of seconds, not {}", args.slurm_poll)));
         }
         let poll = std::time::Duration::from_secs_f64(args.slurm_poll);
-        Executor::Slurm(Box::new(Slurm::new(SlurmOptions { exe, sbatch_args: args.sbatch.clone(), poll, max_jobs: args.slurm_jobs })))
+        std::sync::Arc::new(Slurm::new(SlurmOptions { exe, sbatch_args: args.sbatch.clone(), poll, max_jobs: args.slurm_jobs }))
     } else {
-        Executor::Local
+        std::sync::Arc::new(Local)
     };
     let opts = RunOptions {
         cpus,
@@ -71,7 +71,7 @@ fn run_checked(registry: &Registry, spec: &Spec, x: Expansion<'_>, args: &RunArg
         keep_going: args.keep_going,
         results: (!args.no_results).then(|| args.results.clone()),
         workdir: std::env::current_dir().map_err(|source| Error::Io { path: ".".into(), source })?,
-        executor: std::sync::Arc::new(executor),
+        executor,
     };
     let cache_dir = &args.pipeline.cache;
     let mode = if args.no_wait { LockMode::NoWait } else { LockMode::Wait };

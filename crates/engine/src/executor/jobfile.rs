@@ -3,7 +3,8 @@
 //! the result it leaves behind for the process that holds the cache.
 //!
 //! The remote side only computes into the job's staging folder; the run that holds the cache
-//! stores the output, so the store has one writer and the cache lock means what it says.
+//! stores the output (its scheduler is the store's one writer), so the cache lock means what
+//! it says.
 
 use super::{local, Cancel, Job, Work};
 use crate::task::{Device, Registry};
@@ -96,15 +97,12 @@ impl JobFile {
             staging: self.staging,
             log: self.log,
             workdir: self.workdir,
-            cache_root: PathBuf::new(),
-            manifests: Default::default(),
             inputs: self.inputs,
             device,
             visible_devices: None,
             cpus: self.cpus,
             mem_gb: 0.0,
             gpus: 0,
-            explain: (PathBuf::new(), serde_json::Value::Null),
         })
     }
 }

@@ -2,43 +2,13 @@
 //! group, so a stop reaches every process they started) and built-in tasks on blocking
 //! threads, off the async runtime.
 
-use super::{Cancel, Job, Outcome, Work};
-use crate::cache::store_output;
+use super::{Cancel, Job, Work};
 use crate::task::{TaskCtx, TaskError};
 use std::process::Stdio;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 /// Commands longer than this go through a script file: Linux limits one argument to 128 KiB.
 const INLINE_COMMAND_MAX: usize = 64 * 1024;
-
-pub async fn run(job: Job, cancel: Cancel) -> Outcome {
-    let start = Instant::now();
-    let result = match run_work(&job, cancel).await {
-        Ok(()) => store(&job).await,
-        Err(e) => {
-            crate::cache::remove_staging(&job.staging);
-            Err(e)
-        }
-    };
-    Outcome { result, secs: start.elapsed().as_secs_f64() }
-}
-
-/// Moves a finished job's output into the store and writes its explanation beside it. Only
-/// the process holding the cache does this, whichever machine computed the output.
-pub async fn store(job: &Job) -> Result<(String, std::sync::Arc<crate::cache::Manifest>), String> {
-    let (root, staging, explain, index) = (job.cache_root.clone(), job.staging.clone(), job.explain.clone(), job.manifests.clone());
-    tokio::task::spawn_blocking(move || {
-        let stored = store_output(&root, &staging, &index).map_err(|e| e.to_string())?;
-        let mut record = explain.1;
-        record["output"] = serde_json::Value::String(stored.0.clone());
-        // The explanation is a convenience; failing to write it must not fail the job.
-        let _ = std::fs::write(&explain.0, serde_json::to_vec_pretty(&record).unwrap_or_default());
-        Ok(stored)
-    })
-    .await
-    .unwrap_or_else(|e| Err(format!("storing the output panicked: {e}")))
-}
 
 /// Runs the job's command or task into `staging/out`, writing its log; stores nothing.
 pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), String> {

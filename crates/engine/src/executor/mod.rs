@@ -1,14 +1,16 @@
-//! Executors run one prepared job and store its output; they never print.
+//! Executors compute one prepared job into its staging folder and write its log. They never
+//! store (the scheduler, which owns the cache, is the store's one writer) and never print.
 
 pub mod jobfile;
 pub mod local;
 pub mod slurm;
 pub mod squeue;
 
-use crate::cache::{Manifest, ManifestIndex};
 use crate::task::{Device, DynTask};
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -27,8 +29,6 @@ pub struct Job {
     pub staging: PathBuf,
     pub log: PathBuf,
     pub workdir: PathBuf,
-    pub cache_root: PathBuf,
-    pub manifests: ManifestIndex,
     /// For tasks: each needed node's output folders.
     pub inputs: BTreeMap<String, Vec<PathBuf>>,
     pub device: Device,
@@ -39,13 +39,6 @@ pub struct Job {
     /// The memory and the number of GPUs the job holds (what a batch system must allocate).
     pub mem_gb: f64,
     pub gpus: usize,
-    /// Written beside the output once stored, so `plan`/`why` can explain the next run.
-    pub explain: (PathBuf, serde_json::Value),
-}
-
-pub struct Outcome {
-    pub result: Result<(String, Arc<Manifest>), String>,
-    pub secs: f64,
 }
 
 /// Shared between the scheduler and running jobs: set once to stop everything.
@@ -63,34 +56,32 @@ impl Cancel {
     }
 }
 
-/// Where jobs run: here, or as batch jobs of a Slurm cluster.
-pub enum Executor {
-    Local,
-    Slurm(Box<slurm::Slurm>),
-}
+/// A job's computation, boxed so that executors can be trait objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-impl Executor {
-    pub async fn run(&self, job: Job, cancel: Cancel) -> Outcome {
-        match self {
-            Executor::Local => local::run(job, cancel).await,
-            Executor::Slurm(s) => s.run(job, cancel).await,
-        }
-    }
+/// Where jobs run: here ([`Local`]), as batch jobs of a Slurm cluster ([`slurm::Slurm`]), or
+/// wherever a test puts them.
+pub trait Executor: Send + Sync {
+    /// Computes `job` into `job.staging/out`, writing its log; the error says why it failed.
+    /// Resolves early, with an error, once `cancel` is requested.
+    fn run<'a>(&'a self, job: &'a Job, cancel: Cancel) -> BoxFuture<'a, Result<(), String>>;
 
-    /// Where a job holding `device` runs, for the logs: the device here, or Slurm's node.
-    pub fn place(&self, device: Device) -> String {
-        match (self, device) {
-            (Executor::Local, d) => d.to_string(),
-            (Executor::Slurm(_), Device::Cpu) => "slurm".to_owned(),
-            (Executor::Slurm(_), Device::Cuda(_)) => "slurm (cuda:0 of its node)".to_owned(),
-        }
+    /// Where a job holding `device` runs, for the logs.
+    fn place(&self, device: Device) -> String {
+        device.to_string()
     }
 
     /// Where jobs run, for the start of a run's output; `None` for this machine.
-    pub fn describe(&self) -> Option<String> {
-        match self {
-            Executor::Local => None,
-            Executor::Slurm(s) => Some(s.describe()),
-        }
+    fn describe(&self) -> Option<String> {
+        None
+    }
+}
+
+/// This machine: shell commands as child processes, tasks on blocking threads.
+pub struct Local;
+
+impl Executor for Local {
+    fn run<'a>(&'a self, job: &'a Job, cancel: Cancel) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(local::run_work(job, cancel))
     }
 }

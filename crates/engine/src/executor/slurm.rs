@@ -1,12 +1,12 @@
 //! Runs each job as a Slurm batch job: the job is written into its staging folder (which
 //! lies in the cache, on a filesystem the cluster's nodes share), `sbatch` runs `dag exec` on
 //! it there, and this side waits for the result file, asking `squeue` now and then (once for
-//! all jobs; see squeue.rs) whether the job is still alive, and stores the output as the local
-//! executor does.
+//! all jobs; see squeue.rs) whether the job is still alive. The output, computed there into
+//! the staging folder, is stored by this side's scheduler as a local job's is.
 
 use super::jobfile::{JobFile, JobResult, JOB, RESULT};
 use super::squeue::QueueWatch;
-use super::{local, Cancel, Job, Outcome};
+use super::{BoxFuture, Cancel, Executor, Job};
 use crate::task::Device;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -41,29 +41,34 @@ impl Slurm {
         let queue = QueueWatch::new(opts.poll);
         Slurm { opts, in_flight, queue }
     }
+}
 
-    pub fn describe(&self) -> String {
-        format!("as Slurm batch jobs (at most {} queued; {} per job)", self.opts.max_jobs, if self.opts.sbatch_args.is_empty() { "no extra sbatch arguments".to_owned() } else { format!("sbatch {}", self.opts.sbatch_args.join(" ")) })
-    }
-
-    pub async fn run(&self, job: Job, mut cancel: Cancel) -> Outcome {
-        let start = Instant::now();
-        let result = tokio::select! {
-            permit = self.in_flight.acquire() => match permit {
-                Ok(_permit) => match self.run_remote(&job, cancel.clone()).await {
-                    Ok(()) => local::store(&job).await,
-                    Err(e) => Err(e),
+impl Executor for Slurm {
+    fn run<'a>(&'a self, job: &'a Job, mut cancel: Cancel) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            tokio::select! {
+                permit = self.in_flight.acquire() => match permit {
+                    Ok(_permit) => self.run_remote(job, cancel.clone()).await,
+                    Err(e) => Err(e.to_string()),
                 },
-                Err(e) => Err(e.to_string()),
-            },
-            _ = cancel.requested() => Err("interrupted".into()),
-        };
-        if result.is_err() {
-            crate::cache::remove_staging(&job.staging);
-        }
-        Outcome { result, secs: start.elapsed().as_secs_f64() }
+                _ = cancel.requested() => Err("interrupted".into()),
+            }
+        })
     }
 
+    fn place(&self, device: Device) -> String {
+        match device {
+            Device::Cpu => "slurm".to_owned(),
+            Device::Cuda(_) => "slurm (cuda:0 of its node)".to_owned(),
+        }
+    }
+
+    fn describe(&self) -> Option<String> {
+        Some(format!("as Slurm batch jobs (at most {} queued; {} per job)", self.opts.max_jobs, if self.opts.sbatch_args.is_empty() { "no extra sbatch arguments".to_owned() } else { format!("sbatch {}", self.opts.sbatch_args.join(" ")) }))
+    }
+}
+
+impl Slurm {
     async fn run_remote(&self, job: &Job, mut cancel: Cancel) -> Result<(), String> {
         // The job sees only the GPUs Slurm gave it, so its device is the first of those.
         let device = if job.gpus > 0 { Device::Cuda(0) } else { Device::Cpu };

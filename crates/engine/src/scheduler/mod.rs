@@ -4,12 +4,15 @@
 
 mod pools;
 mod slots;
+mod store;
+#[cfg(test)]
+mod tests;
 
 pub use pools::{Grant, Pools, Take};
 
 use crate::cache::{ActionRecord, Cache, CacheError};
 use crate::events::{Event, EventBus, Failure, Id, Summary};
-use crate::executor::{Cancel, Executor, Job, Outcome, Work};
+use crate::executor::{Cancel, Executor, Job, Work};
 use crate::expand::{shell_command, Expansion};
 use crate::hash::HashInputs;
 use crate::keys::{hash_inputs, instance_files, params_used, KeyError};
@@ -17,6 +20,7 @@ use crate::spec::{Action, Spec};
 use crate::statcache::StatCache;
 use crate::task::Registry;
 use slots::{Slot, St};
+use store::{run_and_store, Outcome, StoreTo};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,7 +43,7 @@ pub struct RunOptions {
     /// Where the readable `results/` tree goes; `None` for no links.
     pub results: Option<PathBuf>,
     pub workdir: PathBuf,
-    pub executor: Arc<Executor>,
+    pub executor: Arc<dyn Executor>,
 }
 
 struct Prepared {
@@ -308,21 +312,19 @@ impl<'a> Scheduler<'a> {
             staging,
             log: self.cache.log_path(&node.name, &inst.id),
             workdir: self.opts.workdir.clone(),
-            cache_root: self.cache.root().to_owned(),
-            manifests: self.cache.manifest_index(),
             inputs: dirs,
             device: grant.device,
             visible_devices: Some(grant.gpus.iter().map(usize::to_string).collect::<Vec<_>>().join(",")),
             cpus: grant.cpus,
             mem_gb: grant.mem_gb,
             gpus: grant.gpus.len(),
-            explain: (self.cache.explain_path(&self.spec.name, &inst.id), explain),
         };
+        let to = StoreTo { root: self.cache.root().to_owned(), manifests: self.cache.manifest_index(), explain: (self.cache.explain_path(&self.spec.name, &inst.id), explain) };
         self.slots[i].st = St::Running;
         self.bus.emit(Event::Started { id: self.ids[i].clone(), node: self.node_names[inst.node].clone(), device: self.opts.executor.place(grant.device) });
         let (tx, cancel, executor) = (tx.clone(), cancel.clone(), self.opts.executor.clone());
         tokio::spawn(async move {
-            let outcome = executor.run(job, cancel).await;
+            let outcome = run_and_store(&*executor, job, to, cancel).await;
             let _ = tx.send((i, grant, outcome));
         });
     }
