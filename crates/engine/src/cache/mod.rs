@@ -147,6 +147,22 @@ impl Cache {
         Ok(m)
     }
 
+    /// `quick_check` of many entries, in order, on up to `threads` threads: a no-op run of a
+    /// wide pipeline checks thousands of outputs at once, one `stat` per file each.
+    pub fn quick_check_many(&self, digests: &[&str], threads: usize) -> Vec<Result<Arc<Manifest>, CacheError>> {
+        // Below this a thread costs more than it saves.
+        const PER_THREAD: usize = 256;
+        let threads = threads.min(digests.len() / PER_THREAD).max(1);
+        if threads == 1 {
+            return digests.iter().map(|d| self.quick_check(d)).collect();
+        }
+        let chunk = digests.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = digests.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(|d| self.quick_check(d)).collect::<Vec<_>>())).collect();
+            parts.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+        })
+    }
+
     /// Re-hashes every file of an entry against its manifest.
     pub fn verify(&self, digest: &str) -> Result<Arc<Manifest>, CacheError> {
         let m = self.manifest(digest)?;

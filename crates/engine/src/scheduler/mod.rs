@@ -150,11 +150,20 @@ impl<'a> Scheduler<'a> {
             };
             let all: Vec<PathBuf> = batch.iter().filter_map(|(_, f)| f.as_ref().ok()).flatten().cloned().collect();
             self.stat.prefetch(&all, hashers);
+            // Keys first, then every cache hit's quick check at once (in parallel), then each
+            // instance cached or queued to run.
+            let mut keyed = Vec::with_capacity(batch.len());
             for (i, files) in batch {
                 // After a failure without --keep-going, what is left stays ready: reported as not run.
                 if !self.stopping {
-                    self.prepare(i, files);
+                    keyed.extend(self.key(i, files));
                 }
+            }
+            let hits: Vec<&str> = keyed.iter().filter_map(|k| k.2.as_deref()).collect();
+            let mut checks = self.cache.quick_check_many(&hits, hashers).into_iter();
+            for (i, p, output) in keyed {
+                let check = output.map(|o| (checks.next().expect("one check per hit"), o));
+                self.prepared_to(i, p, check);
             }
             let mut k = 0;
             while !self.stopping && k < self.runnable.len() && pools.cpu_free() > 0 {
@@ -222,7 +231,9 @@ impl<'a> Scheduler<'a> {
         Ok(self.summary)
     }
 
-    fn prepare(&mut self, i: usize, files: Result<Vec<PathBuf>, KeyError>) {
+    /// The instance's key, and the output the cache holds under it if any; on failure (an
+    /// input cannot be read) the instance fails and `None` comes back.
+    fn key(&mut self, i: usize, files: Result<Vec<PathBuf>, KeyError>) -> Option<(usize, Prepared, Option<String>)> {
         let inst = &self.x.instances[i];
         let (ids, slots) = (&self.ids, &self.slots);
         let hi = files.and_then(|files| {
@@ -236,23 +247,31 @@ impl<'a> Scheduler<'a> {
             Ok(h) => h,
             Err(e) => {
                 let line = self.spec.nodes[inst.node].pos.line;
-                return self.fail(i, format!("{e} (node `{}` at {}:{line})", self.node_names[inst.node], self.spec.file.display()), None);
+                self.fail(i, format!("{e} (node `{}` at {}:{line})", self.node_names[inst.node], self.spec.file.display()), None);
+                return None;
             }
         };
         let key = hi.key();
-        if let Some(output) = self.cache.lookup(&key).map(|r| r.output.clone()) {
-            match self.cache.quick_check(&output) {
-                Ok(manifest) => {
-                    self.used_keys.push(key.clone());
-                    self.prepared[i] = Some(Prepared { key, inputs: hi });
-                    self.summary.cached += 1;
-                    self.bus.emit(Event::Cached { id: self.ids[i].clone(), node: self.node_names[inst.node].clone() });
-                    return self.done(i, output, manifest);
-                }
-                Err(e) => self.corrupt(&output, e),
+        let output = self.cache.lookup(&key).map(|r| r.output.clone());
+        Some((i, Prepared { key, inputs: hi }, output))
+    }
+
+    /// Cached, when the stored output passed its quick check; otherwise queued to run (a
+    /// damaged output is evicted first).
+    fn prepared_to(&mut self, i: usize, p: Prepared, check: Option<(Result<Arc<crate::cache::Manifest>, CacheError>, String)>) {
+        match check {
+            Some((Ok(manifest), output)) => {
+                self.used_keys.push(p.key.clone());
+                self.prepared[i] = Some(p);
+                self.summary.cached += 1;
+                let node = self.x.instances[i].node;
+                self.bus.emit(Event::Cached { id: self.ids[i].clone(), node: self.node_names[node].clone() });
+                return self.done(i, output, manifest);
             }
+            Some((Err(e), output)) => self.corrupt(&output, e),
+            None => {}
         }
-        self.prepared[i] = Some(Prepared { key, inputs: hi });
+        self.prepared[i] = Some(p);
         self.slots[i].st = St::Runnable;
         self.runnable.push_back(i);
     }

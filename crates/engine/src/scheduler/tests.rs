@@ -53,8 +53,12 @@ impl Reporter for Recorder {
 
 const CHAIN: &str = "name: t\nparams: {x: 1}\nsets:\n  s: {values: [p, q]}\nnodes:\n  a: {foreach: s, shell: 'echo {s} {params.x}'}\n  b: {needs: a, shell: 'cat {inputs.a}'}\n  c: {needs: b, shell: 'cat {inputs.b}'}\n";
 
-/// One `dag run` of `yaml` in `dir` on `fake`: its summary and its events, in order.
+/// One `dag run` of `yaml` in `dir` on `fake` with one CPU slot: its summary and its events.
 fn run(dir: &Path, yaml: &str, set: &[(&str, &str)], fake: Arc<Fake>, keep_going: bool) -> (Summary, Vec<String>) {
+    run_on(1, dir, yaml, set, fake, keep_going)
+}
+
+fn run_on(cpus: u32, dir: &Path, yaml: &str, set: &[(&str, &str)], fake: Arc<Fake>, keep_going: bool) -> (Summary, Vec<String>) {
     let file = dir.join("p.yaml");
     std::fs::write(&file, yaml).unwrap();
     let mut registry = Registry::default();
@@ -64,7 +68,7 @@ fn run(dir: &Path, yaml: &str, set: &[(&str, &str)], fake: Arc<Fake>, keep_going
     let x = Expansion::new(&spec).unwrap();
     let mut cache = Cache::open(&dir.join("cache"), LockMode::Wait, |_| {}).unwrap();
     let mut stat = StatCache::load(dir.join("cache/statcache"));
-    let opts = RunOptions { cpus: 1, mem_gb: 8.0, gpus: GpuPool::Fixed(Vec::new()), keep_going, results: None, workdir: dir.to_owned(), executor: fake };
+    let opts = RunOptions { cpus, mem_gb: 8.0, gpus: GpuPool::Fixed(Vec::new()), keep_going, results: None, workdir: dir.to_owned(), executor: fake };
     let events = Arc::new(Mutex::new(Vec::new()));
     let bus = EventBus::new(vec![Box::new(Recorder(events.clone()))]);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
@@ -147,4 +151,28 @@ fn a_failure_skips_its_dependants_and_keep_going_finishes_the_rest() {
     assert!(!s.ok());
     let ran = f.ran.lock().unwrap().clone();
     assert_eq!(ran.last().map(String::as_str), Some("a[q]"), "{ran:?} {events:?}");
+}
+
+#[test]
+fn a_damaged_output_among_many_is_found_and_only_it_is_recomputed() {
+    // Enough outputs that their quick checks run on several threads (given two CPUs).
+    let yaml = "name: t\nsets:\n  s: {range: 700}\nnodes:\n  a: {foreach: s, shell: 'echo {s}'}\n";
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), yaml, &[], fake(), false);
+    let cache = Cache::open(&dir.path().join("cache"), LockMode::ReadOnly, |_| {}).unwrap();
+    let explain: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(cache.explain_path("t", "a[613]")).unwrap()).unwrap();
+    let file = cache.out_path(explain["output"].as_str().unwrap()).join("v");
+    drop(cache);
+    // Touched after it was stored: its size and content are the same, its stamp is not.
+    std::fs::File::options().write(true).open(&file).or_else(|_| {
+        let mut perm = std::fs::metadata(&file)?.permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perm.set_readonly(false);
+        std::fs::set_permissions(&file, perm)?;
+        std::fs::File::options().write(true).open(&file)
+    }).unwrap().set_modified(std::time::SystemTime::UNIX_EPOCH).unwrap();
+    let f = fake();
+    let (s, events) = run_on(2, dir.path(), yaml, &[], f.clone(), false);
+    assert_eq!((s.ran, s.cached), (1, 699), "{:?}", &events[..5]);
+    assert_eq!(*f.ran.lock().unwrap(), ["a[613]"]);
 }
