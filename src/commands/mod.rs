@@ -51,7 +51,7 @@ fn load(p: &PipelineArgs, registry: &Registry) -> Result<Spec, Error> {
 fn checked<T>(p: &PipelineArgs, registry: &Registry, then: impl FnOnce(&Spec, Expansion<'_>) -> Result<T, Error>) -> Result<T, Error> {
     let spec = load(p, registry)?;
     let x = Expansion::new(&spec)?;
-    let missing = dag_engine::keys::missing_inputs(&spec, registry, &x.instances);
+    let missing = dag_engine::keys::missing_inputs(&spec, &x.instances);
     if !missing.is_empty() {
         return Err(Diagnostics(missing).into());
     }

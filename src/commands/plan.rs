@@ -24,6 +24,6 @@ pub fn planned(registry: &Registry, pipeline: &PipelineArgs) -> Result<(Spec, Ca
     let spec = super::load(pipeline, registry)?;
     let cache = Cache::open(&pipeline.cache, LockMode::ReadOnly, |_| {})?;
     let mut stat = StatCache::load(pipeline.cache.join("statcache"));
-    let p = plan::plan(&spec, registry, &cache, &mut stat)?;
+    let p = plan::plan(&spec, &cache, &mut stat)?;
     Ok((spec, cache, p))
 }

@@ -5,7 +5,6 @@ use crate::expand::{input_paths, resolved_params, Instance};
 use crate::hash::HashInputs;
 use crate::spec::{Action, Spec};
 use crate::statcache::StatCache;
-use crate::task::Registry;
 use crate::template::Var;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -49,7 +48,6 @@ pub fn params_used(spec: &Spec, node: usize) -> BTreeMap<String, serde_json::Val
 /// `uses` is `params_used` of the node (computed once per node).
 pub fn hash_inputs(
     spec: &Spec,
-    registry: &Registry,
     inst: &Instance,
     uses: &BTreeMap<String, serde_json::Value>,
     files: Vec<PathBuf>,
@@ -60,7 +58,7 @@ pub fn hash_inputs(
     let params = resolved_params(spec, inst);
     let (kind, version) = match &node.action {
         Action::Shell(_) => ("shell".to_owned(), 1),
-        Action::Task { kind, .. } => (kind.clone(), registry.get(kind).ok_or_else(|| KeyError::Params(format!("unknown task `{kind}`")))?.version()),
+        Action::Task { task, .. } => (task.kind().to_owned(), task.version()),
     };
     let mut digests = BTreeMap::new();
     for path in files {
@@ -74,13 +72,10 @@ pub fn hash_inputs(
 /// The external files an instance reads, for `hash_inputs`: those its task's parameters name
 /// and its `inputs`. Listing them can read the filesystem (a task may look for its patient's
 /// images), so callers list them once.
-pub fn instance_files(spec: &Spec, registry: &Registry, inst: &Instance) -> Result<Vec<PathBuf>, KeyError> {
+pub fn instance_files(spec: &Spec, inst: &Instance) -> Result<Vec<PathBuf>, KeyError> {
     let mut files = match &spec.nodes[inst.node].action {
         Action::Shell(_) => Vec::new(),
-        Action::Task { kind, .. } => match registry.get(kind) {
-            Some(task) => task.input_files(&resolved_params(spec, inst)).map_err(KeyError::Params)?,
-            None => Vec::new(),
-        },
+        Action::Task { task, .. } => task.input_files(&resolved_params(spec, inst)).map_err(KeyError::Params)?,
     };
     files.extend(input_paths(spec, inst));
     Ok(files)
@@ -88,11 +83,11 @@ pub fn instance_files(spec: &Spec, registry: &Registry, inst: &Instance) -> Resu
 
 /// Every external input file of these instances that does not exist, reported together
 /// before anything runs.
-pub fn missing_inputs(spec: &Spec, registry: &Registry, instances: &[Instance]) -> Vec<crate::diagnostic::Diagnostic> {
+pub fn missing_inputs(spec: &Spec, instances: &[Instance]) -> Vec<crate::diagnostic::Diagnostic> {
     let mut out = Vec::new();
     for inst in instances {
         // Parameters a task cannot read are reported elsewhere; the node's `inputs` still count.
-        let files = instance_files(spec, registry, inst).unwrap_or_else(|_| input_paths(spec, inst));
+        let files = instance_files(spec, inst).unwrap_or_else(|_| input_paths(spec, inst));
         for f in files {
             if !f.exists() {
                 out.push(crate::expand::missing_input_error(spec, inst, &f));

@@ -7,7 +7,6 @@ use crate::hash::HashInputs;
 use crate::keys::{hash_inputs, instance_files, params_used, KeyError};
 use crate::spec::Spec;
 use crate::statcache::StatCache;
-use crate::task::Registry;
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -46,7 +45,7 @@ pub struct Plan {
     pub summary: Counts,
 }
 
-pub fn plan(spec: &Spec, registry: &Registry, cache: &Cache, stat: &mut StatCache) -> Result<Plan, Diagnostics> {
+pub fn plan(spec: &Spec, cache: &Cache, stat: &mut StatCache) -> Result<Plan, Diagnostics> {
     let mut x = Expansion::new(spec)?;
     let uses: Vec<_> = (0..spec.nodes.len()).map(|n| params_used(spec, n)).collect();
     let mut entries: Vec<Entry> = Vec::new();
@@ -54,7 +53,7 @@ pub fn plan(spec: &Spec, registry: &Registry, cache: &Cache, stat: &mut StatCach
     // The input files of the instances that need nothing upstream are always hashed: list
     // them once and hash them in parallel first, as `run` does, instead of one at a time below.
     let mut root_files: Vec<Option<Result<Vec<std::path::PathBuf>, KeyError>>> =
-        x.instances.iter().map(|inst| inst.deps.iter().all(Vec::is_empty).then(|| instance_files(spec, registry, inst))).collect();
+        x.instances.iter().map(|inst| inst.deps.iter().all(Vec::is_empty).then(|| instance_files(spec, inst))).collect();
     let all: Vec<std::path::PathBuf> = root_files.iter().flatten().filter_map(|f| f.as_ref().ok()).flatten().cloned().collect();
     stat.prefetch(&all, std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut i = 0;
@@ -67,8 +66,8 @@ pub fn plan(spec: &Spec, registry: &Registry, cache: &Cache, stat: &mut StatCach
             entry.reason = Some(format!("waits for {}", entries[d].id));
         } else {
             let upstream = |d: usize| (entries[d].id.clone(), entries[d].output.clone().unwrap());
-            let files = root_files.get_mut(i).and_then(Option::take).unwrap_or_else(|| instance_files(spec, registry, &inst));
-            match files.and_then(|files| hash_inputs(spec, registry, &inst, &uses[inst.node], files, upstream, stat)) {
+            let files = root_files.get_mut(i).and_then(Option::take).unwrap_or_else(|| instance_files(spec, &inst));
+            match files.and_then(|files| hash_inputs(spec, &inst, &uses[inst.node], files, upstream, stat)) {
                 Err(KeyError::Input { path, .. }) => {
                     missing.push(crate::expand::missing_input_error(spec, &inst, &path));
                 }

@@ -18,7 +18,6 @@ use crate::hash::HashInputs;
 use crate::keys::{hash_inputs, instance_files, params_used, KeyError};
 use crate::spec::{Action, Spec};
 use crate::statcache::StatCache;
-use crate::task::Registry;
 use slots::{Slot, St};
 use store::{run_and_store, Outcome, StoreTo};
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -53,7 +52,6 @@ struct Prepared {
 
 pub struct Scheduler<'a> {
     spec: &'a Spec,
-    registry: &'a Registry,
     cache: &'a mut Cache,
     stat: &'a mut StatCache,
     opts: &'a RunOptions,
@@ -77,7 +75,6 @@ pub struct Scheduler<'a> {
 impl<'a> Scheduler<'a> {
     pub fn new(
         spec: &'a Spec,
-        registry: &'a Registry,
         cache: &'a mut Cache,
         stat: &'a mut StatCache,
         opts: &'a RunOptions,
@@ -94,7 +91,6 @@ impl<'a> Scheduler<'a> {
         });
         let mut s = Scheduler {
             spec,
-            registry,
             cache,
             stat,
             opts,
@@ -146,7 +142,7 @@ impl<'a> Scheduler<'a> {
             let batch: Vec<(usize, Result<Vec<PathBuf>, KeyError>)> = if self.stopping {
                 Vec::new()
             } else {
-                self.ready.drain(..).map(|i| (i, instance_files(self.spec, self.registry, &self.x.instances[i]))).collect()
+                self.ready.drain(..).map(|i| (i, instance_files(self.spec, &self.x.instances[i]))).collect()
             };
             let all: Vec<PathBuf> = batch.iter().filter_map(|(_, f)| f.as_ref().ok()).flatten().cloned().collect();
             self.stat.prefetch(&all, hashers);
@@ -237,7 +233,7 @@ impl<'a> Scheduler<'a> {
         let inst = &self.x.instances[i];
         let (ids, slots) = (&self.ids, &self.slots);
         let hi = files.and_then(|files| {
-            hash_inputs(self.spec, self.registry, inst, &self.node_uses[inst.node], files, |d| {
+            hash_inputs(self.spec, inst, &self.node_uses[inst.node], files, |d| {
                 // A failed input of a partial gather is part of the key as missing, so the node
                 // reruns once it succeeds.
                 (ids[d].to_string(), slots[d].output.clone().unwrap_or_else(|| "missing".to_owned()))
@@ -321,7 +317,7 @@ impl<'a> Scheduler<'a> {
         }
         let work = match &node.action {
             Action::Shell(t) => Work::Shell { command: shell_command(self.spec, inst, t, &staging.join("out"), &files) },
-            Action::Task { kind, .. } => Work::Task { task: self.registry.get(kind).expect("checked").clone(), params: p.inputs.params.clone() },
+            Action::Task { task, .. } => Work::Task { task: task.0.clone(), params: p.inputs.params.clone() },
         };
         let explain = serde_json::json!({ "instance": &*self.ids[i], "key": p.key, "inputs": p.inputs });
         let job = Job {

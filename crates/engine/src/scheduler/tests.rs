@@ -72,7 +72,7 @@ fn run_on(cpus: u32, dir: &Path, yaml: &str, set: &[(&str, &str)], fake: Arc<Fak
     let events = Arc::new(Mutex::new(Vec::new()));
     let bus = EventBus::new(vec![Box::new(Recorder(events.clone()))]);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let summary = rt.block_on(Scheduler::new(&spec, &registry, &mut cache, &mut stat, &opts, &bus, x).run()).unwrap();
+    let summary = rt.block_on(Scheduler::new(&spec, &mut cache, &mut stat, &opts, &bus, x).run()).unwrap();
     bus.close();
     let events = events.lock().unwrap().clone();
     (summary, events)

@@ -53,8 +53,26 @@ pub struct SetDef {
 #[derive(Clone, Debug)]
 pub enum Action {
     Shell(Template),
-    /// `with_yaml`: the mapping as written, to point a refused parameter at its line.
-    Task { kind: String, with: serde_json::Value, with_yaml: Option<Yaml> },
+    /// The task resolved from the registry once, at checking; `with_yaml`: the mapping as
+    /// written, to point a refused parameter at its line.
+    Task { task: TaskRef, with: serde_json::Value, with_yaml: Option<Yaml> },
+}
+
+/// A registered task, as the checked spec holds it (so no later stage looks its kind up again).
+#[derive(Clone)]
+pub struct TaskRef(pub std::sync::Arc<dyn crate::task::DynTask>);
+
+impl std::ops::Deref for TaskRef {
+    type Target = dyn crate::task::DynTask;
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+impl std::fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} v{}", self.kind(), self.version())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

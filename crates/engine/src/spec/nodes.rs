@@ -83,14 +83,15 @@ impl Checker<'_> {
     fn task(&mut self, t: &Yaml, with: Option<&Yaml>) -> Option<Action> {
         let registry = self.registry;
         let kind = self.string(t, "`task`")?;
-        if registry.get(&kind).is_none() {
+        let Some(task) = registry.get(&kind) else {
             let help = match suggest(&kind, registry.kinds()) {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!("built-in tasks: {}", registry.kinds().join(", ")),
             };
             self.error_help(t.pos, format!("unknown task `{kind}`"), help);
             return None;
-        }
+        };
+        let task = super::TaskRef(task.clone());
         let with_json = match with {
             None => serde_json::Value::Object(Default::default()),
             Some(w) if w.as_map().is_some() => {
@@ -107,7 +108,7 @@ impl Checker<'_> {
                 return None;
             }
         };
-        Some(Action::Task { kind, with: with_json, with_yaml: with.cloned() })
+        Some(Action::Task { task, with: with_json, with_yaml: with.cloned() })
     }
 
     fn resources(&mut self, y: &Yaml) -> Resources {

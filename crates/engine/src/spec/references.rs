@@ -38,10 +38,10 @@ impl Checker<'_> {
             let with_templates: Vec<Template>;
             match &node.action {
                 Action::Shell(t) => templates.push((t, true)),
-                Action::Task { kind, with, with_yaml } => {
+                Action::Task { task, with, with_yaml } => {
                     with_templates = strings(with).filter_map(|s| Template::parse(s).ok()).collect();
                     templates.extend(with_templates.iter().map(|t| (t, false)));
-                    self.task_params(spec, node.name.as_str(), pos, with_yaml.as_ref(), kind, with);
+                    self.task_params(spec, node.name.as_str(), pos, with_yaml.as_ref(), task, with);
                 }
             }
             for (t, is_shell) in templates {
@@ -105,12 +105,12 @@ impl Checker<'_> {
     /// fails before anything runs. Each refusal points at where `with_yaml` writes the
     /// parameter (else at the node, `pos`), and one that comes from `{params.X}` says so, since
     /// that is where to change it.
-    fn task_params(&mut self, spec: &Spec, node: &str, pos: Pos, with_yaml: Option<&Yaml>, kind: &str, with: &serde_json::Value) {
+    fn task_params(&mut self, spec: &Spec, node: &str, pos: Pos, with_yaml: Option<&Yaml>, task: &super::TaskRef, with: &serde_json::Value) {
         let rendered = crate::expand::render_json(with, &|v| match v {
             Var::Param(p) => spec.params.get(p).map(|p| p.value.clone()),
             _ => None,
         });
-        let Some(task) = self.registry.get(kind) else { return };
+        let kind = task.kind();
         for e in task.check(&rendered).err().unwrap_or_default() {
             let at = match with_yaml {
                 Some(w) if !e.path.is_empty() => w.locate(&e.path),
