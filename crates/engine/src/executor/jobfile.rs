@@ -126,7 +126,7 @@ pub async fn exec(path: &Path, registry: &Registry) -> Result<(), String> {
                     let _ = tx.send(true);
                 }
             });
-            local::run_work(&job, cancel).await
+            local::run_work(&job, cancel).await.map_err(|e| e.to_string())
         }
         Err(e) => Err(e),
     };

@@ -2,7 +2,7 @@
 //! group, so a stop reaches every process they started) and built-in tasks on blocking
 //! threads, off the async runtime.
 
-use super::{Cancel, Job, Work};
+use super::{Cancel, Job, JobError, Work};
 use crate::task::{TaskCtx, TaskError};
 use std::process::Stdio;
 use std::sync::atomic::Ordering;
@@ -11,18 +11,22 @@ use std::sync::atomic::Ordering;
 const INLINE_COMMAND_MAX: usize = 64 * 1024;
 
 /// Runs the job's command or task into `staging/out`, writing its log; stores nothing.
-pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), String> {
+pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), JobError> {
+    run_inner(job, &mut cancel).await
+}
+
+async fn run_inner(job: &Job, cancel: &mut Cancel) -> Result<(), JobError> {
     if let Some(dir) = job.log.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(io_at(dir))?;
     }
-    let log = std::fs::File::create(&job.log).map_err(|e| format!("{}: {e}", job.log.display()))?;
+    let log = std::fs::File::create(&job.log).map_err(io_at(&job.log))?;
     let out = job.staging.join("out");
     match &job.work {
         Work::Shell { command } => {
             let mut cmd = tokio::process::Command::new("bash");
             if command.len() > INLINE_COMMAND_MAX {
                 let script = job.staging.join("command.sh");
-                std::fs::write(&script, command).map_err(|e| format!("{}: {e}", script.display()))?;
+                std::fs::write(&script, command).map_err(io_at(&script))?;
                 cmd.arg("-euo").arg("pipefail").arg(script);
             } else {
                 cmd.arg("-euo").arg("pipefail").arg("-c").arg(command);
@@ -35,14 +39,14 @@ pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), String> {
                 .env("DAG_OUT", &out)
                 .env("DAG_CPUS", job.cpus.to_string())
                 .stdin(Stdio::null())
-                .stdout(log.try_clone().map_err(|e| e.to_string())?)
+                .stdout(log.try_clone().map_err(io_at(&job.log))?)
                 .stderr(log)
                 .process_group(0)
                 .kill_on_drop(true);
-            let mut child = cmd.spawn().map_err(|e| format!("cannot start bash: {e}"))?;
+            let mut child = cmd.spawn().map_err(|e| JobError::Task(format!("cannot start bash: {e}")))?;
             let pid = child.id();
             let status = tokio::select! {
-                s = child.wait() => s.map_err(|e| e.to_string())?,
+                s = child.wait() => s.map_err(|e| JobError::Task(e.to_string()))?,
                 _ = cancel.requested() => {
                     if let Some(pid) = pid {
                         // SAFETY: signalling a process group we created; no memory is touched.
@@ -55,16 +59,16 @@ pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), String> {
                         }
                         let _ = child.wait().await;
                     }
-                    return Err("interrupted".into());
+                    return Err(JobError::Interrupted("interrupted".into()));
                 }
             };
             if status.success() {
                 Ok(())
             } else {
-                Err(match status.code() {
+                Err(JobError::Task(match status.code() {
                     Some(c) => format!("command exited with status {c}"),
                     None => "command was killed by a signal".into(),
-                })
+                }))
             }
         }
         Work::Task { task, params } => {
@@ -79,13 +83,18 @@ pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), String> {
                 let _ = log.flush();
                 match r {
                     Ok(()) => Ok(()),
-                    Err(TaskError::Cancelled) => Err("interrupted".into()),
-                    Err(e) if flag.load(Ordering::Relaxed) => Err(format!("interrupted ({e})")),
-                    Err(e) => Err(e.to_string()),
+                    Err(TaskError::Cancelled) => Err(JobError::Interrupted("interrupted".into())),
+                    Err(e) if flag.load(Ordering::Relaxed) => Err(JobError::Interrupted(format!("interrupted ({e})"))),
+                    Err(e) => Err(JobError::Task(e.to_string())),
                 }
             })
             .await
-            .unwrap_or_else(|e| Err(format!("task panicked: {e}")))
+            .unwrap_or_else(|e| Err(JobError::Task(format!("task panicked: {e}"))))
         }
     }
+}
+
+/// An I/O failure of the job's own files (its log, its script), naming the file.
+fn io_at(p: &std::path::Path) -> impl FnOnce(std::io::Error) -> JobError + '_ {
+    move |e| JobError::Task(format!("{}: {e}", p.display()))
 }

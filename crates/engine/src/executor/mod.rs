@@ -56,6 +56,24 @@ impl Cancel {
     }
 }
 
+/// Why a job left no output. The scheduler reports it (its text) as the instance's failure;
+/// the kind says where it went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Stopped on request (Ctrl-C here, `scancel` or SIGTERM there); the text says what stopped.
+    #[error("{0}")]
+    Interrupted(String),
+    /// The command or the task failed, or its log or staging folder could not be written.
+    #[error("{0}")]
+    Task(String),
+    /// The output was computed but could not be stored.
+    #[error("{0}")]
+    Store(String),
+    /// The batch system refused or lost the job, or its files could not be handed over.
+    #[error("{0}")]
+    Remote(String),
+}
+
 /// A job's computation, boxed so that executors can be trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -64,7 +82,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait Executor: Send + Sync {
     /// Computes `job` into `job.staging/out`, writing its log; the error says why it failed.
     /// Resolves early, with an error, once `cancel` is requested.
-    fn run<'a>(&'a self, job: &'a Job, cancel: Cancel) -> BoxFuture<'a, Result<(), String>>;
+    fn run<'a>(&'a self, job: &'a Job, cancel: Cancel) -> BoxFuture<'a, Result<(), JobError>>;
 
     /// Where a job holding `device` runs, for the logs.
     fn place(&self, device: Device) -> String {
@@ -81,7 +99,7 @@ pub trait Executor: Send + Sync {
 pub struct Local;
 
 impl Executor for Local {
-    fn run<'a>(&'a self, job: &'a Job, cancel: Cancel) -> BoxFuture<'a, Result<(), String>> {
+    fn run<'a>(&'a self, job: &'a Job, cancel: Cancel) -> BoxFuture<'a, Result<(), JobError>> {
         Box::pin(local::run_work(job, cancel))
     }
 }

@@ -6,7 +6,7 @@
 
 use super::jobfile::{JobFile, JobResult, JOB, RESULT};
 use super::squeue::QueueWatch;
-use super::{BoxFuture, Cancel, Executor, Job};
+use super::{BoxFuture, Cancel, Executor, Job, JobError};
 use crate::task::Device;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -44,14 +44,14 @@ impl Slurm {
 }
 
 impl Executor for Slurm {
-    fn run<'a>(&'a self, job: &'a Job, mut cancel: Cancel) -> BoxFuture<'a, Result<(), String>> {
+    fn run<'a>(&'a self, job: &'a Job, mut cancel: Cancel) -> BoxFuture<'a, Result<(), JobError>> {
         Box::pin(async move {
             tokio::select! {
                 permit = self.in_flight.acquire() => match permit {
                     Ok(_permit) => self.run_remote(job, cancel.clone()).await,
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err(JobError::Remote(e.to_string())),
                 },
-                _ = cancel.requested() => Err("interrupted".into()),
+                _ = cancel.requested() => Err(JobError::Interrupted("interrupted".into())),
             }
         })
     }
@@ -69,21 +69,21 @@ impl Executor for Slurm {
 }
 
 impl Slurm {
-    async fn run_remote(&self, job: &Job, mut cancel: Cancel) -> Result<(), String> {
+    async fn run_remote(&self, job: &Job, mut cancel: Cancel) -> Result<(), JobError> {
         // The job sees only the GPUs Slurm gave it, so its device is the first of those.
         let device = if job.gpus > 0 { Device::Cuda(0) } else { Device::Cpu };
         let file = job.staging.join(JOB);
         let text = serde_json::to_vec_pretty(&JobFile::new(job, device)).expect("job serialises");
-        std::fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))?;
+        std::fs::write(&file, text).map_err(handover(&file))?;
         let script = job.staging.join("job.sh");
         let quote = |p: &Path| shlex::try_quote(&p.to_string_lossy()).map(|q| q.into_owned()).unwrap_or_default();
         let body = format!("#!/bin/bash\nexec {} exec {}\n", quote(&self.opts.exe), quote(&std::path::absolute(&file).unwrap_or(file.clone())));
-        std::fs::write(&script, body).map_err(|e| format!("{}: {e}", script.display()))?;
+        std::fs::write(&script, body).map_err(handover(&script))?;
         let submitted = Instant::now();
         let submit = self.submit(job, &script);
         tokio::pin!(submit);
         let id = tokio::select! {
-            id = &mut submit => id?,
+            id = &mut submit => id.map_err(JobError::Remote)?,
             _ = cancel.requested() => {
                 // sbatch may be queuing the job right now: give it a moment to answer, so
                 // that what it queued is cancelled too; past that it is killed (a hung
@@ -91,7 +91,7 @@ impl Slurm {
                 if let Ok(Ok(id)) = tokio::time::timeout(SBATCH_GRACE, &mut submit).await {
                     scancel(&id).await;
                 }
-                return Err("interrupted while sbatch was submitting the job".into());
+                return Err(JobError::Interrupted("interrupted while sbatch was submitting the job".into()));
             }
         };
         let result_path = job.staging.join(RESULT);
@@ -102,18 +102,18 @@ impl Slurm {
                 () = tokio::time::sleep(file_poll) => {}
                 _ = cancel.requested() => {
                     scancel(&id).await;
-                    return Err(format!("interrupted (Slurm job {id} cancelled)"));
+                    return Err(JobError::Interrupted(format!("interrupted (Slurm job {id} cancelled)")));
                 }
             }
             if let Ok(text) = std::fs::read_to_string(&result_path) {
-                let r: JobResult = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", result_path.display()))?;
+                let r: JobResult = serde_json::from_str(&text).map_err(|e| JobError::Remote(format!("{}: {e}", result_path.display())))?;
                 return match r.error {
                     None => Ok(()),
-                    Some(e) => Err(format!("{e} (Slurm job {id})")),
+                    Some(e) => Err(JobError::Task(format!("{e} (Slurm job {id})"))),
                 };
             }
             match gone_since {
-                Some(t) if t.elapsed() >= RESULT_GRACE.min(self.opts.poll * 3) => return Err(self.died(&id, &job.staging).await),
+                Some(t) if t.elapsed() >= RESULT_GRACE.min(self.opts.poll * 3) => return Err(JobError::Remote(self.died(&id, &job.staging).await)),
                 Some(_) => {}
                 None => {
                     if !self.queue.alive(&id, submitted).await {
@@ -170,4 +170,9 @@ impl Slurm {
 
 async fn scancel(id: &str) {
     let _ = tokio::process::Command::new("scancel").arg(id).output().await;
+}
+
+/// A failure to write the files that hand the job to the batch system, naming the file.
+fn handover(p: &Path) -> impl FnOnce(std::io::Error) -> JobError + '_ {
+    move |e| JobError::Remote(format!("{}: {e}", p.display()))
 }

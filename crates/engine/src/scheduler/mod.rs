@@ -361,7 +361,7 @@ impl<'a> Scheduler<'a> {
             }
             Err(error) => {
                 let log = self.cache.log_path(&self.spec.nodes[node].name, &self.x.instances[i].id);
-                self.fail(i, error, Some(log));
+                self.fail(i, error.to_string(), Some(log));
             }
         }
     }

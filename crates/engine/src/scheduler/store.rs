@@ -4,7 +4,7 @@
 //! (The action record that names the output follows in `Scheduler::complete`.)
 
 use crate::cache::{remove_staging, store_output, Manifest, ManifestIndex};
-use crate::executor::{Cancel, Executor, Job};
+use crate::executor::{Cancel, Executor, Job, JobError};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,7 +18,7 @@ pub struct StoreTo {
 }
 
 pub struct Outcome {
-    pub result: Result<(String, Arc<Manifest>), String>,
+    pub result: Result<(String, Arc<Manifest>), JobError>,
     pub secs: f64,
 }
 
@@ -35,9 +35,9 @@ pub async fn run_and_store(executor: &dyn Executor, job: Job, to: StoreTo, cance
     Outcome { result, secs: start.elapsed().as_secs_f64() }
 }
 
-async fn store(staging: PathBuf, to: StoreTo) -> Result<(String, Arc<Manifest>), String> {
+async fn store(staging: PathBuf, to: StoreTo) -> Result<(String, Arc<Manifest>), JobError> {
     tokio::task::spawn_blocking(move || {
-        let stored = store_output(&to.root, &staging, &to.manifests).map_err(|e| e.to_string())?;
+        let stored = store_output(&to.root, &staging, &to.manifests).map_err(|e| JobError::Store(e.to_string()))?;
         let (path, mut record) = to.explain;
         record["output"] = serde_json::Value::String(stored.0.clone());
         // The explanation is a convenience; failing to write it must not fail the job.
@@ -45,5 +45,5 @@ async fn store(staging: PathBuf, to: StoreTo) -> Result<(String, Arc<Manifest>),
         Ok(stored)
     })
     .await
-    .unwrap_or_else(|e| Err(format!("storing the output panicked: {e}")))
+    .unwrap_or_else(|e| Err(JobError::Store(format!("storing the output panicked: {e}"))))
 }

@@ -5,7 +5,7 @@
 use super::{GpuPool, RunOptions, Scheduler};
 use crate::cache::{Cache, LockMode};
 use crate::events::{Event, EventBus, Reporter, Summary};
-use crate::executor::{BoxFuture, Cancel, Executor, Job};
+use crate::executor::{BoxFuture, Cancel, Executor, Job, JobError};
 use crate::expand::Expansion;
 use crate::statcache::StatCache;
 use crate::task::Registry;
@@ -23,14 +23,14 @@ struct Fake {
 }
 
 impl Executor for Fake {
-    fn run<'a>(&'a self, job: &'a Job, _cancel: Cancel) -> BoxFuture<'a, Result<(), String>> {
+    fn run<'a>(&'a self, job: &'a Job, _cancel: Cancel) -> BoxFuture<'a, Result<(), JobError>> {
         Box::pin(async move {
             self.ran.lock().unwrap().push(job.id.to_string());
             if self.fail.iter().any(|f| **f == *job.id) {
-                return Err("the fake was told to fail".into());
+                return Err(JobError::Task("the fake was told to fail".into()));
             }
             let v = self.content.get(&*job.id).cloned().unwrap_or_else(|| job.id.to_string());
-            std::fs::write(job.staging.join("out/v"), v).map_err(|e| e.to_string())
+            std::fs::write(job.staging.join("out/v"), v).map_err(|e| JobError::Task(e.to_string()))
         })
     }
 }
