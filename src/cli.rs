@@ -82,19 +82,8 @@ pub enum Command {
     Synth {
         #[arg(long)]
         out: PathBuf,
-        /// Patients with known recurrence status (the study's 433 by default).
-        #[arg(long, default_value_t = 433)]
-        patients: usize,
-        /// Further patients whose recurrence is unknown, for the reader to exclude.
-        #[arg(long, default_value_t = 35)]
-        unknown: usize,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// SD of the imaging term on the log-hazard scale; 0 is the negative control.
-        #[arg(long, default_value_t = 0.7)]
-        imaging_effect: f64,
-        #[arg(long, value_enum, default_value = "small")]
-        size: dag_study::data::synth::Size,
+        #[command(flatten)]
+        options: dag_study::data::synth::SynthOptions,
     },
     /// Medical images (NIfTI).
     #[command(subcommand)]

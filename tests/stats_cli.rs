@@ -156,3 +156,18 @@ fn results_by_group_equal_the_statistics_of_each_group_alone() {
         }
     }
 }
+
+/// The command line is checked by the `survival_stats` task's own rules: a horizon that is
+/// not a time is refused before any table is read, as it is in a pipeline.
+#[test]
+fn the_cli_refuses_what_the_task_refuses() {
+    let p = Project::new("name: unused\nnodes: {}\n");
+    let csv = oracle_dir().join("cohort_days.csv");
+    let r = p.dag(&["stats", csv.to_str().unwrap(), "--score", "dl_score", "--horizons-days", "3y"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("`3y` is not a positive number"), "{}", r.stderr);
+    let r = p.dag(&["synth", "--out", "s", "--patients", "0"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--patients: must be at least 1, found 0"), "{}", r.stderr);
+    assert!(!p.path("s").exists(), "nothing written");
+}

@@ -33,7 +33,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Check { pipeline } => check::check(&registry, &pipeline),
         Command::Gc { cache, keep_runs, dry_run } => gc::gc(&cache, keep_runs, dry_run),
         Command::Stats(a) => stats::stats(a),
-        Command::Synth { out, patients, unknown, seed, imaging_effect, size } => synth::synth(&out, patients, unknown, seed, imaging_effect, size),
+        Command::Synth { out, options } => synth::synth(&out, &options),
         Command::Image(c) => image::image(c),
         Command::Model(c) => model::model(c),
         Command::Exec { job } => exec::exec(&registry, &job),
@@ -56,4 +56,17 @@ fn checked<T>(p: &PipelineArgs, registry: &Registry, then: impl FnOnce(&Spec, Ex
         return Err(Diagnostics(missing).into());
     }
     then(&spec, x)
+}
+
+/// A command-line form of a task's parameters, refused by the task's own `validate`: the CLI
+/// and the pipeline accept the same values (the flag named as `--flag-name`).
+fn validated<T: dag_engine::task::Task>(params: &T::Params) -> Result<(), Error> {
+    let errors: Vec<String> = T::validate(params)
+        .into_iter()
+        .map(|e| match e.path.last() {
+            Some(last) => format!("--{}: {}", last.replace('_', "-"), e.message),
+            None => e.message,
+        })
+        .collect();
+    if errors.is_empty() { Ok(()) } else { Err(Error::Usage(errors.join("; "))) }
 }

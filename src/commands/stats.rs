@@ -16,8 +16,11 @@ pub fn stats(a: StatsArgs) -> Result<(), Error> {
         breslow: matches!(a.ties, TiesArg::Breslow),
         by: a.by,
         fold: a.fold,
+        // As a pipeline's `table:` would name it, so that the task's own checks apply.
+        table: Some(a.file.clone()),
         ..Config::default()
     };
+    super::validated::<dag_study::statistics::task::SurvivalStats>(&cfg)?;
     let table = Table::read(&a.file).map_err(|e| Error::Usage(e.to_string()))?;
     let v = analyse(&table, &cfg).map_err(|e| Error::Usage(e.to_string()))?;
     if a.json {

@@ -25,13 +25,36 @@ pub enum Size {
     Duke,
 }
 
+/// The synthetic cohort's options: one definition for `dag synth` (clap) and the
+/// `synth_dataset` task (serde), with one set of defaults.
+#[derive(Clone, Debug, clap::Args, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SynthOptions {
+    /// Patients with known recurrence status (the study's 433 by default).
+    #[arg(long, default_value_t = super::synthetic::default_patients())]
+    #[serde(default = "super::synthetic::default_patients")]
     pub patients: usize,
+    #[arg(long, default_value_t = 0)]
+    #[serde(default)]
     pub seed: u64,
+    /// SD of the imaging term on the log-hazard scale; 0 is the negative control.
+    #[arg(long, default_value_t = super::synthetic::default_effect())]
+    #[serde(default = "super::synthetic::default_effect")]
     pub imaging_effect: f64,
+    #[arg(long, value_enum, default_value_t = Size::Small)]
+    #[serde(default = "small")]
     pub size: Size,
-    /// Extra patients whose recurrence is unknown (to be excluded by the reader).
+    /// Further patients whose recurrence is unknown, for the reader to exclude.
+    #[arg(long, default_value_t = 35)]
+    #[serde(default = "default_unknown")]
     pub unknown: usize,
+}
+
+fn small() -> Size {
+    Size::Small
+}
+fn default_unknown() -> usize {
+    35
 }
 
 fn site_geometry(site: &str) -> ([f64; 3], f64) {

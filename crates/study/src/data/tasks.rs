@@ -1,7 +1,7 @@
 //! The data stages as pipeline tasks: the synthetic dataset and the MAMA-MIA cohort reader.
 
 use super::mamamia::recurrence_cohort;
-use super::synth::{write_dataset, Size, SynthOptions};
+use super::synth::{write_dataset, SynthOptions};
 use dag_engine::params::ParamError;
 use dag_engine::task::{Task, TaskCtx, TaskError};
 use crate::ranges;
@@ -10,41 +10,18 @@ use std::path::PathBuf;
 
 pub struct SynthDataset;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SynthParams {
-    #[serde(default = "super::synthetic::default_patients")]
-    pub patients: usize,
-    #[serde(default)]
-    pub seed: u64,
-    #[serde(default = "super::synthetic::default_effect")]
-    pub imaging_effect: f64,
-    #[serde(default = "default_unknown")]
-    pub unknown: usize,
-    #[serde(default = "default_size")]
-    pub size: Size,
-}
-
-fn default_unknown() -> usize {
-    35
-}
-fn default_size() -> Size {
-    Size::Small
-}
-
 impl Task for SynthDataset {
-    type Params = SynthParams;
+    type Params = SynthOptions;
     const KIND: &'static str = "synth_dataset";
     const VERSION: u32 = 1;
     const DESCRIPTION: &'static str = "synthetic cohort in the MAMA-MIA layout, with ground truth";
 
-    fn validate(p: &SynthParams) -> Vec<ParamError> {
+    fn validate(p: &SynthOptions) -> Vec<ParamError> {
         ranges::refused([ranges::at_least("patients", p.patients, 1), ranges::non_negative("imaging_effect", p.imaging_effect)])
     }
 
-    fn run(&self, p: SynthParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
-        let o = SynthOptions { patients: p.patients, seed: p.seed, imaging_effect: p.imaging_effect, size: p.size, unknown: p.unknown };
-        let r = write_dataset(ctx.out, &o).map_err(TaskError::msg)?;
+    fn run(&self, p: SynthOptions, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
+        let r = write_dataset(ctx.out, &p).map_err(TaskError::msg)?;
         let _ = writeln!(ctx.log, "{} patients, {} eligible, {} recurrences; true imaging term C = {:.3}", r.written, r.eligible, r.events, r.true_c);
         Ok(())
     }
