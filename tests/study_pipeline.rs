@@ -199,3 +199,16 @@ fn out_of_range_parameters_fail_before_anything_runs() {
     }
     assert!(r.ran().is_empty() && !p.path("cache/out").exists(), "nothing ran: {}", r.stdout);
 }
+
+/// A per-patient task reads its dataset from a needed node (`input`) or a folder (`dataset`):
+/// both, or neither, is refused by `dag check`, pointing at the node, before anything runs.
+#[test]
+fn a_dataset_source_given_twice_or_not_at_all_is_refused_at_checking() {
+    let p = Project::new(
+        "name: src\nnodes:\n  data: {task: synth_dataset, with: {patients: 4}}\n  crop:\n    needs: data\n    task: tumour_crop\n    with: {input: data, dataset: /somewhere, patient: DUKE_001}\n  cohort: {task: mamamia_cohort}\n",
+    );
+    let r = p.dag(&["check", "p.yaml"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("p.yaml:4:3: error: node `crop`: parameters of task `tumour_crop`: give either `input` (a needed node) or `dataset` (a folder)"), "{}", r.stderr);
+    assert!(r.stderr.contains("node `cohort`: parameters of task `mamamia_cohort`: give either `input`"), "{}", r.stderr);
+}

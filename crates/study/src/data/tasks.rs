@@ -49,6 +49,10 @@ impl Task for MamaMiaCohort {
     const VERSION: u32 = 1;
     const DESCRIPTION: &'static str = "recurrence cohort from a MAMA-MIA folder, with every exclusion and its reason";
 
+    fn validate(p: &CohortParams) -> Vec<ParamError> {
+        super::one_source(&p.input, &p.dataset).err().into_iter().collect()
+    }
+
     fn input_files(p: &CohortParams) -> Vec<PathBuf> {
         // The clinical table and which image files exist decide the cohort.
         p.dataset.as_deref().map(|d| super::mamamia::cohort_input_files(d, &p.phases)).unwrap_or_default()

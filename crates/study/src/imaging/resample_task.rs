@@ -38,7 +38,7 @@ impl Task for Resample {
     }
 
     fn validate(p: &ResampleParams) -> Vec<ParamError> {
-        target(&p.spacing_mm).err().into_iter().collect()
+        [crate::data::one_source(&p.input, &p.dataset), target(&p.spacing_mm).map(drop)].into_iter().filter_map(Result::err).collect()
     }
 
     fn run(&self, p: ResampleParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {

@@ -54,7 +54,7 @@ impl Task for TumourCrop {
 
     fn validate(p: &Params) -> Vec<ParamError> {
         let phases = if p.phases.len() == 3 { Ok(()) } else { Err(ParamError::at("phases", format!("three phases make the three channels; got {:?}", p.phases))) };
-        ranges::refused([phases, ranges::positive("spacing_mm", p.spacing_mm), ranges::non_negative("margin_mm", p.margin_mm), ranges::at_least("size", p.size as usize, 1)])
+        ranges::refused([crate::data::one_source(&p.input, &p.dataset), phases, ranges::positive("spacing_mm", p.spacing_mm), ranges::non_negative("margin_mm", p.margin_mm), ranges::at_least("size", p.size as usize, 1)])
     }
 
     fn run(&self, p: Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
@@ -155,7 +155,7 @@ impl Task for N4Correct {
     }
 
     fn validate(p: &N4Params) -> Vec<ParamError> {
-        ranges::refused([ranges::at_least("shrink", p.shrink, 1)])
+        ranges::refused([crate::data::one_source(&p.input, &p.dataset), ranges::at_least("shrink", p.shrink, 1)])
     }
 
     fn run(&self, p: N4Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
