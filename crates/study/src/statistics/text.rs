@@ -17,8 +17,10 @@ pub fn render_text(v: &Value, table: &Table, cfg: &Config) -> String {
         out.push_str(&format!("Cox {model} ({}): log-likelihood", if cfg.breslow { "Breslow" } else { "Efron" }));
         out.push_str(&format!(" {}, concordance {}\n", f(&m["loglik"]), f(&m["concordance"])));
         out.push_str("  covariate        coef       se     HR  95% CI\n");
-        for (name, coef) in m["coef"].as_object().unwrap() {
-            let (b, se) = (coef.as_f64().unwrap(), m["se"][name].as_f64().unwrap());
+        // A non-finite number is written as null (JSON has no NaN): an ill-conditioned fit
+        // prints NaN here instead of stopping the report.
+        for (name, coef) in m["coef"].as_object().into_iter().flatten() {
+            let (b, se) = (coef.as_f64().unwrap_or(f64::NAN), m["se"][name].as_f64().unwrap_or(f64::NAN));
             out.push_str(&format!(
                 "  {name:<12} {b:>8.4} {se:>8.4} {:>6.3}  {:.3}–{:.3}\n",
                 b.exp(),
@@ -33,14 +35,14 @@ pub fn render_text(v: &Value, table: &Table, cfg: &Config) -> String {
         out.push_str(&format!(" {:>14}", format!("AUC({h})")));
     }
     out.push('\n');
-    for (name, s) in v["scores"].as_object().unwrap() {
+    for (name, s) in v["scores"].as_object().into_iter().flatten() {
         out.push_str(&format!("{name:<12} {:>9} {:>7}", f(&s["harrell_c"]), f(&s["uno_c"])));
         for h in &cfg.horizons {
             out.push_str(&format!(" {:>14}", f(&s["auc"][h.trim()])));
         }
         out.push('\n');
     }
-    for (name, s) in v["scores"].as_object().unwrap() {
+    for (name, s) in v["scores"].as_object().into_iter().flatten() {
         if let Some(ci) = s.get("harrell_c_ci95").filter(|c| !c.is_null()) {
             out.push_str(&format!(
                 "{name:<12} Harrell C 95% bootstrap interval {}–{} ({} replicates, seed {})\n",
@@ -64,8 +66,8 @@ pub fn render_text(v: &Value, table: &Table, cfg: &Config) -> String {
         out.push('\n');
         out.push_str(&subgroups::render(&v["by"], &cfg.horizons));
     }
-    for (name, s) in v["scores"].as_object().unwrap() {
-        for (h, a) in s["auc"].as_object().unwrap() {
+    for (name, s) in v["scores"].as_object().into_iter().flatten() {
+        for (h, a) in s["auc"].as_object().into_iter().flatten() {
             if let Some(why) = a.get("not_estimable") {
                 out.push_str(&format!("AUC({h}) of {name} not estimable: {}\n", why.as_str().unwrap_or("")));
             }
@@ -117,4 +119,28 @@ fn render_cv(cv: &Value, cfg: &Config) -> String {
     }
     out.push_str(&kang_lines("  ", &cv["kang"]));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// JSON holds null where a fit gave NaN or infinity: the text says NaN, it does not panic.
+    #[test]
+    fn a_non_finite_coefficient_prints_as_nan() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.csv");
+        std::fs::write(&file, "time_days,event,s\n1,1,0.5\n").unwrap();
+        let table = Table::read(&file).unwrap();
+        let cfg = Config { score: "s".into(), horizons: Vec::new(), ..Config::default() };
+        let v = serde_json::json!({
+            "n": 1, "events": 1,
+            "cox": {"baseline": {"loglik": null, "concordance": null, "coef": {"HR": null}, "se": {"HR": null}}, "combined": {"not_estimable": "too few events"}},
+            "scores": {"s": {"harrell_c": null, "uno_c": null, "auc": {}}},
+            "kang": null,
+        });
+        let text = render_text(&v, &table, &cfg);
+        assert!(text.contains("HR") && text.contains("NaN"), "{text}");
+        assert!(text.contains("Cox combined: not fitted: too few events"), "{text}");
+    }
 }
