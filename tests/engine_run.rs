@@ -402,3 +402,18 @@ fn gpus_are_counted_only_when_an_instance_needs_one() {
     assert!(r.stdout.contains("GPUs counted when a node needs one"), "{}", r.stdout);
     assert!(!r.stderr.contains("CUDA device(s)"), "{}", r.stderr);
 }
+
+/// A set read from a node's output that lists a value twice: `run` fails the producer, and
+/// `plan` (after the producer is cached) says the same instead of waiting for the set.
+#[test]
+fn plan_and_run_agree_on_a_bad_set_file() {
+    let p = Project::new(
+        "name: sets\nsets:\n  s: {from: make, file: values.txt}\nnodes:\n  make: {shell: 'printf \"a\\nb\\na\\n\" > {out}/values.txt'}\n  per: {foreach: s, shell: 'echo {s} > {out}/v'}\n",
+    );
+    let r = p.run(&[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("set `s` lists `a` twice"), "{}", r.stdout);
+    let plan = p.dag(&["plan", "p.yaml"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(plan.stdout.contains("set `s` lists `a` twice (`run` fails make on it)"), "{}", plan.stdout);
+}

@@ -76,6 +76,13 @@ impl<'s> Expansion<'s> {
             .collect()
     }
 
+    /// Reads a produced set from its file in the producing instance's output (`dir`) and
+    /// supplies it: what `run` and `plan` both do, so they agree on a bad set file.
+    pub fn provide_set_from(&mut self, set: &str, producer: &str, dir: &Path, file: &str) -> Result<Vec<usize>, String> {
+        let text = std::fs::read_to_string(dir.join(file)).map_err(|e| format!("set `{set}` is read from `{file}` in the output of {producer}: {e}"))?;
+        self.provide_set(set, text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
+    }
+
     /// Supplies a set's values once its producing node has run; duplicates are an error.
     pub fn provide_set(&mut self, set: &str, values: Vec<String>) -> Result<Vec<usize>, String> {
         let mut seen = std::collections::HashSet::new();

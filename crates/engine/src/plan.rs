@@ -50,6 +50,7 @@ pub fn plan(spec: &Spec, cache: &Cache, stat: &mut StatCache) -> Result<Plan, Di
     let uses: Vec<_> = (0..spec.nodes.len()).map(|n| params_used(spec, n)).collect();
     let mut entries: Vec<Entry> = Vec::new();
     let mut missing = Vec::new();
+    let mut set_errors: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     // The input files of the instances that need nothing upstream are always hashed: list
     // them once and hash them in parallel first, as `run` does, instead of one at a time below.
     let mut root_files: Vec<Option<Result<Vec<std::path::PathBuf>, KeyError>>> =
@@ -97,11 +98,12 @@ pub fn plan(spec: &Spec, cache: &Cache, stat: &mut StatCache) -> Result<Plan, Di
         let cached_output = entry.output.clone();
         entries.push(entry);
         if let Some(out) = cached_output {
-            for (set, _, file) in x.pending_sets().into_iter().filter(|(_, n, _)| *n == spec.nodes[inst.node].name) {
-                let path = cache.out_path(&out).join(file);
-                if let Ok(text) = std::fs::read_to_string(path) {
-                    let values = text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect();
-                    let _ = x.provide_set(set, values);
+            let producer = &spec.nodes[inst.node].name;
+            for (set, _, file) in x.pending_sets().into_iter().filter(|(_, n, _)| n == producer) {
+                // `run` fails the producing instance on a bad set file; the plan says why the
+                // nodes over the set stay unknown.
+                if let Err(e) = x.provide_set_from(set, producer, &cache.out_path(&out), file) {
+                    set_errors.insert(set.to_owned(), e);
                 }
             }
         }
@@ -115,6 +117,7 @@ pub fn plan(spec: &Spec, cache: &Cache, stat: &mut StatCache) -> Result<Plan, Di
             let node = &spec.nodes[n];
             let set = node.foreach.clone().unwrap_or_default();
             let reason = match x.pending_sets().iter().find(|(s, _, _)| *s == set) {
+                Some((_, src, _)) if set_errors.contains_key(&set) => format!("{} (`run` fails {src} on it)", set_errors[&set]),
                 Some((_, src, _)) => format!("instances are known once `{src}` has produced set `{set}`"),
                 None => "depends on nodes whose instances are not known yet".into(),
             };

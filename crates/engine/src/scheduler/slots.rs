@@ -83,15 +83,8 @@ impl Scheduler<'_> {
         let pending: Vec<(&str, &str)> =
             self.x.pending_sets().into_iter().filter(|(_, n, _)| n == node).map(|(s, _, f)| (s, f)).collect();
         for (set, file) in pending {
-            let path = self.out_root.join(self.slots[i].output.as_deref().unwrap()).join(file);
-            let values = match std::fs::read_to_string(&path) {
-                Ok(text) => text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect(),
-                Err(e) => {
-                    let msg = format!("set `{set}` is read from `{file}` in the output of {node}: {e}");
-                    return self.fail(i, msg, None);
-                }
-            };
-            match self.x.provide_set(set, values) {
+            let dir = self.out_root.join(self.slots[i].output.as_deref().unwrap());
+            match self.x.provide_set_from(set, node, &dir, file) {
                 Ok(new) => {
                     let mut counts: Vec<(usize, usize)> = Vec::new();
                     for &n in &new {
