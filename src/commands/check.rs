@@ -5,7 +5,7 @@ use dag_engine::error::Error;
 use dag_engine::task::Registry;
 
 pub fn check(registry: &Registry, pipeline: &PipelineArgs) -> Result<(), Error> {
-    super::checked(pipeline, registry, |spec, x| {
+    super::checked(pipeline, registry, |spec, x, _| {
         println!("{}: ok ({} nodes, {} instances known before running)", pipeline.file.display(), spec.nodes.len(), x.instances.len());
         Ok(())
     })

@@ -48,15 +48,18 @@ fn load(p: &PipelineArgs, registry: &Registry) -> Result<Spec, Error> {
 /// The pipeline loaded, expanded as far as is known before running, and every instance's
 /// parameters and input files checked: what `check` reports and `run` starts from. (The
 /// expansion borrows the spec, so the caller's work runs inside.)
-fn checked<T>(p: &PipelineArgs, registry: &Registry, then: impl FnOnce(&Spec, Expansion<'_>) -> Result<T, Error>) -> Result<T, Error> {
+fn checked<T>(p: &PipelineArgs, registry: &Registry, then: impl FnOnce(&Spec, Expansion<'_>, Listed) -> Result<T, Error>) -> Result<T, Error> {
     let spec = load(p, registry)?;
     let x = Expansion::new(&spec)?;
-    let missing = dag_engine::keys::missing_inputs(&spec, &x.instances);
+    let (listed, missing) = dag_engine::keys::list_inputs(&spec, &x.instances);
     if !missing.is_empty() {
         return Err(Diagnostics(missing).into());
     }
-    then(&spec, x)
+    then(&spec, x, listed)
 }
+
+/// Each known instance's input files, as the check listed them.
+type Listed = Vec<Result<Vec<std::path::PathBuf>, dag_engine::keys::KeyError>>;
 
 /// A command-line form of a task's parameters, refused by the task's own `validate`: the CLI
 /// and the pipeline accept the same values (the flag named as `--flag-name`).

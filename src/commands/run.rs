@@ -32,10 +32,10 @@ fn machine_memory_gb() -> f64 {
 }
 
 pub fn run(registry: &Registry, args: RunArgs) -> Result<(), Error> {
-    super::checked(&args.pipeline, registry, |spec, x| run_checked(spec, x, &args))
+    super::checked(&args.pipeline, registry, |spec, x, listed| run_checked(spec, x, listed, &args))
 }
 
-fn run_checked(spec: &Spec, x: Expansion<'_>, args: &RunArgs) -> Result<(), Error> {
+fn run_checked(spec: &Spec, x: Expansion<'_>, listed: super::Listed, args: &RunArgs) -> Result<(), Error> {
     let slurm = args.executor == ExecutorArg::Slurm;
     // On Slurm the pools bound what is queued at once; the cluster places the jobs.
     let cpus = args.cpus.unwrap_or_else(|| if slurm { 4096 } else { std::thread::available_parallelism().map_or(1, |n| n.get() as u32) });
@@ -92,7 +92,7 @@ fn run_checked(spec: &Spec, x: Expansion<'_>, args: &RunArgs) -> Result<(), Erro
         .enable_all()
         .build()
         .map_err(|source| Error::Io { path: "tokio runtime".into(), source })?;
-    let scheduler = Scheduler::new(spec, &mut cache, &mut stat, &opts, &bus, x);
+    let scheduler = Scheduler::new(spec, &mut cache, &mut stat, &opts, &bus, x).with_listed_inputs(listed);
     let result = rt.block_on(scheduler.run());
     let s = match result {
         Ok(s) => s,

@@ -81,18 +81,20 @@ pub fn instance_files(spec: &Spec, inst: &Instance) -> Result<Vec<PathBuf>, KeyE
     Ok(files)
 }
 
-/// Every external input file of these instances that does not exist, reported together
-/// before anything runs.
-pub fn missing_inputs(spec: &Spec, instances: &[Instance]) -> Vec<crate::diagnostic::Diagnostic> {
-    let mut out = Vec::new();
-    for inst in instances {
-        // Parameters a task cannot read are reported elsewhere; the node's `inputs` still count.
-        let files = instance_files(spec, inst).unwrap_or_else(|_| input_paths(spec, inst));
-        for f in files {
-            if !f.exists() {
-                out.push(crate::expand::missing_input_error(spec, inst, &f));
-            }
-        }
-    }
-    out
+/// Every instance's external input files, listed once (`instance_files`), and every one of
+/// them that does not exist, reported together before anything runs. The listing goes on to
+/// the scheduler, which would otherwise list them again.
+pub fn list_inputs(spec: &Spec, instances: &[Instance]) -> (Vec<Result<Vec<PathBuf>, KeyError>>, Vec<crate::diagnostic::Diagnostic>) {
+    let mut missing = Vec::new();
+    let listed: Vec<_> = instances
+        .iter()
+        .map(|inst| {
+            let files = instance_files(spec, inst);
+            // Parameters a task cannot read are reported elsewhere; the node's `inputs` still count.
+            let checked = files.as_ref().map_or_else(|_| input_paths(spec, inst), Clone::clone);
+            missing.extend(checked.iter().filter(|f| !f.exists()).map(|f| crate::expand::missing_input_error(spec, inst, f)));
+            files
+        })
+        .collect();
+    (listed, missing)
 }

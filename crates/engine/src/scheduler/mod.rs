@@ -70,6 +70,8 @@ pub struct Scheduler<'a> {
     stopping: bool,
     out_root: PathBuf,
     results: Option<crate::results::ResultsTree>,
+    /// Input files listed before the run (by its check), per instance, taken when it is ready.
+    listed: Vec<Option<Result<Vec<PathBuf>, KeyError>>>,
 }
 
 impl<'a> Scheduler<'a> {
@@ -109,10 +111,18 @@ impl<'a> Scheduler<'a> {
             stopping: false,
             out_root,
             results,
+            listed: Vec::new(),
         };
         let all: Vec<usize> = (0..s.x.instances.len()).collect();
         s.adopt(&all);
         s
+    }
+
+    /// The instances' input files as the run's check listed them (`keys::list_inputs`, in
+    /// instance order), so that they are not listed again.
+    pub fn with_listed_inputs(mut self, listed: Vec<Result<Vec<PathBuf>, KeyError>>) -> Self {
+        self.listed = listed.into_iter().map(Some).collect();
+        self
     }
 
     /// Runs to completion (or failure, or interrupt) and returns the summary.
@@ -142,7 +152,8 @@ impl<'a> Scheduler<'a> {
             let batch: Vec<(usize, Result<Vec<PathBuf>, KeyError>)> = if self.stopping {
                 Vec::new()
             } else {
-                self.ready.drain(..).map(|i| (i, instance_files(self.spec, &self.x.instances[i]))).collect()
+                let ready: Vec<usize> = self.ready.drain(..).collect();
+                ready.into_iter().map(|i| (i, self.listed.get_mut(i).and_then(Option::take).unwrap_or_else(|| instance_files(self.spec, &self.x.instances[i])))).collect()
             };
             let all: Vec<PathBuf> = batch.iter().filter_map(|(_, f)| f.as_ref().ok()).flatten().cloned().collect();
             self.stat.prefetch(&all, hashers);
