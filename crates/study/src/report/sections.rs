@@ -250,7 +250,24 @@ fn cohort(b: &mut String, d: &ReportData) {
 
 fn training(b: &mut String, d: &ReportData) {
     b.push_str("<h2>Training</h2>");
-    let _ = write!(b, "<p>{} Each fold holds out a stratified validation share of its training patients for early stopping; the epoch with the lowest validation loss is kept.</p>", esc(&trained_on(&d.folds)));
+    let inner_split = d.folds.iter().any(|f| f["n_val"].as_u64().unwrap_or(0) > 0);
+    let how = if inner_split {
+        "Each fold holds out a stratified validation share of its training patients for early stopping; the epoch with the lowest validation loss is kept."
+    } else {
+        "Each fold trains on all of its training patients for a fixed number of epochs (no inner validation split); the last epoch is kept."
+    };
+    let h = &d.folds.first().map_or(Value::Null, |f| f["hyper"].clone());
+    let _ = write!(
+        b,
+        "<p>{} {how} Where the paper is silent (the learning rate, regularisation, augmentation, epochs), the study's defaults were chosen on synthetic cohorts of other seeds (1 and 2) and then frozen (README, \"Fine-tuning\"). This run: Adam at {}, weight decay {}, dropout {} before the head, {}batch {}, {} epochs.</p>",
+        esc(&trained_on(&d.folds)),
+        h["lr"],
+        h["weight_decay"],
+        h["dropout"],
+        if h["augment"] == true { "random left-right flips, " } else { "" },
+        h["batch_size"],
+        h["epochs"]
+    );
     let rows: Vec<Vec<String>> = d
         .folds
         .iter()
@@ -260,7 +277,8 @@ fn training(b: &mut String, d: &ReportData) {
     b.push_str("<div class=\"figs\">");
     for f in &d.folds {
         if let Some(svg) = training_figure(f) {
-            b.push_str(&figure(&svg, &format!("Fold {}: training and validation loss per epoch, and the validation Harrell C beneath.", f["fold"])));
+            let caption = if inner_split { "training and validation loss per epoch, and the validation Harrell C beneath" } else { "training loss per epoch" };
+            b.push_str(&figure(&svg, &format!("Fold {}: {caption}.", f["fold"])));
         }
     }
     b.push_str("</div>");
