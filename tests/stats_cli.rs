@@ -165,9 +165,9 @@ fn the_cli_refuses_what_the_task_refuses() {
     let csv = oracle_dir().join("cohort_days.csv");
     let r = p.dag(&["stats", csv.to_str().unwrap(), "--score", "dl_score", "--horizons-days", "3y"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("`3y` is not a positive number"), "{}", r.stderr);
+    assert!(r.stderr.contains("error: `horizons.0`: `3y` is not a positive number"), "{}", r.stderr);
     let r = p.dag(&["synth", "--out", "s", "--patients", "0"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("--patients: must be at least 1, found 0"), "{}", r.stderr);
+    assert!(r.stderr.contains("error: `patients`: must be at least 1, found 0"), "{}", r.stderr);
     assert!(!p.path("s").exists(), "nothing written");
 }

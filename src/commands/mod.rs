@@ -62,14 +62,9 @@ fn checked<T>(p: &PipelineArgs, registry: &Registry, then: impl FnOnce(&Spec, Ex
 type Listed = Vec<Result<Vec<std::path::PathBuf>, dag_engine::keys::KeyError>>;
 
 /// A command-line form of a task's parameters, refused by the task's own `validate`: the CLI
-/// and the pipeline accept the same values (the flag named as `--flag-name`).
+/// and the pipeline accept the same values. (Errors name the parameter as a pipeline writes
+/// it; its flag is the same name with dashes.)
 fn validated<T: dag_engine::task::Task>(params: &T::Params) -> Result<(), Error> {
-    let errors: Vec<String> = T::validate(params)
-        .into_iter()
-        .map(|e| match e.path.last() {
-            Some(last) => format!("--{}: {}", last.replace('_', "-"), e.message),
-            None => e.message,
-        })
-        .collect();
+    let errors: Vec<String> = T::validate(params).iter().map(ToString::to_string).collect();
     if errors.is_empty() { Ok(()) } else { Err(Error::Usage(errors.join("; "))) }
 }
