@@ -87,8 +87,8 @@ fn read_in_bulk(file: &Path, z: Option<usize>) -> Result<Option<(NiftiHeader, Ar
         skip += (z * dims[0] * dims[1] * size) as u64;
         dims[2] = 1;
     }
+    let count = voxel_count(file, &dims, size, skip + 348)?;
     std::io::copy(&mut (&mut src).take(skip), &mut std::io::sink())?;
-    let count = dims.iter().product::<usize>();
     let little = header.endianness == nifti::Endianness::Little;
     let mut data: Vec<f32> = if t == NiftiType::Float32 && little == cfg!(target_endian = "little") {
         // Straight into the result: no second volume-sized buffer.
@@ -128,6 +128,40 @@ fn read_in_bulk(file: &Path, z: Option<usize>) -> Result<Option<(NiftiHeader, Ar
     }
     let data = ArrayD::from_shape_vec(IxDyn(&dims).f(), data).expect("as many values as the dimensions hold");
     Ok(Some((header, data)))
+}
+
+/// The most voxel bytes one volume may claim: far above any MRI phase (a DUKE phase is
+/// ~64 MB as float32), far below what would take a machine down.
+const MAX_VOXEL_BYTES: u64 = 16 << 30;
+
+/// How many voxels the header's dimensions describe, refused before anything is allocated
+/// when they overflow, exceed `MAX_VOXEL_BYTES`, or (for an uncompressed file, whose length is
+/// known; and for a .nii.gz, by the uncompressed length that gzip records modulo 2³²) need
+/// more bytes than the file holds. A damaged or hostile header must be an error naming the
+/// file, not an allocation that aborts the run. `start`: where the voxels begin.
+fn voxel_count(file: &Path, dims: &[usize], size: usize, start: u64) -> Result<usize, nifti::NiftiError> {
+    let bad = |m: String| nifti::NiftiError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, m));
+    let count = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| bad(format!("the header's dimensions {dims:?} overflow")))?;
+    let bytes = (count as u64).checked_mul(size as u64).filter(|&b| b <= MAX_VOXEL_BYTES);
+    let bytes = bytes.ok_or_else(|| bad(format!("the header's dimensions {dims:?} describe more than {} GiB of voxels", MAX_VOXEL_BYTES >> 30)))?;
+    let gz = file.extension().is_some_and(|e| e == "gz");
+    let len = std::fs::metadata(file)?.len();
+    let holds = if gz {
+        // gzip's last four bytes: the uncompressed length modulo 2³² (one member, as every
+        // NIfTI writer makes); a header that disagrees with it is not read further.
+        let mut f = File::open(file)?;
+        let mut tail = [0u8; 4];
+        use std::io::{Seek, SeekFrom};
+        f.seek(SeekFrom::End(-4)).and_then(|_| f.read_exact(&mut tail)).map(|()| u32::from_le_bytes(tail) as u64)?
+    } else {
+        len
+    };
+    let need = start + bytes;
+    let short = if gz { need <= u32::MAX as u64 && holds < need } else { holds < need };
+    if short {
+        return Err(bad(format!("the header's dimensions {dims:?} need {need} bytes, the file holds {holds}")));
+    }
+    Ok(count)
 }
 
 /// Fills `buf`, or says how much of it the file held.
@@ -252,143 +286,5 @@ fn write_error(file: &Path, e: nifti::NiftiError) -> NiftiIoError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use nifti::writer::WriterOptions;
-
-    fn oracle(name: &str) -> PathBuf {
-        crate::oracles::oracles_dir().join("n4").join(name)
-    }
-
-    #[test]
-    fn reads_the_oracle_volume_as_nibabel_does() {
-        let v = read(&oracle("volume.nii.gz")).unwrap();
-        assert_eq!(v.shape(), vec![192, 192, 64]);
-        assert_eq!(v.datatype(), "float32");
-        let sp = v.spacing();
-        assert!((sp[0] - 0.8).abs() < 1e-6 && (sp[2] - 2.0).abs() < 1e-12);
-        // nibabel 5: img.affine and the float64 sum of img.dataobj.
-        let want = [[-0.800000011920929, 0.0, 0.0, 0.0], [0.0, -0.800000011920929, 0.0, 0.0], [0.0, 0.0, 2.0, 0.0], [0.0, 0.0, 0.0, 1.0]];
-        for (r, row) in v.affine().iter().enumerate() {
-            for (c, x) in row.iter().enumerate() {
-                assert!((x - want[r][c]).abs() < 1e-9, "affine[{r}][{c}] = {x}");
-            }
-        }
-        let sum: f64 = v.data.iter().map(|&x| f64::from(x)).sum();
-        assert!((sum - 89968082.51209003).abs() < 1e-6 * sum);
-        let mask = read(&oracle("body_mask.nii.gz")).unwrap();
-        assert_eq!(mask.datatype(), "uint8");
-        assert_eq!(mask.data.iter().map(|&x| f64::from(x)).sum::<f64>(), 853886.0);
-    }
-
-    #[test]
-    fn float32_and_uint8_round_trip_with_their_geometry() {
-        let dir = tempfile::tempdir().unwrap();
-        let v = read(&oracle("volume.nii.gz")).unwrap();
-        let out = dir.path().join("copy.nii.gz");
-        write_f32(&out, &v.data, &v.header).unwrap();
-        let back = read(&out).unwrap();
-        assert_eq!(back.affine(), v.affine());
-        assert_eq!(back.spacing(), v.spacing());
-        assert!(back.data == v.data);
-        let mask = v.data.mapv(|x| u8::from(x > 100.0));
-        let mpath = dir.path().join("mask.nii");
-        write_u8(&mpath, &mask, &v.header).unwrap();
-        let m = read(&mpath).unwrap();
-        assert_eq!(m.datatype(), "uint8");
-        assert_eq!(m.affine(), v.affine());
-        assert!(m.data == mask.mapv(f32::from));
-    }
-
-    #[test]
-    fn int16_with_scaling_and_a_flipped_qform() {
-        let dir = tempfile::tempdir().unwrap();
-        let raw = ndarray::Array::from_shape_fn(ndarray::IxDyn(&[4, 3, 2]), |ix| (ix[0] + 10 * ix[1] + 100 * ix[2]) as i16);
-        let mut h = NiftiHeader {
-            pixdim: [1.0, 0.5, 0.7, 3.0, 1.0, 1.0, 1.0, 1.0],
-            scl_slope: 2.0,
-            scl_inter: -1.0,
-            sform_code: 0,
-            qform_code: 1,
-            ..Default::default()
-        };
-        // A half turn about y: x and z flipped (quaternion b, c, d = 0, 1, 0).
-        (h.quatern_b, h.quatern_c, h.quatern_d) = (0.0, 1.0, 0.0);
-        (h.quatern_x, h.quatern_y, h.quatern_z) = (120.0, -80.0, 40.0);
-        let path = dir.path().join("flip.nii");
-        WriterOptions::new(&path).reference_header(&h).write_nifti(&raw).unwrap();
-        // The writer always stores slope 1; put the scaling into the header bytes ourselves
-        // (NIfTI-1: scl_slope at byte 112, scl_inter at 116).
-        let mut bytes = std::fs::read(&path).unwrap();
-        bytes[112..116].copy_from_slice(&2.0f32.to_le_bytes());
-        bytes[116..120].copy_from_slice(&(-1.0f32).to_le_bytes());
-        std::fs::write(&path, bytes).unwrap();
-        let v = read(&path).unwrap();
-        assert_eq!(v.datatype(), "int16");
-        assert_eq!(v.data[[3, 2, 1]], 2.0 * 123.0 - 1.0);
-        let want = [[-0.5, 0.0, 0.0, 120.0], [0.0, 0.7, 0.0, -80.0], [0.0, 0.0, -3.0, 40.0], [0.0, 0.0, 0.0, 1.0]];
-        for (r, row) in v.affine().iter().enumerate() {
-            for (c, x) in row.iter().enumerate() {
-                assert!((x - want[r][c]).abs() < 1e-6, "affine[{r}][{c}] = {x}, want {}", want[r][c]);
-            }
-        }
-    }
-
-    /// The bulk decoder against the nifti crate's own reader, datatype by datatype, and one
-    /// slice against the whole volume's.
-    #[test]
-    fn bulk_reads_equal_the_crates_and_slices_equal_the_volume() {
-        let dir = tempfile::tempdir().unwrap();
-        let shape = IxDyn(&[5, 4, 3]);
-        let v = ndarray::Array::from_shape_fn(shape.clone(), |ix| ix[0] as f64 * 1.5 - ix[1] as f64 * 7.0 + ix[2] as f64 * 40.0);
-        let h = NiftiHeader { pixdim: [1.0, 0.5, 0.7, 3.0, 1.0, 1.0, 1.0, 1.0], ..Default::default() };
-        let crate_read = |p: &Path| ReaderOptions::new().read_file(p).unwrap().into_volume().into_ndarray::<f32>().unwrap();
-        for name in ["f64.nii.gz", "i16.nii", "u16.nii.gz", "f32.nii"] {
-            let p = dir.path().join(name);
-            let w = WriterOptions::new(&p).reference_header(&h);
-            match &name[..3] {
-                "f64" => w.write_nifti(&v),
-                "i16" => w.write_nifti(&v.mapv(|x| x as i16)),
-                "u16" => w.write_nifti(&v.mapv(|x| x.abs() as u16)),
-                _ => w.write_nifti(&v.mapv(|x| x as f32)),
-            }
-            .unwrap();
-            let ours = read(&p).unwrap();
-            assert!(ours.data == crate_read(&p), "{name}");
-            let s = read_z_slice(&p, 2).unwrap();
-            assert_eq!(s.data.shape(), &[5, 4, 1]);
-            assert_eq!(s.header_shape(), vec![5, 4, 3]);
-            assert!(s.data.index_axis(ndarray::Axis(2), 0) == ours.data.index_axis(ndarray::Axis(2), 2), "{name}");
-        }
-        let e = read_z_slice(&dir.path().join("f32.nii"), 3).err().unwrap().to_string();
-        assert!(e.contains("f32.nii") && e.contains("no slice 3"), "{e}");
-    }
-
-    #[test]
-    fn a_volume_with_nan_is_refused_with_its_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut v = ArrayD::<f32>::zeros(IxDyn(&[4, 3, 2]));
-        v[[1, 2, 1]] = f32::NAN;
-        let p = dir.path().join("nan.nii");
-        write_f32(&p, &v, &NiftiHeader::default()).unwrap();
-        for e in [read(&p).err(), read_z_slice(&p, 1).err()] {
-            let e = e.expect("refused").to_string();
-            assert!(e.contains("nan.nii") && e.contains("NaN"), "{e}");
-        }
-        // The slice without it is fine.
-        assert!(read_z_slice(&p, 0).is_ok());
-    }
-
-    #[test]
-    fn truncated_and_foreign_files_are_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let bytes = std::fs::read(oracle("body_mask.nii.gz")).unwrap();
-        let cut = dir.path().join("cut.nii.gz");
-        std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-        let e = read(&cut).err().unwrap().to_string();
-        assert!(e.contains("cut.nii.gz: not a readable NIfTI file"), "{e}");
-        let junk = dir.path().join("junk.nii");
-        std::fs::write(&junk, b"hello").unwrap();
-        assert!(read(&junk).err().unwrap().to_string().contains("junk.nii"));
-    }
-}
+#[path = "nifti_io_tests.rs"]
+mod tests;
