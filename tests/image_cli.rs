@@ -18,3 +18,21 @@ fn info_json_equals_nibabel() {
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("p.yaml: not a readable NIfTI file"), "{}", bad.stderr);
 }
+
+/// A volume holding NaN (as resampled and masked volumes often do) is described, not refused.
+#[test]
+fn info_describes_a_volume_with_nan() {
+    use dag_study::imaging::nifti_io;
+    let p = Project::new("name: unused\nnodes: {}\n");
+    let v = nifti_io::read(&dag_study::oracles::oracles_dir().join("n4/body_mask.nii.gz")).unwrap();
+    let mut data = v.data.mapv(f32::from);
+    data[[0, 0, 0]] = f32::NAN;
+    data[[1, 0, 0]] = f32::NAN;
+    nifti_io::write_f32(&p.path("nan.nii.gz"), &data, &v.header).unwrap();
+    let r = p.dag(&["image", "info", "nan.nii.gz", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let got: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!((got["nan_voxels"].as_u64(), got["shape"].clone()), (Some(2), serde_json::json!([192, 192, 64])));
+    let r = p.dag(&["image", "info", "nan.nii.gz"]);
+    assert!(r.stdout.contains("2 voxels are NaN"), "{}", r.stdout);
+}

@@ -31,12 +31,15 @@ fn correct(input: &Path, output: &Path, bias_out: Option<&Path>, shrink: usize, 
 }
 
 fn info(file: &Path, json: bool) -> Result<(), Error> {
-    let v = nifti_io::read(file).map_err(|e| Error::Usage(e.to_string()))?;
+    let v = nifti_io::read_with_nan(file).map_err(|e| Error::Usage(e.to_string()))?;
     let info = v.info_json();
     if json {
         println!("{info}");
     } else {
         println!("{}: {} {:?}, spacing {:?} mm", file.display(), info["datatype"].as_str().unwrap_or(""), v.shape(), v.spacing());
+        if let Some(n) = info["nan_voxels"].as_u64() {
+            println!("  {n} voxels are NaN (the study's tasks refuse such a volume, naming the file)");
+        }
         for row in v.affine() {
             println!("  [{:>10.4} {:>10.4} {:>10.4} {:>10.4}]", row[0], row[1], row[2], row[3]);
         }

@@ -41,7 +41,15 @@ pub fn datatype_name(t: NiftiType) -> &'static str {
     }
 }
 
+/// The volume, refused if it holds NaN: every task reads through here, so a NaN voxel is an
+/// error naming the file rather than a silent hole in N4's fit or a crop's normalisation.
 pub fn read(file: &Path) -> Result<Volume, NiftiIoError> {
+    without_nan(file, read_with_nan(file)?)
+}
+
+/// The volume as stored, NaN values and all (resampled and masked volumes often hold them):
+/// for describing a file, as `dag image info` does.
+pub fn read_with_nan(file: &Path) -> Result<Volume, NiftiIoError> {
     let err = |message: String| NiftiIoError::Read { file: file.to_owned(), message };
     let (header, data) = match read_in_bulk(file, None).map_err(|e| err(e.to_string()))? {
         Some(read) => read,
@@ -51,7 +59,7 @@ pub fn read(file: &Path) -> Result<Volume, NiftiIoError> {
             (header, obj.into_volume().into_ndarray::<f32>().map_err(|e| err(e.to_string()))?)
         }
     };
-    without_nan(file, Volume { data, header })
+    Ok(Volume { data, header })
 }
 
 /// A single-file NIfTI-1 (.nii, .nii.gz) of a common datatype, its voxels decoded in bulk;
@@ -241,8 +249,15 @@ impl Volume {
     }
 
     /// What `dag image info --json` prints.
+    /// Shape, spacing, datatype and affine as nibabel gives them; `nan_voxels` only where
+    /// there are any (the study's tasks refuse such a volume, naming it).
     pub fn info_json(&self) -> serde_json::Value {
-        serde_json::json!({ "shape": self.shape(), "spacing": self.spacing(), "datatype": self.datatype(), "affine": self.affine() })
+        let mut v = serde_json::json!({ "shape": self.shape(), "spacing": self.spacing(), "datatype": self.datatype(), "affine": self.affine() });
+        let nan = memory_order(&self.data).iter().filter(|x| x.is_nan()).count();
+        if nan > 0 {
+            v["nan_voxels"] = nan.into();
+        }
+        v
     }
 }
 

@@ -124,6 +124,10 @@ fn a_volume_with_nan_is_refused_with_its_file() {
     }
     // The slice without it is fine.
     assert!(read_z_slice(&p, 0).is_ok());
+    // Described as it is: the reader for `dag image info` keeps the NaN and counts it.
+    let v = read_with_nan(&p).unwrap();
+    assert!(v.data[[1, 2, 1]].is_nan());
+    assert_eq!(v.info_json()["nan_voxels"], 1);
 }
 
 #[test]
