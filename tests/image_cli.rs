@@ -36,3 +36,22 @@ fn info_describes_a_volume_with_nan() {
     let r = p.dag(&["image", "info", "nan.nii.gz"]);
     assert!(r.stdout.contains("2 voxels are NaN"), "{}", r.stdout);
 }
+
+/// The exit codes the README gives: a file the system cannot reach or write is an I/O error
+/// (4), a file that is not what it should be is bad input (2).
+#[test]
+fn io_failures_exit_with_4_and_bad_files_with_2() {
+    let p = Project::new("name: unused\nnodes: {}\n");
+    let missing = p.dag(&["image", "info", "nowhere.nii.gz"]);
+    assert_eq!(missing.code, 4, "{}", missing.stderr);
+    assert!(missing.stderr.contains("nowhere.nii.gz"), "{}", missing.stderr);
+    assert_eq!(p.dag(&["image", "info", "p.yaml"]).code, 2);
+    let stats = p.dag(&["stats", "nowhere.csv", "--score", "s"]);
+    assert_eq!(stats.code, 4, "{}", stats.stderr);
+    assert!(stats.stderr.contains("nowhere.csv"), "{}", stats.stderr);
+    // A cohort written below a file, not a folder.
+    p.write("afile", "");
+    let synth = p.dag(&["synth", "--out", "afile/cohort", "--patients", "2", "--unknown", "0"]);
+    assert_eq!(synth.code, 4, "{}", synth.stderr);
+    assert!(synth.stderr.contains("afile/cohort"), "{}", synth.stderr);
+}

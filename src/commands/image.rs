@@ -13,7 +13,7 @@ pub fn image(c: ImageCommand) -> Result<(), Error> {
 }
 
 fn correct(input: &Path, output: &Path, bias_out: Option<&Path>, shrink: usize, mask: &str) -> Result<(), Error> {
-    let err = |e: nifti_io::NiftiIoError| Error::Usage(e.to_string());
+    let err = nifti_error;
     let v = nifti_io::read(input).map_err(err)?;
     let m = if mask == "auto" { None } else { Some(nifti_io::read(Path::new(mask)).map_err(err)?.data) };
     let start = std::time::Instant::now();
@@ -31,7 +31,7 @@ fn correct(input: &Path, output: &Path, bias_out: Option<&Path>, shrink: usize, 
 }
 
 fn info(file: &Path, json: bool) -> Result<(), Error> {
-    let v = nifti_io::read_with_nan(file).map_err(|e| Error::Usage(e.to_string()))?;
+    let v = nifti_io::read_with_nan(file).map_err(nifti_error)?;
     let info = v.info_json();
     if json {
         println!("{info}");
@@ -45,4 +45,10 @@ fn info(file: &Path, json: bool) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// A file the system cannot reach or write exits with 4 (I/O); one that is not a usable
+/// NIfTI file with 2, as other bad input does.
+fn nifti_error(e: nifti_io::NiftiIoError) -> Error {
+    if e.is_io() { Error::DataIo(e.to_string()) } else { Error::Usage(e.to_string()) }
 }

@@ -21,6 +21,9 @@ pub fn stats(a: StatsArgs) -> Result<(), Error> {
         ..Config::default()
     };
     super::validated::<dag_study::statistics::task::SurvivalStats>(&cfg)?;
+    // A file that cannot be opened is an I/O error (exit 4); one that opens but holds a bad
+    // table is bad input (exit 2, README).
+    std::fs::File::open(&a.file).map_err(|source| Error::Io { path: a.file.clone(), source })?;
     let table = Table::read(&a.file).map_err(|e| Error::Usage(e.to_string()))?;
     let v = analyse(&table, &cfg).map_err(|e| Error::Usage(e.to_string()))?;
     if a.json {

@@ -6,7 +6,8 @@ use std::path::Path;
 
 pub fn synth(out: &Path, options: &SynthOptions) -> Result<(), Error> {
     super::validated::<dag_study::data::tasks::SynthDataset>(options)?;
-    let r = write_dataset(out, options).map_err(Error::Usage)?;
+    // Writing the cohort fails only on the file system (its options are checked above).
+    let r = write_dataset(out, options).map_err(Error::DataIo)?;
     println!(
         "{}: {} patients ({} with known recurrence status, {} recurrences); the true imaging term reaches C = {:.3}",
         out.display(),

@@ -17,6 +17,9 @@ pub enum Error {
     Usage(String),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    /// A file that cannot be read or written, already named in the message.
+    #[error("{0}")]
+    DataIo(String),
     /// Some instances failed; the summary has already said which.
     #[error("the run failed")]
     RunFailed,
@@ -34,7 +37,7 @@ impl Error {
             Error::RunFailed => 1,
             Error::Spec(_) | Error::Diagnostics(_) | Error::Usage(_) => 2,
             Error::Cache(CacheError::Locked(..)) => 3,
-            Error::Cache(_) | Error::Io { .. } => 4,
+            Error::Cache(_) | Error::Io { .. } | Error::DataIo(_) => 4,
             Error::Interrupted => 130,
             Error::Child(code) => *code,
         }

@@ -17,6 +17,18 @@ pub enum NiftiIoError {
     Read { file: PathBuf, message: String },
     #[error("{file}: cannot write NIfTI: {message}")]
     Write { file: PathBuf, message: String },
+    /// The file cannot be reached at all (missing, a permission): an I/O error, not a
+    /// malformed file.
+    #[error("{file}: {source}")]
+    Io { file: PathBuf, source: std::io::Error },
+}
+
+impl NiftiIoError {
+    /// Whether this is the file system's failure (reaching or writing the file) rather than
+    /// a file that is not what it should be: what `dag` exits with differs (4, not 2).
+    pub fn is_io(&self) -> bool {
+        matches!(self, NiftiIoError::Io { .. } | NiftiIoError::Write { .. })
+    }
 }
 
 /// A volume in NIfTI's axis order (x, y, z[, t]), as float32 after scaling.
@@ -50,6 +62,7 @@ pub fn read(file: &Path) -> Result<Volume, NiftiIoError> {
 /// The volume as stored, NaN values and all (resampled and masked volumes often hold them):
 /// for describing a file, as `dag image info` does.
 pub fn read_with_nan(file: &Path) -> Result<Volume, NiftiIoError> {
+    File::open(file).map_err(|source| NiftiIoError::Io { file: file.to_owned(), source })?;
     let err = |message: String| NiftiIoError::Read { file: file.to_owned(), message };
     let (header, data) = match read_in_bulk(file, None).map_err(|e| err(e.to_string()))? {
         Some(read) => read,
