@@ -163,7 +163,7 @@ pub struct StatsArgs {
     /// Bootstrap replicates for 95% intervals of the C-indices.
     #[arg(long, default_value_t = 0)]
     pub bootstrap: usize,
-    #[arg(long, default_value_t = 20260)]
+    #[arg(long, default_value_t = dag_study::statistics::default_seed())]
     pub seed: u64,
     /// How the Cox models handle tied event times.
     #[arg(long, value_enum, default_value = "efron")]

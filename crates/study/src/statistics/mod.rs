@@ -76,7 +76,8 @@ fn default_key() -> String {
     "patient_id".into()
 }
 
-fn default_seed() -> u64 {
+/// The bootstrap's seed when none is given: one value for the task and `dag stats`.
+pub fn default_seed() -> u64 {
     20260
 }
 
