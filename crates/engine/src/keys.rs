@@ -91,7 +91,14 @@ pub fn list_inputs(spec: &Spec, instances: &[Instance]) -> (Vec<Result<Vec<PathB
         .map(|inst| {
             let files = instance_files(spec, inst);
             // Parameters a task cannot read are reported elsewhere; the node's `inputs` still count.
-            let checked = files.as_ref().map_or_else(|_| input_paths(spec, inst), Clone::clone);
+            let fallback;
+            let checked = match &files {
+                Ok(f) => f,
+                Err(_) => {
+                    fallback = input_paths(spec, inst);
+                    &fallback
+                }
+            };
             missing.extend(checked.iter().filter(|f| !f.exists()).map(|f| crate::expand::missing_input_error(spec, inst, f)));
             files
         })
