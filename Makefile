@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 SETUP_STAMP := .cargo/config.toml
 
-.PHONY: setup build run test engine-alone test-standalone lint bench clean
+.PHONY: setup build run test engine-alone test-standalone test-slurm lint bench clean
 
 # libtorch 2.13.0 (for tch 0.26) once per user under ~/.cache/dag, and a git-ignored
 # .cargo/config.toml pointing cargo at it; export LIBTORCH beforehand to use your own.
@@ -32,6 +32,16 @@ engine-alone:
 # reads anything outside the repository fails here.
 test-standalone:
 	./scripts/standalone-test.sh test
+
+# The Slurm tests on a real single-node cluster (tests/slurm_real.rs): installs Debian's Slurm
+# if it is missing (as root, as CI runs), starts slurmctld and slurmd in a temporary folder,
+# runs the tests, and stops the daemons by their pid files, also when a test fails.
+test-slurm: setup
+	@command -v slurmctld > /dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurmctld slurmd slurm-client > /dev/null; }
+	@dir=$$(mktemp -d "$${TMPDIR:-/tmp}/dag-slurm.XXXXXX"); \
+	  trap './scripts/slurm-cluster.sh stop "$$dir"; rm -rf "$$dir"' EXIT; \
+	  ./scripts/slurm-cluster.sh start "$$dir" > /dev/null && \
+	  SLURM_CONF="$$dir/slurm.conf" $(CARGO) test --test slurm_real -- --ignored
 
 # Clippy on everything, warnings as errors (not part of `make test`: a lint is not a failing
 # behaviour, and a new toolchain's new lints should not turn CI red).

@@ -1,0 +1,64 @@
+//! `dag run --executor slurm` on a real single-node Slurm (`make test-slurm` starts one with
+//! scripts/slurm-cluster.sh and runs these with `--ignored`; they need `SLURM_CONF` to name
+//! its configuration). tests/slurm.rs keeps the stand-in tests for the failures a real
+//! cluster cannot easily produce.
+
+mod common;
+use common::Project;
+
+const FANOUT: &str = "name: fan\nparams: {alpha: 0.05}\nsets:\n  sample: {range: 20}\nnodes:\n  pre: {foreach: sample, shell: 'echo {sample} > {out}/value.txt'}\n  total: {needs: pre, shell: 'cat {inputs.pre} | sort -n > {out}/all.txt; echo alpha={params.alpha} >> {out}/all.txt'}\n";
+
+fn cluster() {
+    let conf = std::env::var("SLURM_CONF").expect("SLURM_CONF names the test cluster's slurm.conf (make test-slurm sets it)");
+    let sinfo = std::process::Command::new("sinfo").args(["-h", "-o", "%T"]).output().expect("sinfo runs");
+    let state = String::from_utf8_lossy(&sinfo.stdout);
+    assert!(state.contains("idle") || state.contains("mix") || state.contains("alloc"), "the cluster of {conf} is not up: {state}");
+}
+
+/// Every file under `results/`, path and bytes.
+fn tree(p: &Project) -> Vec<(String, Vec<u8>)> {
+    fn walk(dir: &std::path::Path, base: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path, base, out);
+            } else {
+                out.push((path.strip_prefix(base).unwrap().display().to_string(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&p.path("results"), &p.path("results"), &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+#[ignore = "needs a real Slurm: make test-slurm"]
+fn the_fan_out_on_slurm_equals_the_local_run_byte_for_byte() {
+    cluster();
+    let (local, slurm) = (Project::new(FANOUT), Project::new(FANOUT));
+    let r = local.run(&[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = slurm.run(&["--executor", "slurm", "--slurm-poll", "0.2"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("as Slurm batch jobs"), "{}", r.stdout);
+    let (a, b) = (tree(&local), tree(&slurm));
+    assert_eq!(a.len(), 21, "{:?}", a.iter().map(|x| &x.0).collect::<Vec<_>>());
+    assert_eq!(a, b);
+    // Cached on the second run: nothing goes to the cluster.
+    let again = slurm.run(&["--executor", "slurm", "--slurm-poll", "0.2"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.ran().is_empty(), "{}", again.stdout);
+}
+
+#[test]
+#[ignore = "needs a real Slurm: make test-slurm"]
+fn a_node_that_asks_for_a_gpu_gets_one_of_the_clusters() {
+    cluster();
+    let p = Project::new("name: g\nnodes:\n  g: {resources: {gpu: 1}, shell: 'echo \"$CUDA_VISIBLE_DEVICES\" > {out}/visible'}\n");
+    let r = p.run(&["--executor", "slurm", "--slurm-poll", "0.2", "--gpus", "auto"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let visible = p.read("results/g/visible");
+    assert!(matches!(visible.trim(), "0" | "1"), "CUDA_VISIBLE_DEVICES was `{}`", visible.trim());
+}
