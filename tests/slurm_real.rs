@@ -62,3 +62,39 @@ fn a_node_that_asks_for_a_gpu_gets_one_of_the_clusters() {
     let visible = p.read("results/g/visible");
     assert!(matches!(visible.trim(), "0" | "1"), "CUDA_VISIBLE_DEVICES was `{}`", visible.trim());
 }
+
+/// A small study through Slurm gives the local run's results byte for byte. Its training
+/// nodes ask for a GPU with `cpu_fallback`: the cluster grants one of its (fake) GPUs, this
+/// machine's libtorch cannot use it, and the job runs on the CPU and says so.
+#[test]
+#[ignore = "needs a real Slurm: make test-slurm"]
+fn a_small_study_on_slurm_equals_the_local_run_and_falls_back_to_the_cpu() {
+    cluster();
+    let spec = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/study.yaml")).unwrap();
+    let (local, slurm) = (Project::new(&spec), Project::new(&spec));
+    let small = ["--set", "patients=60", "--set", "epochs=2", "--set", "bootstrap=30"];
+    let r = local.run(&small);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let mut args = small.to_vec();
+    args.extend(["--executor", "slurm", "--slurm-poll", "0.2", "--gpus", "auto"]);
+    let r = slurm.run(&args);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // The report names the run's own settings and time: compare what the study computed.
+    for file in ["scores/scores.csv", "statistics/stats.json", "report/summary.json"] {
+        let (a, b) = (local.read(&format!("results/{file}")), slurm.read(&format!("results/{file}")));
+        if file.ends_with("summary.json") {
+            let strip = |t: &str| -> serde_json::Value {
+                let mut v: serde_json::Value = serde_json::from_str(t).unwrap();
+                v.as_object_mut().unwrap().remove("provenance");
+                v
+            };
+            assert_eq!(strip(&a), strip(&b), "{file}");
+        } else {
+            assert_eq!(a, b, "{file}");
+        }
+    }
+    let log = std::fs::read_to_string(slurm.path("cache/logs/train/train[0].log")).unwrap();
+    assert!(log.contains("cuda:0 was granted, but this machine's libtorch sees no CUDA device; running on the CPU (cpu_fallback)"), "{log}");
+    let fold: serde_json::Value = serde_json::from_str(&slurm.read("results/train/0/summary.json")).unwrap();
+    assert_eq!(fold["device"], "cpu");
+}

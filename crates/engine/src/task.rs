@@ -60,6 +60,10 @@ pub struct TaskCtx<'a> {
     /// For each needed node, the output folders of the needed instances in set order.
     pub inputs: &'a BTreeMap<String, Vec<PathBuf>>,
     pub device: Device,
+    /// The node allows the CPU when its GPU cannot be used (`resources.cpu_fallback`): a task
+    /// handed a GPU that proves unusable where it runs (a batch job's node whose libtorch has
+    /// no CUDA) runs on the CPU instead, and says so.
+    pub cpu_fallback: bool,
     pub cpus: u32,
     pub log: &'a mut dyn Write,
     pub cancel: &'a AtomicBool,

@@ -40,6 +40,9 @@ pub struct JobFile {
     pub inputs: BTreeMap<String, Vec<PathBuf>>,
     /// `cpu` or `cuda:N`, an ordinal among the devices the other side makes visible.
     pub device: String,
+    /// The node's `resources.cpu_fallback` (absent in job files of older runs: false).
+    #[serde(default)]
+    pub cpu_fallback: bool,
     pub cpus: u32,
 }
 
@@ -65,6 +68,7 @@ impl JobFile {
             workdir: job.workdir.clone(),
             inputs: job.inputs.clone(),
             device: device.to_string(),
+            cpu_fallback: job.cpu_fallback,
             cpus: job.cpus,
         }
     }
@@ -99,6 +103,7 @@ impl JobFile {
             workdir: self.workdir,
             inputs: self.inputs,
             device,
+            cpu_fallback: self.cpu_fallback,
             visible_devices: None,
             cpus: self.cpus,
             mem_gb: 0.0,
@@ -157,6 +162,7 @@ mod tests {
             workdir: ".".into(),
             inputs: BTreeMap::new(),
             device: "cuda:0".into(),
+            cpu_fallback: false,
             cpus: 2,
         };
         let text = serde_json::to_string(&file(task.version())).unwrap();

@@ -73,11 +73,11 @@ async fn run_inner(job: &Job, cancel: &mut Cancel) -> Result<(), JobError> {
         }
         Work::Task { task, params } => {
             let (task, params) = (task.clone(), params.clone());
-            let (id, value, inputs, device, cpus) = (job.id.clone(), job.value.clone(), job.inputs.clone(), job.device, job.cpus);
+            let (id, value, inputs, device, cpus, cpu_fallback) = (job.id.clone(), job.value.clone(), job.inputs.clone(), job.device, job.cpus, job.cpu_fallback);
             let flag = cancel.flag.clone();
             tokio::task::spawn_blocking(move || {
                 let mut log = std::io::BufWriter::new(log);
-                let mut ctx = TaskCtx { instance: &id, value: value.as_deref(), out: &out, inputs: &inputs, device, cpus, log: &mut log, cancel: &flag };
+                let mut ctx = TaskCtx { instance: &id, value: value.as_deref(), out: &out, inputs: &inputs, device, cpu_fallback, cpus, log: &mut log, cancel: &flag };
                 let r = task.run(&params, &mut ctx);
                 use std::io::Write;
                 let _ = log.flush();

@@ -32,6 +32,8 @@ pub struct Job {
     /// For tasks: each needed node's output folders.
     pub inputs: BTreeMap<String, Vec<PathBuf>>,
     pub device: Device,
+    /// The node's `resources.cpu_fallback`, for the task where it runs.
+    pub cpu_fallback: bool,
     /// CUDA_VISIBLE_DEVICES for shell commands: the GPU ordinals the job holds here, or
     /// `None` to keep what the environment says (Slurm sets it for the GPUs it allocated).
     pub visible_devices: Option<String>,

@@ -340,6 +340,7 @@ impl<'a> Scheduler<'a> {
             workdir: self.opts.workdir.clone(),
             inputs: dirs,
             device: grant.device,
+            cpu_fallback: node.resources.cpu_fallback,
             visible_devices: Some(grant.gpus.iter().map(usize::to_string).collect::<Vec<_>>().join(",")),
             cpus: grant.cpus,
             mem_gb: grant.mem_gb,

@@ -26,8 +26,18 @@ pub(crate) fn read_json(path: &Path) -> Result<serde_json::Value, TaskError> {
     serde_json::from_str(&text).map_err(TaskError::at(path))
 }
 
-pub(super) fn request(ctx: &TaskCtx<'_>, job: Job) -> Request {
-    Request { device: ctx.device.to_string(), cpus: ctx.cpus.max(1), job }
+/// The worker's request, on the device the task was handed; on the CPU instead where that
+/// is a GPU this machine's libtorch cannot use and the node allows the CPU (`cpu_fallback`):
+/// a batch job granted a GPU on a node whose libtorch has no CUDA runs, and says so.
+pub(super) fn request(ctx: &mut TaskCtx<'_>, job: Job) -> Request {
+    let device = match ctx.device {
+        dag_engine::task::Device::Cuda(_) if ctx.cpu_fallback && !super::worker::cuda_usable() => {
+            let _ = writeln!(ctx.log, "{} was granted, but this machine's libtorch sees no CUDA device; running on the CPU (cpu_fallback)", ctx.device);
+            "cpu".to_owned()
+        }
+        d => d.to_string(),
+    };
+    Request { device, cpus: ctx.cpus.max(1), job }
 }
 
 /// One row of cohort.csv, as `mamamia_cohort` writes it.

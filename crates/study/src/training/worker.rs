@@ -35,6 +35,17 @@ pub fn helper() -> Result<PathBuf, TaskError> {
     Ok(exe.with_file_name("dag-torch"))
 }
 
+/// Whether this machine's libtorch can use a CUDA device: asked once per process, through
+/// `dag-torch devices` (a process start, paid only by a GPU task that may fall back).
+pub fn cuda_usable() -> bool {
+    static USABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *USABLE.get_or_init(|| {
+        let out = helper().ok().and_then(|exe| Command::new(exe).arg("devices").output().ok());
+        let v = out.and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok());
+        v.and_then(|v| v["cuda_devices"].as_u64()).is_some_and(|n| n > 0)
+    })
+}
+
 fn start() -> Result<Worker, TaskError> {
     let exe = helper()?;
     let mut child = Command::new(&exe)
