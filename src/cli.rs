@@ -130,14 +130,7 @@ pub enum ImageCommand {
 pub enum ModelCommand {
     /// Logits of a torchvision-format DenseNet121 (eval mode, 1000 classes) on a float32
     /// array of shape (1,3,H,W) stored as .npy — to check a converted checkpoint.
-    Logits {
-        #[arg(long)]
-        weights: PathBuf,
-        #[arg(long)]
-        input: PathBuf,
-        #[arg(long)]
-        json: bool,
-    },
+    Logits(dag_study::training::protocol::LogitsArgs),
 }
 
 #[derive(Args, Debug)]

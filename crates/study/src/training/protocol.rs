@@ -171,6 +171,32 @@ impl Default for Hyper {
     }
 }
 
+/// `logits`' arguments, the same in `dag model logits` and in `dag-torch logits`, which the
+/// first hands to the second (`forwarded`).
+#[derive(Clone, Debug, clap::Args)]
+pub struct LogitsArgs {
+    /// torchvision DenseNet121 weights, as safetensors.
+    #[arg(long)]
+    pub weights: PathBuf,
+    /// A float32 array of shape (1, 3, H, W), as .npy.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl LogitsArgs {
+    /// The arguments again, for `dag-torch logits`.
+    pub fn forwarded(self) -> Vec<std::ffi::OsString> {
+        let mut args = vec!["logits".into(), "--weights".into(), self.weights.into_os_string(), "--input".into(), self.input.into_os_string()];
+        if self.json {
+            args.push("--json".into());
+        }
+        args
+    }
+}
+
 /// One line from the worker.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -9,7 +9,6 @@ mod worker;
 use clap::{Parser, Subcommand};
 use dag_model::densenet::DenseNet121;
 use dag_model::weights::load_torchvision;
-use std::path::PathBuf;
 use tch::nn::{self, ModuleT};
 
 #[derive(Parser)]
@@ -46,14 +45,7 @@ enum Command {
     },
     /// Runs a torchvision-format DenseNet121 (1000 classes, eval mode) on a (1,3,H,W) float32
     /// .npy array and prints its logits.
-    Logits {
-        #[arg(long)]
-        weights: PathBuf,
-        #[arg(long)]
-        input: PathBuf,
-        #[arg(long)]
-        json: bool,
-    },
+    Logits(dag_study::training::protocol::LogitsArgs),
 }
 
 /// Keeps freed memory in the process instead of handing it back to the kernel. libtorch on
@@ -90,7 +82,7 @@ fn main() {
                 2
             }
         },
-        Command::Logits { weights, input, json } => match logits(&weights, &input, json) {
+        Command::Logits(a) => match logits(&a.weights, &a.input, a.json) {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("error: {e}");
