@@ -12,10 +12,6 @@ const INLINE_COMMAND_MAX: usize = 64 * 1024;
 
 /// Runs the job's command or task into `staging/out`, writing its log; stores nothing.
 pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), JobError> {
-    run_inner(job, &mut cancel).await
-}
-
-async fn run_inner(job: &Job, cancel: &mut Cancel) -> Result<(), JobError> {
     if let Some(dir) = job.log.parent() {
         std::fs::create_dir_all(dir).map_err(io_at(dir))?;
     }
