@@ -19,16 +19,14 @@ pub fn run(args: &[std::ffi::OsString]) -> Result<(), Error> {
     }
 }
 
-/// How many CUDA devices libtorch sees, asked through the helper.
+/// How many CUDA devices libtorch sees, asked through the helper (once per process: the
+/// study's tasks read the same answer).
 pub fn cuda_devices() -> Result<usize, Error> {
-    let helper = path()?;
-    let out = std::process::Command::new(&helper)
-        .arg("devices")
-        .output()
-        .map_err(|source| Error::Io { path: helper.clone(), source })?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let v: serde_json::Value = serde_json::from_str(text.trim())
-        .map_err(|_| Error::Usage(format!("{} devices answered `{}`; use --gpus none or --gpus 0,1", helper.display(), text.trim())))?;
+    use dag_study::training::worker::{devices, DevicesError};
+    let v = devices().map_err(|e| match e {
+        DevicesError::Start(e) => Error::DataIo(e),
+        DevicesError::Answer(e) => Error::Usage(format!("{e}; use --gpus none or --gpus 0,1")),
+    })?;
     let n = v["cuda_devices"].as_u64().unwrap_or(0) as usize;
     tracing::info!("libtorch sees {n} CUDA device(s)");
     if n == 0 {

@@ -35,15 +35,36 @@ pub fn helper() -> Result<PathBuf, TaskError> {
     Ok(exe.with_file_name("dag-torch"))
 }
 
-/// Whether this machine's libtorch can use a CUDA device: asked once per process, through
-/// `dag-torch devices` (a process start, paid only by a GPU task that may fall back).
+/// Why `dag-torch devices` gave no answer.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum DevicesError {
+    /// The helper could not be found or started (the file system's failure).
+    #[error("{0}")]
+    Start(String),
+    /// It ran, and did not answer with JSON.
+    #[error("{0}")]
+    Answer(String),
+}
+
+/// What `dag-torch devices` says of this machine (JSON: `cuda_devices`, why there are none,
+/// …), asked once per process: the run's GPU pool and a task that may fall back to the CPU
+/// share one helper start (about half a second).
+pub fn devices() -> Result<&'static serde_json::Value, DevicesError> {
+    static ANSWER: std::sync::OnceLock<Result<serde_json::Value, DevicesError>> = std::sync::OnceLock::new();
+    ANSWER
+        .get_or_init(|| {
+            let exe = helper().map_err(|e| DevicesError::Start(e.to_string()))?;
+            let out = Command::new(&exe).arg("devices").output().map_err(|e| DevicesError::Start(format!("{}: {e}", exe.display())))?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            serde_json::from_str(text.trim()).map_err(|_| DevicesError::Answer(format!("{} devices answered `{}`", exe.display(), text.trim())))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Whether this machine's libtorch can use a CUDA device.
 pub fn cuda_usable() -> bool {
-    static USABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *USABLE.get_or_init(|| {
-        let out = helper().ok().and_then(|exe| Command::new(exe).arg("devices").output().ok());
-        let v = out.and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok());
-        v.and_then(|v| v["cuda_devices"].as_u64()).is_some_and(|n| n > 0)
-    })
+    devices().is_ok_and(|v| v["cuda_devices"].as_u64().is_some_and(|n| n > 0))
 }
 
 fn start() -> Result<Worker, TaskError> {
