@@ -62,9 +62,8 @@ pub fn read(file: &Path) -> Result<Volume, NiftiIoError> {
 /// The volume as stored, NaN values and all (resampled and masked volumes often hold them):
 /// for describing a file, as `dag image info` does.
 pub fn read_with_nan(file: &Path) -> Result<Volume, NiftiIoError> {
-    File::open(file).map_err(|source| NiftiIoError::Io { file: file.to_owned(), source })?;
     let err = |message: String| NiftiIoError::Read { file: file.to_owned(), message };
-    let (header, data) = match read_in_bulk(file, None).map_err(|e| err(e.to_string()))? {
+    let (header, data) = match read_in_bulk(file, &open(file)?, None).map_err(|e| err(e.to_string()))? {
         Some(read) => read,
         None => {
             let obj = ReaderOptions::new().read_file(file).map_err(|e| err(e.to_string()))?;
@@ -75,6 +74,11 @@ pub fn read_with_nan(file: &Path) -> Result<Volume, NiftiIoError> {
     Ok(Volume { data, header })
 }
 
+/// The file, or the file system's reason it cannot be read (an I/O error, not a bad file).
+fn open(file: &Path) -> Result<File, NiftiIoError> {
+    File::open(file).map_err(|source| NiftiIoError::Io { file: file.to_owned(), source })
+}
+
 /// A single-file NIfTI-1 (.nii, .nii.gz) of a common datatype, its voxels decoded in bulk;
 /// None for anything else (a .hdr/.img pair, complex or RGB voxels), which the nifti crate
 /// reads. The header is the crate's; the crate's own voxel path converts element by element
@@ -83,9 +87,10 @@ pub fn read_with_nan(file: &Path) -> Result<Volume, NiftiIoError> {
 ///
 /// With `z`, only that slice of a 3D volume: the bytes before it are skipped (read past, for
 /// a .nii.gz) and none after it are read.
-fn read_in_bulk(file: &Path, z: Option<usize>) -> Result<Option<(NiftiHeader, ArrayD<f32>)>, nifti::NiftiError> {
-    let f = BufReader::with_capacity(1 << 20, File::open(file)?);
-    let mut src: Box<dyn Read> = if file.extension().is_some_and(|e| e == "gz") { Box::new(GzDecoder::new(f)) } else { Box::new(f) };
+fn read_in_bulk(file: &Path, handle: &File, z: Option<usize>) -> Result<Option<(NiftiHeader, ArrayD<f32>)>, nifti::NiftiError> {
+    let gz = file.extension().is_some_and(|e| e == "gz");
+    let f = BufReader::with_capacity(1 << 20, handle);
+    let mut src: Box<dyn Read> = if gz { Box::new(GzDecoder::new(f)) } else { Box::new(f) };
     let header = NiftiHeader::from_reader(&mut src)?;
     if &header.magic != b"n+1\0" {
         return Ok(None);
@@ -108,7 +113,7 @@ fn read_in_bulk(file: &Path, z: Option<usize>) -> Result<Option<(NiftiHeader, Ar
         skip += (z * dims[0] * dims[1] * size) as u64;
         dims[2] = 1;
     }
-    let count = voxel_count(file, &dims, size, skip + 348)?;
+    let count = voxel_count(handle, gz, &dims, size, skip + 348)?;
     std::io::copy(&mut (&mut src).take(skip), &mut std::io::sink())?;
     let little = header.endianness == nifti::Endianness::Little;
     let mut data: Vec<f32> = if t == NiftiType::Float32 && little == cfg!(target_endian = "little") {
@@ -160,20 +165,20 @@ const MAX_VOXEL_BYTES: u64 = 16 << 30;
 /// known; and for a .nii.gz, by the uncompressed length that gzip records modulo 2³²) need
 /// more bytes than the file holds. A damaged or hostile header must be an error naming the
 /// file, not an allocation that aborts the run. `start`: where the voxels begin.
-fn voxel_count(file: &Path, dims: &[usize], size: usize, start: u64) -> Result<usize, nifti::NiftiError> {
+fn voxel_count(handle: &File, gz: bool, dims: &[usize], size: usize, start: u64) -> Result<usize, nifti::NiftiError> {
     let bad = |m: String| nifti::NiftiError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, m));
     let count = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| bad(format!("the header's dimensions {dims:?} overflow")))?;
     let bytes = (count as u64).checked_mul(size as u64).filter(|&b| b <= MAX_VOXEL_BYTES);
     let bytes = bytes.ok_or_else(|| bad(format!("the header's dimensions {dims:?} describe more than {} GiB of voxels", MAX_VOXEL_BYTES >> 30)))?;
-    let gz = file.extension().is_some_and(|e| e == "gz");
-    let len = std::fs::metadata(file)?.len();
+    let len = handle.metadata()?.len();
     let holds = if gz {
         // gzip's last four bytes: the uncompressed length modulo 2³² (one member, as every
-        // NIfTI writer makes); a header that disagrees with it is not read further.
-        let mut f = File::open(file)?;
+        // NIfTI writer makes); a header that disagrees with it is not read further. Read at
+        // their offset, the stream being decompressed is not moved.
+        use std::os::unix::fs::FileExt;
         let mut tail = [0u8; 4];
-        use std::io::{Seek, SeekFrom};
-        f.seek(SeekFrom::End(-4)).and_then(|_| f.read_exact(&mut tail)).map(|()| u32::from_le_bytes(tail) as u64)?
+        handle.read_exact_at(&mut tail, len.saturating_sub(4))?;
+        u32::from_le_bytes(tail) as u64
     } else {
         len
     };
@@ -201,7 +206,7 @@ fn read_all(src: &mut impl Read, buf: &mut [u8]) -> Result<(), nifti::NiftiError
 /// the whole volume's): for a step that needs one slice of each phase.
 pub fn read_z_slice(file: &Path, z: usize) -> Result<Volume, NiftiIoError> {
     let err = |message: String| NiftiIoError::Read { file: file.to_owned(), message };
-    let (header, data) = match read_in_bulk(file, Some(z)).map_err(|e| err(e.to_string()))? {
+    let (header, data) = match read_in_bulk(file, &open(file)?, Some(z)).map_err(|e| err(e.to_string()))? {
         Some(read) => read,
         None => {
             let v = read(file)?;
