@@ -1,5 +1,6 @@
 //! One cross-validation fold: train the unfrozen tail (Adam, weight decay, a learning-rate
-//! schedule, early stopping on the inner validation split, best weights restored), score the
+//! schedule; with an inner validation split, early stopping and the best weights restored;
+//! without one, a fixed number of epochs and the last kept), score the
 //! held-out patients, fit the logistic baseline on pooled frozen features, write it all.
 
 use super::backbone::{build, read_crop, Net};
