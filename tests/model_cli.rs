@@ -3,7 +3,7 @@
 
 mod common;
 use common::Project;
-use dag_study::imaging::crop::npy_bytes;
+use dag_study::imaging::npy::bytes as npy_bytes;
 use dag_study::oracles::{densenet_formula_input, densenet_formula_weights, densenet_reference, safetensors_bytes};
 
 #[test]

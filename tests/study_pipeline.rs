@@ -93,7 +93,7 @@ nodes:
     foreach: patient
     needs: cohort
     task: n4
-    with: {dataset: data, patient: "{patient}"}
+    with: {dataset: data, patient: "{patient}", corrected: true}
   crop:
     foreach: patient
     needs: n4

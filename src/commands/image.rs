@@ -20,7 +20,7 @@ fn correct(input: &Path, output: &Path, bias_out: Option<&Path>, shrink: usize, 
     let field = n4::n4(&v.data, m.as_ref(), &n4::N4Options { shrink, ..Default::default() }).map_err(|e| Error::Usage(format!("{}: {e}", input.display())))?;
     let header = v.header;
     let mut corrected = v.data;
-    field.correct(&mut corrected);
+    field.correct(&mut corrected).map_err(Error::Usage)?;
     let secs = start.elapsed().as_secs_f64();
     nifti_io::write_f32(output, &corrected, &header).map_err(err)?;
     if let Some(b) = bias_out {

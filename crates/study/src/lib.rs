@@ -19,7 +19,7 @@ pub fn register(registry: &mut Registry) {
         .register(data::tasks::SynthDataset)
         .register(data::tasks::MamaMiaCohort)
         .register(imaging::task::TumourCrop)
-        .register(imaging::task::N4Correct)
+        .register(imaging::n4_task::N4Correct)
         .register(imaging::resample_task::Resample)
         .register(statistics::task::SurvivalStats)
         .register(training::tasks::CvFolds)

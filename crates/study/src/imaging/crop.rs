@@ -146,23 +146,6 @@ pub fn tumour_crop(mask: &ArrayD<f32>, spacing: [f64; 2], o: &CropOptions, mut p
     Ok((out, previews, info))
 }
 
-/// A float32 array as NumPy's .npy (version 1.0, C order).
-pub fn npy_bytes(shape: &[usize], data: &[f32]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
-    let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
-    let total = 10 + header.len() + 1;
-    header.push_str(&" ".repeat((64 - total % 64) % 64));
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((header.len() as u16).to_le_bytes());
-    out.extend(header.as_bytes());
-    for v in data {
-        out.extend(v.to_le_bytes());
-    }
-    out
-}
-
 /// The three [0, 1] planes as an RGB PNG, for people to look at.
 pub fn png_bytes(planes: &[Plane]) -> Result<Vec<u8>, String> {
     let (w, h) = (planes[0].width, planes[0].height);
@@ -214,15 +197,5 @@ mod tests {
         let channel0 = (x[16 * 32 + 16] * IMAGENET_STD[0]) + IMAGENET_MEAN[0];
         assert!((channel0 - p.data[16 * 32 + 16]).abs() < 1e-6);
         assert!(tumour_crop(&ArrayD::zeros(IxDyn(&[40, 30, 9])), [1.0, 1.0], &o, phase).unwrap_err().contains("empty"));
-    }
-
-    #[test]
-    fn npy_header_is_what_numpy_writes() {
-        let b = npy_bytes(&[3, 2, 2], &[0.0; 12]);
-        assert_eq!(&b[..8], b"\x93NUMPY\x01\x00");
-        let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
-        assert_eq!((10 + hlen) % 64, 0);
-        assert_eq!(std::str::from_utf8(&b[10..10 + hlen]).unwrap().trim_end(), "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2, 2), }");
-        assert_eq!(b.len(), 10 + hlen + 48);
     }
 }

@@ -4,9 +4,10 @@
 //! removed, over a multi-level control grid that doubles per level; on a shrunk copy of the
 //! volume; the final log field is evaluated at full resolution.
 
-use super::bspline::{axis_weights, fit, grid_weights, Lattice};
+use super::bspline::{fit, grid_weights, Lattice};
+pub use super::bias_field::BiasField;
 use super::nifti_io::memory_order;
-use ndarray::{s, ArrayD, Ix3, IxDyn, ShapeBuilder};
+use ndarray::{ArrayD, Ix3};
 use rustfft::{num_complex::Complex, FftPlanner};
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -25,54 +26,6 @@ pub struct N4Options {
 impl Default for N4Options {
     fn default() -> Self {
         N4Options { shrink: 4, iterations: vec![50, 50, 50, 50], convergence: 0.001, bins: 200, fwhm: 0.15, wiener_noise: 0.01, initial_spans: 1 }
-    }
-}
-
-/// Per-axis B-spline weights at every voxel of one axis.
-type AxisWeights = Vec<(usize, [f64; 4])>;
-
-/// The estimated log bias field: the levels' control lattices summed into the finest one,
-/// with its weights at the full grid. It is evaluated one row at a time, so correcting a
-/// volume needs no second volume-sized buffer (a DUKE-sized phase is 128 MB as float32).
-pub struct BiasField {
-    shape: [usize; 3],
-    lattice: Lattice,
-    weights: [AxisWeights; 3],
-    pub iterations: Vec<usize>,
-}
-
-impl BiasField {
-    /// Calls `f(y, z, row)` with the log field along x at every (y, z).
-    fn rows(&self, mut f: impl FnMut(usize, usize, &[f32])) {
-        let mut row = vec![0.0f32; self.shape[0]];
-        for z in 0..self.shape[2] {
-            for y in 0..self.shape[1] {
-                row.fill(0.0);
-                self.lattice.add_row(&self.weights, y, z, &mut row);
-                f(y, z, &row);
-            }
-        }
-    }
-
-    /// The log bias at full resolution (x, y, z).
-    pub fn log_bias(&self) -> ArrayD<f32> {
-        let [nx, ny, _] = self.shape;
-        let mut out = vec![0.0f32; self.shape.iter().product()];
-        self.rows(|y, z, row| {
-            let at = (z * ny + y) * nx;
-            out[at..at + nx].copy_from_slice(row);
-        });
-        ArrayD::from_shape_vec(IxDyn(&self.shape).f(), out).expect("shape of the field")
-    }
-
-    /// Divides `volume` by the bias, in place.
-    pub fn correct(&self, volume: &mut ArrayD<f32>) {
-        let mut v = volume.view_mut().into_dimensionality::<Ix3>().expect("N4 checked the volume is 3D");
-        self.rows(|y, z, row| {
-            for (x, b) in v.slice_mut(s![.., y, z]).iter_mut().zip(row) {
-                *x /= b.exp();
-            }
-        });
     }
 }
 
@@ -252,21 +205,14 @@ pub fn n4(volume: &ArrayD<f32>, mask: Option<&ArrayD<f32>>, o: &N4Options) -> Re
     }
     let spans = o.initial_spans << (o.iterations.len().max(1) - 1);
     let lattice = total.unwrap_or(Lattice { dims: [spans + 3; 3], phi: vec![0.0; (spans + 3).pow(3)] });
-    // The full-resolution field: the lattice at the full grid's coordinates.
-    let full = |len: usize, ns: usize| {
-        axis_weights(len, spans, move |i| {
-            let j = (i as f64 - off as f64) / s as f64;
-            if ns > 1 { j / (ns - 1) as f64 } else { 0.0 }
-        })
-    };
-    let weights = [full(shape[0], n[0]), full(shape[1], n[1]), full(shape[2], n[2])];
-    Ok(BiasField { shape: [shape[0], shape[1], shape[2]], lattice, weights, iterations: done })
+    BiasField::new([shape[0], shape[1], shape[2]], s, lattice, done)
 }
 
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
     use crate::imaging::nifti_io::{read, Volume};
+    use ndarray::{IxDyn, ShapeBuilder};
 
     fn corr(a: &[f64], b: &[f64]) -> f64 {
         let n = a.len() as f64;
@@ -279,7 +225,7 @@ pub(super) mod tests {
 
     /// tests/fixtures/oracles/n4: the biased volume, its masks, the true log bias and SimpleITK's
     /// results on it.
-    pub(in crate::imaging::n4) struct Oracle {
+    pub(in crate::imaging) struct Oracle {
         pub vol: Volume,
         pub body: Volume,
         pub tumour: Volume,
@@ -346,7 +292,7 @@ pub(super) mod tests {
         // Otsu's mask of this volume is its body.
         assert!(otsu_mask(&o.vol.data, 200) == o.body.data);
         let mut corrected = o.vol.data.clone();
-        field.correct(&mut corrected);
+        field.correct(&mut corrected).unwrap();
         o.assert_as_good_as_simpleitk(&format!("N4 (iterations {:?})", field.iterations), o.accuracy(&field.log_bias(), &corrected));
     }
 }

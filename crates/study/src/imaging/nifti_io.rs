@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::ops::Range;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NiftiIoError {
@@ -85,9 +86,9 @@ fn open(file: &Path) -> Result<File, NiftiIoError> {
 /// through a byte reader and holds the raw bytes beside the result. Values are what the
 /// crate gives: cast to float32, then `v · slope + inter` unless the slope is 0.
 ///
-/// With `z`, only that slice of a 3D volume: the bytes before it are skipped (read past, for
-/// a .nii.gz) and none after it are read.
-fn read_in_bulk(file: &Path, handle: &File, z: Option<usize>) -> Result<Option<(NiftiHeader, ArrayD<f32>)>, nifti::NiftiError> {
+/// With `slab`, only those slices of a 3D volume: the bytes before them are skipped (read
+/// past, for a .nii.gz) and none after them are read.
+fn read_in_bulk(file: &Path, handle: &File, slab: Option<Range<usize>>) -> Result<Option<(NiftiHeader, ArrayD<f32>)>, nifti::NiftiError> {
     let gz = file.extension().is_some_and(|e| e == "gz");
     let f = BufReader::with_capacity(1 << 20, handle);
     let mut src: Box<dyn Read> = if gz { Box::new(GzDecoder::new(f)) } else { Box::new(f) };
@@ -106,12 +107,12 @@ fn read_in_bulk(file: &Path, handle: &File, z: Option<usize>) -> Result<Option<(
     let mut dims: Vec<usize> = header.dim()?.iter().map(|&d| usize::from(d)).collect();
     // Extensions lie between the 348-byte header and the voxels; a slice is further in.
     let mut skip = (header.vox_offset as u64).saturating_sub(348);
-    if let Some(z) = z {
-        if dims.len() != 3 || z >= dims[2] {
+    if let Some(slab) = slab {
+        if dims.len() != 3 || slab.is_empty() || slab.end > dims[2] {
             return Ok(None); // the caller's full read says what is wrong
         }
-        skip += (z * dims[0] * dims[1] * size) as u64;
-        dims[2] = 1;
+        skip += (slab.start * dims[0] * dims[1] * size) as u64;
+        dims[2] = slab.len();
     }
     let count = voxel_count(handle, gz, &dims, size, skip + 348)?;
     std::io::copy(&mut (&mut src).take(skip), &mut std::io::sink())?;
@@ -205,15 +206,21 @@ fn read_all(src: &mut impl Read, buf: &mut [u8]) -> Result<(), nifti::NiftiError
 /// Slice `z` of a 3D volume as an (x, y, 1) volume with the file's header (whose `dim` is
 /// the whole volume's): for a step that needs one slice of each phase.
 pub fn read_z_slice(file: &Path, z: usize) -> Result<Volume, NiftiIoError> {
+    read_z_slab(file, z..z + 1)
+}
+
+/// Slices `slab` of a 3D volume as an (x, y, slab.len()) volume with the file's header (whose
+/// `dim` is the whole volume's): a .nii.gz is decompressed only as far as the slab's end.
+pub fn read_z_slab(file: &Path, slab: Range<usize>) -> Result<Volume, NiftiIoError> {
     let err = |message: String| NiftiIoError::Read { file: file.to_owned(), message };
-    let (header, data) = match read_in_bulk(file, &open(file)?, Some(z)).map_err(|e| err(e.to_string()))? {
+    let (header, data) = match read_in_bulk(file, &open(file)?, Some(slab.clone())).map_err(|e| err(e.to_string()))? {
         Some(read) => read,
         None => {
             let v = read(file)?;
-            if v.data.ndim() != 3 || z >= v.data.shape()[2] {
-                return Err(err(format!("no slice {z} in a volume of shape {:?}", v.shape())));
+            if v.data.ndim() != 3 || slab.is_empty() || slab.end > v.data.shape()[2] {
+                return Err(err(format!("no slices {slab:?} in a volume of shape {:?}", v.shape())));
             }
-            let data = v.data.slice_axis(ndarray::Axis(2), ndarray::Slice::from(z..z + 1)).to_owned();
+            let data = v.data.slice_axis(ndarray::Axis(2), ndarray::Slice::from(slab)).to_owned();
             (v.header, data)
         }
     };

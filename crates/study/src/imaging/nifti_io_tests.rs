@@ -106,9 +106,11 @@ fn bulk_reads_equal_the_crates_and_slices_equal_the_volume() {
         assert_eq!(s.data.shape(), &[5, 4, 1]);
         assert_eq!(s.header_shape(), vec![5, 4, 3]);
         assert!(s.data.index_axis(ndarray::Axis(2), 0) == ours.data.index_axis(ndarray::Axis(2), 2), "{name}");
+        let slab = read_z_slab(&p, 1..3).unwrap();
+        assert!(slab.data == ours.data.slice_axis(ndarray::Axis(2), ndarray::Slice::from(1..3)), "{name}");
     }
     let e = read_z_slice(&dir.path().join("f32.nii"), 3).err().unwrap().to_string();
-    assert!(e.contains("f32.nii") && e.contains("no slice 3"), "{e}");
+    assert!(e.contains("f32.nii") && e.contains("no slices 3..4"), "{e}");
 }
 
 #[test]

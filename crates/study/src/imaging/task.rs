@@ -1,6 +1,6 @@
 //! `tumour_crop`: one patient's preprocessing as a pipeline task (one instance per patient).
 
-use super::crop::{npy_bytes, png_bytes, slice, tumour_crop, CropOptions, Plane};
+use super::crop::{png_bytes, slice, tumour_crop, CropOptions, Plane};
 use super::nifti_io::{read, read_z_slice};
 use dag_engine::params::ParamError;
 use dag_engine::task::{Task, TaskCtx, TaskError};
@@ -80,7 +80,7 @@ impl Task for TumourCrop {
         let (x, previews, info) = tumour_crop(&mask.data, [sp[0], sp[1]], &o, phase_slice).map_err(|e| TaskError::msg(format!("{who}: {e} ({})", mask_file.display())))?;
         let n = p.size as usize;
         let out = |name: &str| ctx.out.join(name);
-        std::fs::write(out("crop.npy"), npy_bytes(&[3, n, n], &x)).map_err(TaskError::io(&out("crop.npy")))?;
+        std::fs::write(out("crop.npy"), super::npy::bytes(&[3, n, n], &x)).map_err(TaskError::io(&out("crop.npy")))?;
         std::fs::write(out("preview.png"), png_bytes(&previews).map_err(TaskError::msg)?).map_err(TaskError::io(&out("preview.png")))?;
         let meta = serde_json::json!({ "patient": who, "options": o, "crop": info });
         std::fs::write(out("crop.json"), serde_json::to_vec_pretty(&meta).expect("json")).map_err(TaskError::io(&out("crop.json")))
@@ -119,63 +119,5 @@ impl PatientBack {
     /// Where the mask goes, with extension `ext` (`nii` or `nii.gz`).
     pub fn mask_out(&self, ext: &str) -> PathBuf {
         self.masks.join(format!("{}.{ext}", self.who))
-    }
-}
-
-/// `n4`: one patient's phases, bias-corrected, written back in the dataset's layout (with
-/// the expert mask beside them) so the next step reads them as it would the raw data.
-pub struct N4Correct;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct N4Params {
-    #[serde(default)]
-    pub input: Option<String>,
-    #[serde(default)]
-    pub dataset: Option<PathBuf>,
-    pub patient: String,
-    #[serde(default = "crate::data::default_phases")]
-    pub phases: Vec<usize>,
-    #[serde(default = "default_shrink")]
-    pub shrink: usize,
-}
-
-fn default_shrink() -> usize {
-    4
-}
-
-impl Task for N4Correct {
-    type Params = N4Params;
-    const KIND: &'static str = "n4";
-    const VERSION: u32 = 2;
-    const DESCRIPTION: &'static str = "N4 bias-field correction of one patient's phases (Otsu mask)";
-
-    fn input_files(p: &N4Params) -> Vec<PathBuf> {
-        patient_input_files(&p.dataset, &p.patient, &p.phases)
-    }
-
-    fn validate(p: &N4Params) -> Vec<ParamError> {
-        ranges::refused([crate::data::one_source(&p.input, &p.dataset), ranges::at_least("shrink", p.shrink, 1)])
-    }
-
-    fn run(&self, p: N4Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
-        let back = PatientBack::open(ctx, &p.input, &p.dataset, &p.patient, &p.phases)?;
-        let who = &back.who;
-        let options = super::n4::N4Options { shrink: p.shrink, ..Default::default() };
-        for (f, &ph) in back.phases.iter().zip(&p.phases) {
-            ctx.check_cancelled()?;
-            let v = read(f).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
-            let field = super::n4::n4(&v.data, None, &options).map_err(|e| TaskError::msg(format!("{who}: {}: {e}", f.display())))?;
-            let mut corrected = v.data;
-            field.correct(&mut corrected);
-            let out = back.phase_out(ph);
-            super::nifti_io::write_f32(&out, &corrected, &v.header).map_err(|e| TaskError::msg(e.to_string()))?;
-            let _ = writeln!(ctx.log, "{}: iterations per level {:?}", f.display(), field.iterations);
-        }
-        // The mask as it is, under its own extension (the reader takes .nii.gz or .nii).
-        let ext = if back.mask.extension().is_some_and(|e| e == "gz") { "nii.gz" } else { "nii" };
-        let dest = back.mask_out(ext);
-        std::fs::copy(&back.mask, &dest).map_err(TaskError::io(&dest))?;
-        Ok(())
     }
 }
