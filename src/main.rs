@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod helper;
+mod stdout;
 mod wiring;
 
 use clap::Parser;

@@ -55,3 +55,18 @@ fn io_failures_exit_with_4_and_bad_files_with_2() {
     assert_eq!(synth.code, 4, "{}", synth.stderr);
     assert!(synth.stderr.contains("afile/cohort"), "{}", synth.stderr);
 }
+
+/// `dag … | head -1`: standard output closed before the command writes. The command ends
+/// quietly (exit 0) instead of panicking with "failed printing to stdout".
+#[test]
+fn a_closed_standard_output_ends_a_command_quietly() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let f = dag_study::oracles::oracles_dir().join("n4/volume.nii.gz");
+    for args in [vec!["tasks"], vec!["image", "info", f.to_str().unwrap()]] {
+        let out = common::dag().args(&args).stdout(writer.try_clone().unwrap()).stderr(std::process::Stdio::piped()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

@@ -6,7 +6,7 @@ use dag_engine::task::Registry;
 
 pub fn check(registry: &Registry, pipeline: &PipelineArgs) -> Result<(), Error> {
     super::checked(pipeline, registry, |spec, x, _| {
-        println!("{}: ok ({} nodes, {} instances known before running)", pipeline.file.display(), spec.nodes.len(), x.instances.len());
+        crate::stdout::outln!("{}: ok ({} nodes, {} instances known before running)", pipeline.file.display(), spec.nodes.len(), x.instances.len());
         Ok(())
     })
 }

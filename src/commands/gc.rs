@@ -7,7 +7,7 @@ use std::path::Path;
 pub fn gc(cache: &Path, keep_runs: usize, dry_run: bool) -> Result<(), Error> {
     let mut c = Cache::open(cache, LockMode::Wait, |owner| eprintln!("waiting for the dag run holding {}{owner}…", cache.display()))?;
     let r = c.gc(keep_runs, dry_run)?;
-    println!(
+    crate::stdout::outln!(
         "{}{} outputs removed ({:.1} MB), {} kept (used by the last {} runs), {} action records dropped",
         if dry_run { "dry run: " } else { "" },
         r.outputs_removed,

@@ -14,10 +14,10 @@ pub fn graph(registry: &Registry, pipeline: &PipelineArgs, format: GraphFormat, 
         GraphFormat::Mermaid => Format::Mermaid,
     };
     if instances {
-        print!("{}", graph::render_instances(&spec, format, &x.instances));
+        crate::stdout::out!("{}", graph::render_instances(&spec, format, &x.instances));
     } else {
         let counts: Vec<Option<usize>> = x.by_node.iter().map(|v| v.as_ref().map(Vec::len)).collect();
-        print!("{}", graph::render(&spec, format, &counts));
+        crate::stdout::out!("{}", graph::render(&spec, format, &counts));
     }
     Ok(())
 }

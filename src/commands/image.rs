@@ -26,7 +26,7 @@ fn correct(input: &Path, output: &Path, bias_out: Option<&Path>, shrink: usize, 
     if let Some(b) = bias_out {
         nifti_io::write_f32(b, &field.log_bias(), &header).map_err(err)?;
     }
-    println!("{}: N4 in {secs:.2} s (iterations per level {:?})", output.display(), field.iterations);
+    crate::stdout::outln!("{}: N4 in {secs:.2} s (iterations per level {:?})", output.display(), field.iterations);
     Ok(())
 }
 
@@ -34,14 +34,14 @@ fn info(file: &Path, json: bool) -> Result<(), Error> {
     let v = nifti_io::read_with_nan(file).map_err(nifti_error)?;
     let info = v.info_json();
     if json {
-        println!("{info}");
+        crate::stdout::outln!("{info}");
     } else {
-        println!("{}: {} {:?}, spacing {:?} mm", file.display(), info["datatype"].as_str().unwrap_or(""), v.shape(), v.spacing());
+        crate::stdout::outln!("{}: {} {:?}, spacing {:?} mm", file.display(), info["datatype"].as_str().unwrap_or(""), v.shape(), v.spacing());
         if let Some(n) = info["nan_voxels"].as_u64() {
-            println!("  {n} voxels are NaN (the study's tasks refuse such a volume, naming the file)");
+            crate::stdout::outln!("  {n} voxels are NaN (the study's tasks refuse such a volume, naming the file)");
         }
         for row in v.affine() {
-            println!("  [{:>10.4} {:>10.4} {:>10.4} {:>10.4}]", row[0], row[1], row[2], row[3]);
+            crate::stdout::outln!("  [{:>10.4} {:>10.4} {:>10.4} {:>10.4}]", row[0], row[1], row[2], row[3]);
         }
     }
     Ok(())

@@ -11,9 +11,9 @@ use dag_engine::task::Registry;
 pub fn plan(registry: &Registry, pipeline: &PipelineArgs, json: bool, all: bool) -> Result<(), Error> {
     let (_, _, p) = planned(registry, pipeline)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&p).expect("plan serialises"));
+        crate::stdout::outln!("{}", serde_json::to_string_pretty(&p).expect("plan serialises"));
     } else {
-        print!("{}", p.render(all));
+        crate::stdout::out!("{}", p.render(all));
     }
     Ok(())
 }

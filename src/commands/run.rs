@@ -104,7 +104,7 @@ fn run_checked(spec: &Spec, x: Expansion<'_>, listed: super::Listed, args: &RunA
     bus.emit(Event::RunFinished(s.clone()));
     bus.close();
     if mode != progress::Mode::Quiet || !s.ok() {
-        print!("{}", summary::render(&s));
+        crate::stdout::out!("{}", summary::render(&s));
     }
     if s.interrupted {
         Err(Error::Interrupted)

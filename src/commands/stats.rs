@@ -27,9 +27,9 @@ pub fn stats(a: StatsArgs) -> Result<(), Error> {
     let table = Table::read(&a.file).map_err(|e| Error::Usage(e.to_string()))?;
     let v = analyse(&table, &cfg).map_err(|e| Error::Usage(e.to_string()))?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+        crate::stdout::outln!("{}", serde_json::to_string_pretty(&v).expect("json"));
     } else {
-        print!("{}", render_text(&v, &table, &cfg));
+        crate::stdout::out!("{}", render_text(&v, &table, &cfg));
     }
     Ok(())
 }

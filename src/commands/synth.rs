@@ -7,8 +7,9 @@ use std::path::Path;
 pub fn synth(out: &Path, options: &SynthOptions) -> Result<(), Error> {
     super::validated::<dag_study::data::tasks::SynthDataset>(options)?;
     // Writing the cohort fails only on the file system (its options are checked above).
-    let r = write_dataset(out, options).map_err(Error::DataIo)?;
-    println!(
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let r = write_dataset(out, options, threads, &Default::default()).map_err(Error::DataIo)?;
+    crate::stdout::outln!(
         "{}: {} patients ({} with known recurrence status, {} recurrences); the true imaging term reaches C = {:.3}",
         out.display(),
         r.written,

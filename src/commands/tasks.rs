@@ -5,7 +5,7 @@ use dag_engine::task::Registry;
 
 pub fn tasks(registry: &Registry) -> Result<(), Error> {
     for t in registry.iter() {
-        println!("{:<16} v{:<3} {}", t.kind(), t.version(), t.description());
+        crate::stdout::outln!("{:<16} v{:<3} {}", t.kind(), t.version(), t.description());
     }
     Ok(())
 }

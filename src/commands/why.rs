@@ -10,7 +10,7 @@ use dag_engine::task::Registry;
 
 pub fn why(registry: &Registry, pipeline: &PipelineArgs, id: &str) -> Result<(), Error> {
     let (spec, cache, p) = super::plan::planned(registry, pipeline)?;
-    print!("{}", explain(&spec, &cache, &p, id)?);
+    crate::stdout::out!("{}", explain(&spec, &cache, &p, id)?);
     Ok(())
 }
 

@@ -268,7 +268,7 @@ mod tests {
     #[test]
     fn blank_table_cells_are_filled_from_the_patient_json_or_become_unknown() {
         let dir = tempfile::tempdir().unwrap();
-        write_dataset(dir.path(), &SynthOptions { patients: 12, seed: 5, imaging_effect: 0.7, size: Size::Small, unknown: 0 }).unwrap();
+        write_dataset(dir.path(), &SynthOptions { patients: 12, seed: 5, imaging_effect: 0.7, size: Size::Small, unknown: 0 }, 1, &Default::default()).unwrap();
         let (kept, _) = recurrence_cohort(dir.path(), &[0]).unwrap();
         assert!(kept.iter().all(|p| p.patient_id == p.patient_id.to_uppercase() && !p.tumor_subtype.is_empty()));
         let sites_labels = [("DUKE", ["luminal", "her2_enriched", "her2_pure", "triple_negative"].as_slice()), ("ISPY2", ["luminal_a", "luminal_b", "her2_enriched", "triple_negative"].as_slice())];
@@ -308,7 +308,7 @@ mod tests {
     #[test]
     fn reads_the_synthetic_cohort_and_names_every_exclusion() {
         let dir = tempfile::tempdir().unwrap();
-        let r = write_dataset(dir.path(), &SynthOptions { patients: 20, seed: 3, imaging_effect: 0.7, size: Size::Small, unknown: 3 }).unwrap();
+        let r = write_dataset(dir.path(), &SynthOptions { patients: 20, seed: 3, imaging_effect: 0.7, size: Size::Small, unknown: 3 }, 1, &Default::default()).unwrap();
         assert_eq!((r.written, r.eligible), (23, 20));
         // Break one patient's phase 2 and another's mask; upper/lower case must not matter.
         let (kept, _) = recurrence_cohort(dir.path(), &[0, 1, 2]).unwrap();

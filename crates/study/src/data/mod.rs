@@ -1,5 +1,6 @@
 //! Cohort data: the MAMA-MIA reader and the synthetic cohort for `make run` and tests.
 
+pub mod geometry;
 pub mod mamamia;
 pub mod synth;
 pub mod synthetic;

@@ -7,14 +7,16 @@
 //! intensity alone. Each site has its own scanner scale, voxel spacing and a smooth
 //! multiplicative bias field.
 
+use super::geometry::{geometry, Geometry};
 use super::synthetic::{generate, Params, Patient};
 use crate::imaging::nifti_io;
 use crate::survival::ipcw::cumulative_dynamic_auc;
 use crate::survival::{harrell::harrell, Surv};
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -23,6 +25,9 @@ pub enum Size {
     Small,
     /// 448×448×160 voxels, as DUKE's scans.
     Duke,
+    /// Each site's own matrix, slice count and spacing (data/geometry.rs), with air around
+    /// the body: what a study on the real dataset meets.
+    Real,
 }
 
 /// The synthetic cohort's options: one definition for `dag synth` (clap) and the
@@ -55,15 +60,6 @@ fn small() -> Size {
 }
 fn default_unknown() -> usize {
     35
-}
-
-fn site_geometry(site: &str) -> ([f64; 3], f64) {
-    match site {
-        "DUKE" => ([0.7, 0.7, 2.0], 1.0),
-        "ISPY1" => ([0.8, 0.8, 2.5], 1.4),
-        "ISPY2" => ([0.75, 0.75, 2.0], 0.8),
-        _ => ([0.9, 0.9, 3.0], 1.2),
-    }
 }
 
 /// The tumour subtype as MAMA-MIA's table writes it: the labels depend on the site. DUKE,
@@ -112,8 +108,10 @@ fn patient_info(p: &Patient, subtype: &str, spacing: [f64; 3], dims: [usize; 3])
     })
 }
 
-/// The three phases and the mask of one patient.
-fn volumes(p: &Patient, dims: [usize; 3], spacing: [f64; 3], scale: f64, rng: &mut ChaCha8Rng) -> (Vec<ArrayD<f32>>, ArrayD<u8>) {
+/// The three phases (int16, as scanners write them) and the mask of one patient. The arrays
+/// are in NIfTI's order (x fastest), the order the loops write them in.
+fn volumes(p: &Patient, g: &Geometry, rng: &mut ChaCha8Rng) -> (Vec<ArrayD<i16>>, ArrayD<u8>) {
+    let (dims, spacing, scale) = (g.dims, g.spacing, g.scale);
     let [nx, ny, nz] = dims;
     let c = [nx as f64 * rng.gen_range(0.35..0.65), ny as f64 * rng.gen_range(0.35..0.65), nz as f64 * rng.gen_range(0.4..0.6)];
     let r = [p.radius_mm / spacing[0], p.radius_mm / spacing[1], (p.radius_mm / spacing[2]).max(1.5)];
@@ -121,14 +119,24 @@ fn volumes(p: &Patient, dims: [usize; 3], spacing: [f64; 3], scale: f64, rng: &m
     let heterogeneity = 0.25 * (1.0 + 0.6 * p.heterogeneity).clamp(0.05, 2.5);
     let core = (0.3 + 0.12 * p.necrosis).clamp(0.0, 0.75);
     let (wx, wy) = (rng.gen_range(5.0..9.0), rng.gen_range(5.0..9.0));
-    let mut phases = vec![ArrayD::<f32>::zeros(IxDyn(&dims)); 3];
-    let mut mask = ArrayD::<u8>::zeros(IxDyn(&dims));
+    // The tissue pattern is separable: one sine per column and one cosine per row.
+    let (sx, cy): (Vec<f64>, Vec<f64>) = ((0..nx).map(|x| (x as f64 / wx).sin()).collect(), (0..ny).map(|y| (y as f64 / wy).cos()).collect());
+    let mut phases = vec![ArrayD::<i16>::zeros(IxDyn(&dims).f()); 3];
+    let mut mask = ArrayD::<u8>::zeros(IxDyn(&dims).f());
     for z in 0..nz {
         for y in 0..ny {
             for x in 0..nx {
                 let (u, v, w) = (x as f64 / nx as f64 - 0.5, y as f64 / ny as f64 - 0.5, z as f64 / nz as f64 - 0.5);
+                // Real-size volumes: air (noise only) outside an elliptic body section holding
+                // half the field of view, the tumour always inside it.
+                if g.air && (u / 0.4).powi(2) + ((v - 0.1) / 0.4).powi(2) > 1.0 {
+                    for ph in phases.iter_mut() {
+                        ph[[x, y, z]] = (3.0 * rng.r#gen::<f64>()).round() as i16;
+                    }
+                    continue;
+                }
                 let field = (bias[0] * u + bias[1] * v + bias[2] * w + bias[3] * u * v).exp();
-                let tissue = 100.0 + 15.0 * (x as f64 / wx).sin() * (y as f64 / wy).cos();
+                let tissue = 100.0 + 15.0 * sx[x] * cy[y];
                 let d = (((x as f64 - c[0]) / r[0]).powi(2) + ((y as f64 - c[1]) / r[1]).powi(2) + ((z as f64 - c[2]) / r[2]).powi(2)).sqrt();
                 let (mut pre, mut post1, mut post2) = (tissue, tissue * 1.15, tissue * 1.2);
                 if d <= 1.0 {
@@ -143,7 +151,7 @@ fn volumes(p: &Patient, dims: [usize; 3], spacing: [f64; 3], scale: f64, rng: &m
                 }
                 for (ph, val) in phases.iter_mut().zip([pre, post1, post2]) {
                     let noisy = val * field * scale + 3.0 * (2.0 * rng.r#gen::<f64>() - 1.0);
-                    ph[[x, y, z]] = noisy.round().max(0.0) as f32;
+                    ph[[x, y, z]] = noisy.round().clamp(0.0, 32767.0) as i16;
                 }
             }
         }
@@ -164,6 +172,54 @@ fn header(dims: [usize; 3], spacing: [f64; 3]) -> nifti::NiftiHeader {
     }
 }
 
+/// The images of every patient. The small cohort draws them from one stream in patient order
+/// (its voxels are what every recorded result was computed on); the larger sizes give each
+/// patient its own stream of the same seed and write patients on `threads` threads.
+fn write_images(dir: &Path, all: &[Patient], geometries: &[Geometry], o: &SynthOptions, threads: usize, stop: &AtomicBool) -> Result<(), String> {
+    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    let one = |k: usize, rng: &mut ChaCha8Rng| -> Result<(), String> {
+        let (p, g) = (&all[k], &geometries[k]);
+        let (phases, mask) = volumes(p, g, rng);
+        let h = header(g.dims, g.spacing);
+        let folder = dir.join("images").join(&p.id);
+        std::fs::create_dir_all(&folder).map_err(|e| io(&folder, e))?;
+        for (i, ph) in phases.iter().enumerate() {
+            nifti_io::write_i16(&folder.join(format!("{}_{i:04}.nii.gz", p.id.to_lowercase())), ph, &h).map_err(|e| e.to_string())?;
+        }
+        nifti_io::write_u8(&dir.join("segmentations/expert").join(format!("{}.nii.gz", p.id)), &mask, &h).map_err(|e| e.to_string())
+    };
+    let seeded = || ChaCha8Rng::seed_from_u64(o.seed ^ 0x5eed);
+    if o.size == Size::Small {
+        let mut rng = seeded();
+        return (0..all.len()).try_for_each(|k| one(k, &mut rng));
+    }
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        let work = || -> Result<(), String> {
+            loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= all.len() {
+                    return Ok(());
+                }
+                if stop.load(Ordering::Relaxed) {
+                    return Err("stopped".into());
+                }
+                // Stream k of the seed: patient 0 draws what a one-patient cohort always drew.
+                let mut rng = seeded();
+                rng.set_stream(k as u64);
+                if let Err(e) = one(k, &mut rng) {
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
+        };
+        let workers: Vec<_> = (0..threads.clamp(1, all.len().max(1))).map(|_| s.spawn(work)).collect();
+        let results: Vec<Result<(), String>> = workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err("a synthesis thread panicked".into()))).collect();
+        // The first real failure, not a "stopped" of a thread it stopped.
+        results.iter().find(|r| r.as_ref().is_err_and(|e| e != "stopped")).or_else(|| results.iter().find(|r| r.is_err())).cloned().unwrap_or(Ok(()))
+    })
+}
+
 pub struct SynthReport {
     pub written: usize,
     pub eligible: usize,
@@ -171,12 +227,13 @@ pub struct SynthReport {
     pub true_c: f64,
 }
 
-pub fn write_dataset(dir: &Path, o: &SynthOptions) -> Result<SynthReport, String> {
+/// Writes the cohort under `dir`; larger sizes on up to `threads` threads. `stop` set (by a
+/// cancelled run) ends it early with an error.
+pub fn write_dataset(dir: &Path, o: &SynthOptions, threads: usize, stop: &AtomicBool) -> Result<SynthReport, String> {
     fn io(p: &Path) -> impl FnOnce(std::io::Error) -> String + '_ {
         move |e| format!("{}: {e}", p.display())
     }
     let all = generate(&Params { patients: o.patients + o.unknown, seed: o.seed, imaging_effect: o.imaging_effect });
-    let mut rng = ChaCha8Rng::seed_from_u64(o.seed ^ 0x5eed);
     // The table's labels draw from their own stream, so the images stay as they were.
     let mut labels = ChaCha8Rng::seed_from_u64(o.seed ^ 0x1abe1);
     // Which patients have an unknown recurrence status: spread over the cohort.
@@ -193,20 +250,10 @@ pub fn write_dataset(dir: &Path, o: &SynthOptions) -> Result<SynthReport, String
         sheet.write_string(0, c as u16, *name).map_err(|e| e.to_string())?;
     }
     let mut truth = String::from("patient_id,site,known,time_days,event,HR,HER2,imaging_term,heterogeneity,rim,necrosis,radius_mm\n");
-    for (k, p) in all.iter().enumerate() {
-        let (spacing, scale) = site_geometry(p.site);
-        let dims = match o.size {
-            Size::Small => [64, 64, 24],
-            Size::Duke => [448, 448, 160],
-        };
-        let (phases, mask) = volumes(p, dims, spacing, scale, &mut rng);
-        let h = header(dims, spacing);
-        let folder = dir.join("images").join(&p.id);
-        std::fs::create_dir_all(&folder).map_err(io(&folder))?;
-        for (i, ph) in phases.iter().enumerate() {
-            nifti_io::write_i16(&folder.join(format!("{}_{i:04}.nii.gz", p.id.to_lowercase())), &ph.mapv(|v| v.clamp(0.0, 32767.0) as i16), &h).map_err(|e| e.to_string())?;
-        }
-        nifti_io::write_u8(&dir.join("segmentations/expert").join(format!("{}.nii.gz", p.id)), &mask, &h).map_err(|e| e.to_string())?;
+    let mut geo = ChaCha8Rng::seed_from_u64(o.seed ^ 0x6e0_6e0);
+    let geometries: Vec<Geometry> = all.iter().map(|p| geometry(o.size, p.site, &mut geo)).collect();
+    write_images(dir, &all, &geometries, o, threads, stop)?;
+    for (k, (p, g)) in all.iter().zip(&geometries).enumerate() {
         let known = !unknown.contains(&k);
         let row = (k + 1) as u32;
         sheet.write_string(row, 0, &p.id).map_err(|e| e.to_string())?;
@@ -220,7 +267,7 @@ pub fn write_dataset(dir: &Path, o: &SynthOptions) -> Result<SynthReport, String
             sheet.write_number(row, 6, if p.event { p.time_days } else { 0.0 }).map_err(|e| e.to_string())?;
         }
         sheet.write_number(row, 7, p.time_days).map_err(|e| e.to_string())?;
-        let info = patient_info(p, label, spacing, dims);
+        let info = patient_info(p, label, g.spacing, g.dims);
         let ipath = dir.join("patient_info_files").join(format!("{}.json", p.id.to_lowercase()));
         std::fs::write(&ipath, serde_json::to_vec_pretty(&info).unwrap()).map_err(io(&ipath))?;
         truth.push_str(&format!(
@@ -248,4 +295,42 @@ pub fn write_dataset(dir: &Path, o: &SynthOptions) -> Result<SynthReport, String
     let jpath = dir.join("ground_truth.json");
     std::fs::write(&jpath, serde_json::to_vec_pretty(&summary).unwrap()).map_err(io(&jpath))?;
     Ok(SynthReport { written: all.len(), eligible: eligible.len(), events: s.events(), true_c })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Real-size geometry per site stays within what the site's scans hold, and the air
+    /// around the body never covers the tumour.
+    #[test]
+    fn real_sizes_follow_the_sites_and_the_tumour_lies_in_the_body() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for _ in 0..50 {
+            let duke = geometry(Size::Real, "DUKE", &mut rng);
+            assert!([448, 512].contains(&duke.dims[0]) && (140..=190).contains(&duke.dims[2]) && duke.air, "{:?}", duke.dims);
+            assert!((0.62..=0.81).contains(&duke.spacing[0]) && duke.spacing[2] <= 1.2);
+            let ispy1 = geometry(Size::Real, "ISPY1", &mut rng);
+            assert!(ispy1.dims[..2] == [256, 256] && [60, 64].contains(&ispy1.dims[2]));
+            let ispy2 = geometry(Size::Real, "ISPY2", &mut rng);
+            assert!(ispy2.spacing[0] <= 1.41 && ispy2.spacing[2] <= 2.5);
+        }
+        assert_eq!(geometry(Size::Small, "DUKE", &mut rng).dims, [64, 64, 24]);
+        let patients = generate(&Params { patients: 30, seed: 2, imaging_effect: 0.7 });
+        for p in &patients {
+            let g = Geometry { dims: [96, 96, 20], spacing: [1.5, 1.5, 3.0], scale: 1.0, air: true };
+            let (phases, mask) = volumes(p, &g, &mut rng);
+            let (mut tumour, mut air) = (0, 0);
+            for ((x, y, z), &m) in mask.view().into_dimensionality::<ndarray::Ix3>().unwrap().indexed_iter() {
+                let (u, v) = (x as f64 / 96.0 - 0.5, y as f64 / 96.0 - 0.5);
+                let outside = (u / 0.4).powi(2) + ((v - 0.1) / 0.4).powi(2) > 1.0;
+                tumour += usize::from(m == 1);
+                if outside {
+                    air += 1;
+                    assert!(m == 0 && phases.iter().all(|ph| ph[[x, y, z]] <= 3), "{}: tumour or tissue in the air at {x},{y},{z}", p.id);
+                }
+            }
+            assert!(tumour > 0 && air > 96 * 96 * 20 / 3, "{}: {tumour} tumour voxels, {air} of air", p.id);
+        }
+    }
 }

@@ -13,7 +13,7 @@ pub struct SynthDataset;
 impl Task for SynthDataset {
     type Params = SynthOptions;
     const KIND: &'static str = "synth_dataset";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
     const DESCRIPTION: &'static str = "synthetic cohort in the MAMA-MIA layout, with ground truth";
 
     fn validate(p: &SynthOptions) -> Vec<ParamError> {
@@ -21,7 +21,10 @@ impl Task for SynthDataset {
     }
 
     fn run(&self, p: SynthOptions, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
-        let r = write_dataset(ctx.out, &p).map_err(TaskError::msg)?;
+        // The real size writes patients in parallel, on the slots the node was given.
+        let written = write_dataset(ctx.out, &p, ctx.cpus as usize, ctx.cancel);
+        ctx.check_cancelled()?;
+        let r = written.map_err(TaskError::msg)?;
         let _ = writeln!(ctx.log, "{} patients, {} eligible, {} recurrences; true imaging term C = {:.3}", r.written, r.eligible, r.events, r.true_c);
         Ok(())
     }
