@@ -10,6 +10,7 @@
 
 pub mod backbone;
 pub mod densenet;
+pub mod determinism;
 pub mod logistic;
 pub mod losses;
 pub mod train;

@@ -133,6 +133,8 @@ fn batches(n: usize, size: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
 pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Result<serde_json::Value, String> {
     let h = &job.hyper;
     let fold = job.fold;
+    // Per job: a worker process serves several, and the switch is libtorch's, process-wide.
+    super::determinism::set(h.deterministic);
     let n = build(&job.backbone, device, log)?;
     let (tr, va, te) = (load(&job.train, job.end_to_end, device)?, load(&job.val, job.end_to_end, device)?, load(&job.test, job.end_to_end, device)?);
     let positives = tr.event.iter().filter(|&&e| e).count();
@@ -240,6 +242,7 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
         "pretrained": n.pretrained, "split": n.split, "end_to_end": job.end_to_end,
         "hyper": h, "device": super::backbone::device_name(device),
         "tf32": device.is_cuda() && super::backbone::tf32_allowed(),
+        "deterministic": device.is_cuda() && h.deterministic,
         "dropped": job.dropped,
     });
     let path = job.out.join("summary.json");

@@ -37,6 +37,22 @@ pub struct N4Params {
     /// Also write the corrected phases, whole, as float32 NIfTI.
     #[serde(default)]
     pub corrected: bool,
+    /// One field per phase (N4 as ITK users run it), or one per patient.
+    #[serde(default)]
+    pub bias: BiasPer,
+}
+
+/// Which phases N4 fits a field to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BiasPer {
+    /// Each phase its own field.
+    #[default]
+    PerPhase,
+    /// One field, fitted to the first phase listed (the pre-contrast by default), for all: the
+    /// coil and the patient do not move between phases, and the other phases are then not
+    /// read at all. Not the paper's method; BENCHMARKS.md compares the two.
+    PerPatient,
 }
 
 fn default_shrink() -> usize {
@@ -60,7 +76,8 @@ impl Task for N4Correct {
     }
 
     fn validate(p: &N4Params) -> Vec<ParamError> {
-        ranges::refused([crate::data::one_source(&p.input, &p.dataset), ranges::at_least("shrink", p.shrink, 1)])
+        let phases = if p.phases.is_empty() { Err(ParamError::at("phases", "needs at least one phase")) } else { Ok(()) };
+        ranges::refused([crate::data::one_source(&p.input, &p.dataset), ranges::at_least("shrink", p.shrink, 1), phases])
     }
 
     fn run(&self, p: N4Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
@@ -71,14 +88,29 @@ impl Task for N4Correct {
         let fields = ctx.out.join("bias").join(&who);
         std::fs::create_dir_all(&fields).map_err(TaskError::io(&fields))?;
         let options = super::n4::N4Options { shrink: p.shrink, ..Default::default() };
+        let fit = |f: &Path, data: &ndarray::ArrayD<f32>| super::n4::n4(data, None, &options).map_err(|e| TaskError::msg(format!("{who}: {}: {e}", f.display())));
+        let load = |f: &Path| read(f).map_err(|e| TaskError::msg(format!("{who}: {e}")));
+        let once = match p.bias {
+            BiasPer::PerPatient => Some(fit(&files[0], &load(&files[0])?.data)?),
+            BiasPer::PerPhase => None,
+        };
         for (f, &ph) in files.iter().zip(&p.phases) {
             ctx.check_cancelled()?;
-            let v = read(f).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
-            let field = super::n4::n4(&v.data, None, &options).map_err(|e| TaskError::msg(format!("{who}: {}: {e}", f.display())))?;
+            // A phase is read to fit its own field, or to be written corrected.
+            let v = if once.is_none() || back.is_some() { Some(load(f)?) } else { None };
+            let own;
+            let field = match (&once, &v) {
+                (Some(field), _) => field,
+                (None, Some(v)) => {
+                    own = fit(f, &v.data)?;
+                    &own
+                }
+                (None, None) => unreachable!("a phase without a shared field is read"),
+            };
             let stem = bias_stem(ctx.out, &who, ph);
             field.save(&stem).map_err(TaskError::io(&stem))?;
-            let _ = writeln!(ctx.log, "{}: iterations per level {:?}", f.display(), field.iterations);
-            if let Some(back) = &back {
+            let _ = writeln!(ctx.log, "{}: iterations per level {:?}{}", f.display(), field.iterations, if once.is_some() { " (the patient's field)" } else { "" });
+            if let (Some(back), Some(v)) = (&back, v) {
                 let mut corrected = v.data;
                 field.correct(&mut corrected).map_err(TaskError::msg)?;
                 super::nifti_io::write_f32(&back.phase_out(ph), &corrected, &v.header).map_err(|e| TaskError::msg(e.to_string()))?;

@@ -12,7 +12,7 @@ use super::crop::middle_tumour_slice;
 use super::n4_task::load_field;
 use super::nifti_io::{read, read_z_slab, write_f32, write_u8};
 use super::resample::{output_shape, resample, resampled_header};
-use super::task::PatientBack;
+use super::task::{PatientBack, SlabRecord};
 use crate::data::patient_input_files;
 use dag_engine::params::ParamError;
 use dag_engine::task::{Task, TaskCtx, TaskError};
@@ -87,12 +87,18 @@ impl Task for Resample {
         }
         let rmask = resample(&m.data, &spacing, &target, true).map_err(|e| TaskError::msg(format!("{who}: {}: {e}", back.mask.display())))?;
         let nz = rmask.shape()[2];
-        let slab: Range<usize> = match (p.slices, middle_tumour_slice(&rmask)) {
+        let tumour = middle_tumour_slice(&rmask);
+        let slab: Range<usize> = match (p.slices, tumour) {
             (Slices::All, _) => 0..nz,
             (Slices::Tumour, Some((_, [first, last]))) => first..last + 1,
             (Slices::Middle, Some((mid, _))) => mid..mid + 1,
             (_, None) => return Err(TaskError::msg(format!("{who}: the tumour mask is empty after resampling ({})", back.mask.display()))),
         };
+        if let (true, Some((_, tumour_slices))) = (p.slices != Slices::All, tumour) {
+            let record = SlabRecord { first_slice: slab.start, slices: slab.len(), tumour_slices };
+            let path = back.slab_out();
+            std::fs::write(&path, serde_json::to_vec_pretty(&record).expect("plain data")).map_err(TaskError::io(&path))?;
+        }
         let out_shape = output_shape(&shape, &spacing, &target);
         let header = |like: &NiftiHeader| slab_header(resampled_header(like, &spacing, &target, [out_shape[0], out_shape[1], slab.len()]), slab.start);
         for (f, &ph) in back.phases.iter().zip(&p.phases) {

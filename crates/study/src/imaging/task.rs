@@ -77,7 +77,14 @@ impl Task for TumourCrop {
             }
             Ok(slice(&v.data, 0))
         };
-        let (x, previews, info) = tumour_crop(&mask.data, [sp[0], sp[1]], &o, phase_slice).map_err(|e| TaskError::msg(format!("{who}: {e} ({})", mask_file.display())))?;
+        let (x, previews, mut info) = tumour_crop(&mask.data, [sp[0], sp[1]], &o, phase_slice).map_err(|e| TaskError::msg(format!("{who}: {e} ({})", mask_file.display())))?;
+        // Slices kept by `resample`: the crop's slice is counted in the acquired volume.
+        let record = files[0].with_file_name(SLAB_RECORD);
+        if record.exists() {
+            let slab: SlabRecord = std::fs::read(&record).map_err(TaskError::io(&record)).and_then(|b| serde_json::from_slice(&b).map_err(TaskError::at(&record)))?;
+            info.slice += slab.first_slice;
+            info.tumour_slices = slab.tumour_slices;
+        }
         let n = p.size as usize;
         let out = |name: &str| ctx.out.join(name);
         std::fs::write(out("crop.npy"), super::npy::bytes(&[3, n, n], &x)).map_err(TaskError::io(&out("crop.npy")))?;
@@ -85,6 +92,19 @@ impl Task for TumourCrop {
         let meta = serde_json::json!({ "patient": who, "options": o, "crop": info });
         std::fs::write(out("crop.json"), serde_json::to_vec_pretty(&meta).expect("json")).map_err(TaskError::io(&out("crop.json")))
     }
+}
+
+/// Beside a patient's phases, when `resample` kept only some slices: which, so the crop can
+/// say which slice of the acquired volume it took.
+pub const SLAB_RECORD: &str = "slab.json";
+
+#[derive(serde::Serialize, Deserialize)]
+pub struct SlabRecord {
+    /// The first kept slice, in the acquired volume's slice index.
+    pub first_slice: usize,
+    pub slices: usize,
+    /// The first and last slices the resampled mask marks, in the same index.
+    pub tumour_slices: [usize; 2],
 }
 
 /// One patient's files in the dataset, and where a step that writes the patient back in the
@@ -114,6 +134,11 @@ impl PatientBack {
     /// larger, not smaller, and takes seconds on a large volume.
     pub fn phase_out(&self, ph: usize) -> PathBuf {
         self.images.join(format!("{}_{ph:04}.nii", self.who.to_lowercase()))
+    }
+
+    /// Where `resample` records which slices it kept (see `SlabRecord`).
+    pub fn slab_out(&self) -> PathBuf {
+        self.images.join(SLAB_RECORD)
     }
 
     /// Where the mask goes, with extension `ext` (`nii` or `nii.gz`).

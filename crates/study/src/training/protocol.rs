@@ -125,6 +125,10 @@ pub struct Hyper {
     /// (linear probing, then fine-tuning: Kumar et al., ICLR 2022).
     #[serde(default)]
     pub head_init: HeadInit,
+    /// Deterministic kernels on CUDA (cuDNN's and ATen's), so a GPU training repeats byte for
+    /// byte; slower, and without effect on the CPU, whose kernels are deterministic already.
+    #[serde(default)]
+    pub deterministic: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -320,8 +320,7 @@ pub(crate) fn trained_on(folds: &[serde_json::Value]) -> String {
     for f in folds {
         let place = match f["device"].as_str().unwrap_or("cpu") {
             "cpu" => "the CPU".to_owned(),
-            gpu if f["tf32"] == true => format!("{gpu}, TF32 convolutions"),
-            gpu => format!("{gpu}, float32"),
+            gpu => format!("{gpu}, {}{}", if f["tf32"] == true { "TF32 convolutions" } else { "float32" }, if f["deterministic"] == true { ", deterministic kernels" } else { "" }),
         };
         places.entry(place).or_default().push(f["fold"].to_string());
     }

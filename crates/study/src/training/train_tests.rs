@@ -92,6 +92,8 @@ fn the_report_says_where_each_fold_trained() {
     let mixed = super::trained_on(&[gpu(0, true), cpu(1), gpu(2, true)]);
     assert!(mixed.starts_with("Trained on cuda:0, TF32 convolutions (folds 0, 2); the CPU (folds 1).\nTF32: "), "{mixed}");
     assert!(mixed.contains("NVIDIA_TF32_OVERRIDE=0"), "{mixed}");
+    let det = json!({ "fold": 0, "device": "cuda:0", "tf32": false, "deterministic": true });
+    assert_eq!(super::trained_on(&[det]), "Trained on cuda:0, float32, deterministic kernels.\n");
     // Summaries written before the field existed read as the CPU's or float32's.
     assert_eq!(super::trained_on(&[json!({ "fold": 0 })]), "Trained on the CPU.\n");
 }

@@ -63,8 +63,20 @@ fn keep_freed_memory() {
     }
 }
 
+/// cuBLAS gives repeatable results only with a fixed workspace, and reads the setting when it
+/// starts: so it is set here, for every run, and a fold that asks for `deterministic` gets a
+/// deterministic cuBLAS as well as cuDNN (see dag_model::determinism). A user's own setting
+/// stands.
+fn fix_cublas_workspace() {
+    if std::env::var_os("CUBLAS_WORKSPACE_CONFIG").is_none() {
+        // SAFETY: first thing in `main`, before any other thread exists.
+        unsafe { std::env::set_var("CUBLAS_WORKSPACE_CONFIG", ":4096:8") };
+    }
+}
+
 fn main() {
     keep_freed_memory();
+    fix_cublas_workspace();
     cuda::load();
     let code = match Cli::parse().command {
         Command::Devices => {
