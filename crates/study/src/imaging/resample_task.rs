@@ -59,7 +59,8 @@ pub struct ResampleParams {
 impl Task for Resample {
     type Params = ResampleParams;
     const KIND: &'static str = "resample";
-    const VERSION: u32 = 3;
+    // 4: with `slices`, a record of the kept slices (slab.json) beside the phases.
+    const VERSION: u32 = 4;
     const DESCRIPTION: &'static str = "one patient's phases (linear, bias-corrected with bias:) and mask (nearest) resampled to a target spacing, whole or the tumour's slices";
 
     fn input_files(p: &ResampleParams) -> Vec<PathBuf> {
