@@ -110,6 +110,7 @@ pub(super) fn collect(cache: &mut Cache, keep_runs: usize, dry_run: bool) -> Res
         f.sync_all().map_err(io_err(&mtmp))?;
     }
     std::fs::rename(&mtmp, &mlog).map_err(io_err(&mlog))?;
+    super::sealed::retain(&root, &live_outputs).map_err(io_err(&root))?;
     for r in old {
         let _ = std::fs::remove_file(r);
     }

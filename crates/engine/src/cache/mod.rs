@@ -6,6 +6,7 @@
 //!   out/<digest>/      an instance's output folder, immutable; digest = sha256 of its manifest
 //!   manifests.log      each output's manifest (files, sizes, digests), appended once the
 //!                      folder is in place: a folder without its line is never trusted
+//!   verified.log       the file stamps each output was last hashed under (sealed.rs)
 //!   actions.log        journal of action records: key → output digest (append-only)
 //!   explain/           each instance's last hash inputs, to say why it reruns
 //!   logs/<node>/       each instance's last log
@@ -15,6 +16,7 @@
 
 mod gc;
 mod journal;
+mod sealed;
 mod store;
 
 pub use gc::GcReport;
@@ -55,6 +57,9 @@ pub struct Cache {
     actions: HashMap<String, ActionRecord>,
     manifests: ManifestIndex,
     journal: Option<journal::Journal>,
+    sealed: sealed::Sealed,
+    /// Full re-hashes this process did in `verify` (for tests: the stamps spare the rest).
+    rehashed: std::sync::atomic::AtomicUsize,
     _lock: Option<File>,
 }
 
@@ -84,7 +89,8 @@ impl Cache {
                 }
             }
         }
-        Ok(Cache { root: root.to_owned(), actions, manifests: std::sync::Arc::new(std::sync::Mutex::new(manifests)), journal, _lock: lock })
+        let sealed = sealed::Sealed::new(root);
+        Ok(Cache { root: root.to_owned(), actions, manifests: std::sync::Arc::new(std::sync::Mutex::new(manifests)), journal, sealed, rehashed: Default::default(), _lock: lock })
     }
 
     pub fn root(&self) -> &Path {
@@ -163,11 +169,27 @@ impl Cache {
         })
     }
 
-    /// Re-hashes every file of an entry against its manifest.
+    /// Makes sure an entry still holds the bytes it was stored with: re-hashes its files
+    /// against its manifest, unless their stamps (ctime included) are those of the last time
+    /// they were hashed (see sealed.rs).
     pub fn verify(&self, digest: &str) -> Result<Arc<Manifest>, CacheError> {
         let m = self.manifest(digest)?;
-        store::verify_contents(&self.out_path(digest), &m, digest)?;
+        let dir = self.out_path(digest);
+        let fingerprint = sealed::fingerprint(&dir, &m).ok();
+        if fingerprint.as_deref().is_some_and(|f| self.sealed.holds(digest, f)) {
+            return Ok(m);
+        }
+        self.rehashed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        store::verify_contents(&dir, &m, digest)?;
+        if let Some(f) = fingerprint {
+            self.sealed.note(&self.root, digest, &f);
+        }
         Ok(m)
+    }
+
+    /// How many entries `verify` re-hashed in full in this process.
+    pub fn rehashed(&self) -> usize {
+        self.rehashed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A fresh staging folder for one instance's run.

@@ -107,6 +107,10 @@ pub(super) fn store(root: &Path, staged: &Path, index: &ManifestIndex) -> Result
     std::fs::File::open(&outdir).and_then(|d| d.sync_all()).map_err(io_err(&outdir))?;
     let log = root.join("manifests.log");
     append_line(&log, &manifest_line(&digest, Some(&manifest)), true).map_err(io_err(&log))?;
+    // Just hashed: the first consumer need not hash it again (a failure here only costs that).
+    if let Ok(f) = super::sealed::fingerprint(&dest, &manifest) {
+        let _ = super::sealed::note(root, &digest, &f);
+    }
     let manifest = Arc::new(manifest);
     idx.insert(digest.clone(), manifest.clone());
     drop(idx);
