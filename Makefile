@@ -14,9 +14,10 @@ $(SETUP_STAMP): scripts/setup-libtorch.sh
 build: setup
 	$(CARGO) build --release --bins
 
-# The main job: the study pipeline, then its report.
+# The main job: the study pipeline, then its report. ARGS go to `dag run`, e.g.
+# `make run ARGS="--set volume_size=real"`.
 run: build
-	./target/release/dag run pipelines/study.yaml
+	./target/release/dag run pipelines/study.yaml $(ARGS)
 	@cat results/report/report.txt
 
 # Every crate's tests; first, the rule that the engine crate needs no libtorch (no tch or
