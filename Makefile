@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 SETUP_STAMP := .cargo/config.toml
 
-.PHONY: setup build run test engine-alone test-standalone test-slurm lint bench clean
+.PHONY: setup build run test engine-alone test-standalone test-slurm lint fuzz bench clean
 
 # libtorch 2.13.0 (for tch 0.26) once per user under ~/.cache/dag, and a git-ignored
 # .cargo/config.toml pointing cargo at it; export LIBTORCH beforehand to use your own.
@@ -48,6 +48,12 @@ test-slurm: setup
 # behaviour, and a new toolchain's new lints should not turn CI red).
 lint: setup
 	$(CARGO) clippy --all-targets -- -D warnings
+
+# Every fuzz target (fuzz/) for FUZZ_SECONDS each with cargo-fuzz on the nightly toolchain
+# (cargo-fuzz installed if missing), from seed corpora of real files (scripts/fuzz.sh).
+FUZZ_SECONDS ?= 60
+fuzz:
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
 
 bench: build
 	./bench/run.sh

@@ -14,6 +14,13 @@ echo "$*" >> "$FAKE_SLURM/sbatch.log"
 case "$*" in *--partition=nope*) echo "sbatch: error: invalid partition specified: nope" >&2; exit 1 ;; esac
 # A controller that never answers.
 case "$*" in *--partition=hang*) echo $$ > hang.pid; exec sleep 60 ;; esac
+# The nodes have 8 CPUs: a job asking for more is accepted and pends forever, as Slurm's does
+# (reason PartitionConfig).
+case "$*" in *--cpus-per-task=9*|*--cpus-per-task=[1-9][0-9]*)
+  id=$$; echo PartitionConfig > "$FAKE_SLURM/$id.reason"
+  setsid sleep 600 < /dev/null > /dev/null 2>&1 & echo $! > "$FAKE_SLURM/$id.pid"
+  echo "$id;fakecluster"; exit 0 ;;
+esac
 script="${@: -1}"
 for a in "$@"; do
   case $a in --output=*) out=${a#--output=} ;; --chdir=*) dir=${a#--chdir=} ;; --gres=gpu*) export CUDA_VISIBLE_DEVICES=7 ;; esac
@@ -26,13 +33,13 @@ echo "$id;fakecluster"
 "#;
 
 const SQUEUE: &str = r#"#!/bin/bash
-# squeue -h -u UID -o %i: the ids of the jobs that have not ended, one per line. Each call is
-# logged with its time.
+# squeue -h -u UID -o "%i %r": the jobs that have not ended, one per line, with the reason a
+# pending one waits (None for a running one). Each call is logged with its time.
 echo "$(date +%s.%N) $*" >> "$FAKE_SLURM/squeue.log"
 for f in "$FAKE_SLURM"/*.pid; do
   [ -e "$f" ] || continue
   id=$(basename "$f" .pid)
-  [ -e "$FAKE_SLURM/$id.exit" ] || echo "$id"
+  [ -e "$FAKE_SLURM/$id.exit" ] || echo "$id $(cat "$FAKE_SLURM/$id.reason" 2>/dev/null || echo None)"
 done
 "#;
 
@@ -161,7 +168,7 @@ fn one_squeue_call_per_poll_asks_about_all_running_jobs() {
     let log = p.read("slurm/squeue.log");
     let calls: Vec<(f64, &str)> = log.lines().map(|l| l.split_once(' ').map(|(t, args)| (t.parse().unwrap(), args)).unwrap()).collect();
     assert!(calls.len() >= 3, "the four jobs ran for 1.5 s with --slurm-poll 0.2: {log}");
-    assert!(calls.iter().all(|(_, args)| *args == format!("-h -u {uid} -o %i")), "{log}");
+    assert!(calls.iter().all(|(_, args)| *args == format!("-h -u {uid} -o %i %r")), "{log}");
     // Four jobs asked about one by one would call squeue four times within milliseconds; one
     // call for all of them comes once per 0.2 s poll.
     let closest = calls.windows(2).map(|w| w[1].0 - w[0].0).fold(f64::INFINITY, f64::min);
@@ -232,4 +239,17 @@ fn ctrl_c_is_not_held_up_by_an_sbatch_that_hangs() {
         assert!(std::time::Instant::now() < deadline, "the hung sbatch was left running");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+/// A node asking for more CPUs than any node has pends forever on Slurm (PartitionConfig):
+/// the run says so, cancels the job, and does not wait.
+#[test]
+fn a_job_slurm_will_never_start_fails_with_the_reason_and_is_cancelled() {
+    let p = cluster("name: big\nnodes:\n  a:\n    resources: {cpu: 16}\n    shell: 'echo hi > {out}/x'\n");
+    let started = std::time::Instant::now();
+    let r = on_slurm(&p, &[]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert!(r.stdout.contains("will never start") && r.stdout.contains("PartitionConfig") && r.stdout.contains("16 CPUs"), "{}", r.stdout);
+    assert_eq!(std::fs::read_to_string(p.path("slurm/scancel.log")).unwrap_or_default().lines().count(), 1, "the job is cancelled");
 }

@@ -118,6 +118,12 @@ impl Slurm {
                 None => {
                     if !self.queue.alive(&id, submitted).await {
                         gone_since = Some(Instant::now());
+                    } else if let Some(reason) = self.queue.hopeless(&id).await {
+                        scancel(&id).await;
+                        let asked = format!("{} CPUs{}{}", job.cpus.max(1), if job.mem_gb > 0.0 { format!(", {} GB", job.mem_gb) } else { String::new() }, if job.gpus > 0 { format!(", {} GPUs", job.gpus) } else { String::new() });
+                        return Err(JobError::Remote(format!(
+                            "Slurm will never start job {id} (pending: {reason}): it asks for more than its partition allows ({asked}); lower the node's `resources` or bound them with --cpus/--mem-gb; cancelled"
+                        )));
                     }
                 }
             }

@@ -25,8 +25,8 @@ pub enum Size {
     Small,
     /// 448×448×160 voxels, as DUKE's scans.
     Duke,
-    /// Each site's own matrix, slice count and spacing (data/geometry.rs), with air around
-    /// the body: what a study on the real dataset meets.
+    /// Each site's own matrix, slice count and spacing, with air around the body: what a
+    /// study on the real dataset meets (README, "Real size").
     Real,
 }
 
