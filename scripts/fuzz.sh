@@ -47,7 +47,7 @@ for t in spec nifti table bias_field cache_logs; do
     failed+=("$t")
     grep -E "panicked|ERROR|SUMMARY|Test unit written" "corpus/$t.log" | head -5
   fi
-  grep -E "^#[0-9]+ *DONE" "corpus/$t.log" | tail -1 || true
+  grep -E "DONE" "corpus/$t.log" | tail -1 || true
 done
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz: crashes in ${failed[*]} (inputs in fuzz/artifacts/, logs in fuzz/corpus/*.log)" >&2

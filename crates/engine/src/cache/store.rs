@@ -148,7 +148,8 @@ fn parse_line(line: &str) -> Option<(String, Option<Manifest>)> {
         return Some((digest, None));
     }
     let n: usize = count.parse().ok()?;
-    let mut files = Vec::with_capacity(n);
+    // A damaged count must not size the allocation: each entry takes five fields of the line.
+    let mut files = Vec::with_capacity(n.min(line.len() / 5));
     for _ in 0..n {
         let path = f.next()?.to_owned();
         let size = f.next()?.parse().ok()?;
@@ -261,6 +262,16 @@ mod tests {
         let back = read_index(&dir.path().join("manifests.log")).unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!(*back[&d1], *m1);
+    }
+
+    /// Found by fuzzing (fuzz/ cache_logs): a manifest line whose file count is huge was a
+    /// capacity overflow, a panic that took the run down. It is a damaged line, ignored.
+    #[test]
+    fn a_manifest_line_with_a_huge_count_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("manifests.log");
+        std::fs::write(&log, format!("{}\t18446744073709551615\tf\t1\td\t0\t0\n", "a".repeat(64))).unwrap();
+        assert!(read_index(&log).unwrap().is_empty());
     }
 
     #[test]
