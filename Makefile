@@ -15,9 +15,11 @@ build: setup
 	$(CARGO) build --release --bins
 
 # The main job: the study pipeline, then its report. ARGS go to `dag run`, e.g.
-# `make run ARGS="--set volume_size=real"`.
+# `make run ARGS="--set volume_size=real"`. The binary is where cargo builds it
+# (CARGO_TARGET_DIR when set, as scripts/standalone-test.sh sets it).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 run: build
-	./target/release/dag run pipelines/study.yaml $(ARGS)
+	$(TARGET_DIR)/release/dag run pipelines/study.yaml $(ARGS)
 	@cat results/report/report.txt
 
 # Every crate's tests; first, the rule that the engine crate needs no libtorch (no tch or
