@@ -172,17 +172,21 @@ fn header(dims: [usize; 3], spacing: [f64; 3]) -> nifti::NiftiHeader {
     }
 }
 
+/// A file-system failure, naming the file.
+fn io(p: &Path) -> impl FnOnce(std::io::Error) -> String + '_ {
+    move |e| format!("{}: {e}", p.display())
+}
+
 /// The images of every patient. The small cohort draws them from one stream in patient order
 /// (its voxels are what every recorded result was computed on); the larger sizes give each
 /// patient its own stream of the same seed and write patients on `threads` threads.
 fn write_images(dir: &Path, all: &[Patient], geometries: &[Geometry], o: &SynthOptions, threads: usize, stop: &AtomicBool) -> Result<(), String> {
-    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
     let one = |k: usize, rng: &mut ChaCha8Rng| -> Result<(), String> {
         let (p, g) = (&all[k], &geometries[k]);
         let (phases, mask) = volumes(p, g, rng);
         let h = header(g.dims, g.spacing);
         let folder = dir.join("images").join(&p.id);
-        std::fs::create_dir_all(&folder).map_err(|e| io(&folder, e))?;
+        std::fs::create_dir_all(&folder).map_err(io(&folder))?;
         for (i, ph) in phases.iter().enumerate() {
             nifti_io::write_i16(&folder.join(format!("{}_{i:04}.nii.gz", p.id.to_lowercase())), ph, &h).map_err(|e| e.to_string())?;
         }
@@ -230,9 +234,6 @@ pub struct SynthReport {
 /// Writes the cohort under `dir`; larger sizes on up to `threads` threads. `stop` set (by a
 /// cancelled run) ends it early with an error.
 pub fn write_dataset(dir: &Path, o: &SynthOptions, threads: usize, stop: &AtomicBool) -> Result<SynthReport, String> {
-    fn io(p: &Path) -> impl FnOnce(std::io::Error) -> String + '_ {
-        move |e| format!("{}: {e}", p.display())
-    }
     let all = generate(&Params { patients: o.patients + o.unknown, seed: o.seed, imaging_effect: o.imaging_effect });
     // The table's labels draw from their own stream, so the images stay as they were.
     let mut labels = ChaCha8Rng::seed_from_u64(o.seed ^ 0x1abe1);
