@@ -192,6 +192,9 @@ pub struct RunArgs {
     /// After a failure, finish every branch that does not depend on it.
     #[arg(long, short = 'k')]
     pub keep_going: bool,
+    /// Attempts after a failed one, for every node that does not set `retries:` itself.
+    #[arg(long, default_value_t = 0)]
+    pub retries: u32,
     /// Refuse at once, instead of waiting, when another run holds the cache.
     #[arg(long)]
     pub no_wait: bool,

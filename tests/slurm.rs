@@ -253,3 +253,18 @@ fn a_job_slurm_will_never_start_fails_with_the_reason_and_is_cancelled() {
     assert!(r.stdout.contains("will never start") && r.stdout.contains("PartitionConfig") && r.stdout.contains("16 CPUs"), "{}", r.stdout);
     assert_eq!(std::fs::read_to_string(p.path("slurm/scancel.log")).unwrap_or_default().lines().count(), 1, "the job is cancelled");
 }
+
+#[test]
+fn a_retry_on_slurm_asks_for_the_next_memory_and_a_timeout_becomes_time() {
+    // Fails on its first attempt; `mem_gb: [1, 2]` asks for more on the second.
+    let p = cluster("name: mem\nnodes:\n  m:\n    retries: 1\n    timeout: 90s\n    resources: {mem_gb: [1, 2]}\n    shell: 'test -e tried || (touch tried; exit 3); echo ok > {out}/v'\n");
+    let r = on_slurm(&p, &[]);
+    assert_eq!((r.code, r.ran()), (0, ids(&["m"])), "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("RETRY m: attempt 1 of 2 failed"), "{}", r.stdout);
+    let calls = sbatch_calls(&p);
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls[0].contains("--mem=1024M") && calls[1].contains("--mem=2048M"), "{calls:?}");
+    // 90 s: two whole minutes, and a minute more for dag exec to report the limit itself.
+    assert!(calls.iter().all(|c| c.contains("--time=3")), "{calls:?}");
+    assert_eq!(p.read("results/m/v"), "ok\n");
+}

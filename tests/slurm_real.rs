@@ -98,3 +98,16 @@ fn a_small_study_on_slurm_equals_the_local_run_and_falls_back_to_the_cpu() {
     let fold: serde_json::Value = serde_json::from_str(&slurm.read("results/train/0/summary.json")).unwrap();
     assert_eq!(fold["device"], "cpu");
 }
+
+#[test]
+#[ignore = "needs a real Slurm: make test-slurm"]
+fn on_slurm_a_flaky_job_is_retried_and_a_slow_one_stopped_at_its_timeout() {
+    cluster();
+    let p = Project::new("name: r\nnodes:\n  flaky: {retries: 1, resources: {mem_gb: [0.5, 1]}, shell: 'test -e tried || (touch tried; exit 3); echo ok > {out}/v'}\n  slow: {timeout: 3s, shell: 'sleep 60'}\n");
+    let r = p.run(&["--executor", "slurm", "--slurm-poll", "0.2", "-k"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("RETRY flaky: attempt 1 of 2 failed"), "{}", r.stdout);
+    assert_eq!(p.read("results/flaky/v"), "ok\n");
+    // `dag exec` on the node stopped the command at the limit and said so.
+    assert!(r.stdout.contains("FAILED slow: timed out after 3s"), "{}", r.stdout);
+}

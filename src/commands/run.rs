@@ -72,6 +72,7 @@ fn run_checked(spec: &Spec, x: Expansion<'_>, listed: super::Listed, args: &RunA
         results: (!args.no_results).then(|| args.results.clone()),
         workdir: std::env::current_dir().map_err(|source| Error::Io { path: ".".into(), source })?,
         executor,
+        retries: args.retries,
     };
     let cache_dir = &args.pipeline.cache;
     let mode = if args.no_wait { LockMode::NoWait } else { LockMode::Wait };

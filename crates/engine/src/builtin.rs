@@ -47,6 +47,33 @@ impl Task for WriteText {
     }
 }
 
+/// Waits, as a long computation would, stopping when asked: for time limits and stops.
+pub struct Sleep;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SleepParams {
+    pub seconds: f64,
+}
+
+impl Task for Sleep {
+    type Params = SleepParams;
+    const KIND: &'static str = "sleep";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str = "waits `seconds`, stopping when the run or a `timeout:` asks (tests)";
+    fn validate(p: &SleepParams) -> Vec<crate::params::ParamError> {
+        if p.seconds.is_finite() && p.seconds >= 0.0 { Vec::new() } else { vec![crate::params::ParamError::at("seconds", "must be a number of seconds ≥ 0")] }
+    }
+    fn run(&self, p: SleepParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs_f64(p.seconds);
+        while std::time::Instant::now() < end {
+            ctx.check_cancelled()?;
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Ok(())
+    }
+}
+
 pub fn register(registry: &mut Registry) {
-    registry.register(Noop).register(WriteText);
+    registry.register(Noop).register(WriteText).register(Sleep);
 }

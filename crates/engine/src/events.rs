@@ -19,6 +19,8 @@ pub enum Event {
     Started { id: Id, node: Id, device: String },
     Finished { id: Id, node: Id, secs: f64 },
     Failed { id: Id, node: Id, error: String, log: Option<PathBuf> },
+    /// Attempt `attempt` of `of` failed and the instance runs again; `log` is that attempt's.
+    Retrying { id: Id, node: Id, attempt: u32, of: u32, error: String, log: Option<PathBuf> },
     /// Not run because something it depends on failed, or the run was stopped.
     Skipped { id: Id, node: Id, because: String },
     Warning { message: String },
@@ -35,6 +37,8 @@ pub struct Summary {
     pub unexpanded: Vec<String>,
     pub interrupted: bool,
     pub secs: f64,
+    /// Instances that needed more than one attempt, with how many they had, succeeded or not.
+    pub retried: Vec<(Id, u32)>,
 }
 
 #[derive(Clone, Debug)]

@@ -44,6 +44,9 @@ pub struct JobFile {
     #[serde(default)]
     pub cpu_fallback: bool,
     pub cpus: u32,
+    /// The node's `timeout:` in seconds, enforced there as here (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<f64>,
 }
 
 /// How a job ended, as `dag exec` reports it.
@@ -70,6 +73,7 @@ impl JobFile {
             device: device.to_string(),
             cpu_fallback: job.cpu_fallback,
             cpus: job.cpus,
+            timeout_s: job.timeout.map(|t| t.as_secs_f64()),
         }
     }
 
@@ -108,6 +112,7 @@ impl JobFile {
             cpus: self.cpus,
             mem_gb: 0.0,
             gpus: 0,
+            timeout: self.timeout_s.filter(|t| t.is_finite() && *t > 0.0).map(std::time::Duration::from_secs_f64),
         })
     }
 }
@@ -164,6 +169,7 @@ mod tests {
             device: "cuda:0".into(),
             cpu_fallback: false,
             cpus: 2,
+            timeout_s: None,
         };
         let text = serde_json::to_string(&file(task.version())).unwrap();
         let back: JobFile = serde_json::from_str(&text).unwrap();

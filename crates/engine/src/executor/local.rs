@@ -5,7 +5,9 @@
 use super::{Cancel, Job, JobError, Work};
 use crate::task::{TaskCtx, TaskError};
 use std::process::Stdio;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Commands longer than this go through a script file: Linux limits one argument to 128 KiB.
 const INLINE_COMMAND_MAX: usize = 64 * 1024;
@@ -44,18 +46,12 @@ pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), JobError> {
             let status = tokio::select! {
                 s = child.wait() => s.map_err(|e| JobError::Task(e.to_string()))?,
                 _ = cancel.requested() => {
-                    if let Some(pid) = pid {
-                        // SAFETY: signalling a process group we created; no memory is touched.
-                        unsafe { libc::killpg(pid as i32, libc::SIGTERM) };
-                    }
-                    let grace = tokio::time::timeout(std::time::Duration::from_secs(3), child.wait()).await;
-                    if grace.is_err() {
-                        if let Some(pid) = pid {
-                            unsafe { libc::killpg(pid as i32, libc::SIGKILL) };
-                        }
-                        let _ = child.wait().await;
-                    }
+                    stop_group(pid, &mut child).await;
                     return Err(JobError::Interrupted("interrupted".into()));
+                }
+                limit = expiry(job.timeout) => {
+                    stop_group(pid, &mut child).await;
+                    return Err(JobError::TimedOut(limit));
                 }
             };
             if status.success() {
@@ -70,8 +66,24 @@ pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), JobError> {
         Work::Task { task, params } => {
             let (task, params) = (task.clone(), params.clone());
             let (id, value, inputs, device, cpus, cpu_fallback) = (job.id.clone(), job.value.clone(), job.inputs.clone(), job.device, job.cpus, job.cpu_fallback);
-            let flag = cancel.flag.clone();
-            tokio::task::spawn_blocking(move || {
+            // With a time limit the task watches a flag of its own, raised by a stop of the
+            // run or by the limit; a built-in task stops at its next check of it.
+            let (flag, timed_out) = match job.timeout {
+                None => (cancel.flag.clone(), None),
+                Some(limit) => {
+                    let (own, expired) = (Arc::new(AtomicBool::new(cancel.flag.load(Ordering::Relaxed))), Arc::new(AtomicBool::new(false)));
+                    let (o, e, mut c) = (own.clone(), expired.clone(), cancel.clone());
+                    tokio::spawn(async move {
+                        tokio::select! {
+                            _ = c.requested() => {}
+                            _ = tokio::time::sleep(limit) => e.store(true, Ordering::Relaxed),
+                        }
+                        o.store(true, Ordering::Relaxed);
+                    });
+                    (own, Some((expired, limit)))
+                }
+            };
+            let run = tokio::task::spawn_blocking(move || {
                 let mut log = std::io::BufWriter::new(log);
                 let mut ctx = TaskCtx { instance: &id, value: value.as_deref(), out: &out, inputs: &inputs, device, cpu_fallback, cpus, log: &mut log, cancel: &flag };
                 let r = task.run(&params, &mut ctx);
@@ -85,8 +97,39 @@ pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), JobError> {
                 }
             })
             .await
-            .unwrap_or_else(|e| Err(JobError::Task(format!("task panicked: {e}"))))
+            .unwrap_or_else(|e| Err(JobError::Task(format!("task panicked: {e}"))));
+            match (run, timed_out) {
+                (Err(JobError::Interrupted(_)), Some((expired, limit))) if expired.load(Ordering::Relaxed) => Err(JobError::TimedOut(limit)),
+                (r, _) => r,
+            }
         }
+    }
+}
+
+/// Resolves when `limit` has passed since the call; never without one.
+async fn expiry(limit: Option<Duration>) -> Duration {
+    match limit {
+        Some(d) => {
+            tokio::time::sleep(d).await;
+            d
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Stops a command's whole process group: SIGTERM, then SIGKILL after a grace period of 3 s.
+async fn stop_group(pid: Option<u32>, child: &mut tokio::process::Child) {
+    if let Some(pid) = pid {
+        // SAFETY: signalling a process group we created; no memory is touched.
+        unsafe { libc::killpg(pid as i32, libc::SIGTERM) };
+    }
+    let grace = tokio::time::timeout(Duration::from_secs(3), child.wait()).await;
+    if grace.is_err() {
+        if let Some(pid) = pid {
+            // SAFETY: as above.
+            unsafe { libc::killpg(pid as i32, libc::SIGKILL) };
+        }
+        let _ = child.wait().await;
     }
 }
 

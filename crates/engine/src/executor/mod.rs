@@ -41,6 +41,8 @@ pub struct Job {
     /// The memory and the number of GPUs the job holds (what a batch system must allocate).
     pub mem_gb: f64,
     pub gpus: usize,
+    /// The node's `timeout:`: an attempt that runs longer is stopped and fails.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// Shared between the scheduler and running jobs: set once to stop everything.
@@ -74,6 +76,23 @@ pub enum JobError {
     /// The batch system refused or lost the job, or its files could not be handed over.
     #[error("{0}")]
     Remote(String),
+    /// The batch system will never run it as asked (it asks for more than a partition has):
+    /// another attempt would wait in vain.
+    #[error("{0}")]
+    Refused(String),
+    /// It ran longer than its node's `timeout:` and was stopped.
+    #[error("timed out after {}", crate::spec::duration::show(*.0))]
+    TimedOut(std::time::Duration),
+}
+
+impl JobError {
+    /// Whether another attempt may succeed (`retries:`): a failed command or task, a lost
+    /// batch job (or an sbatch that failed to answer) or a time limit may be transient; a stop
+    /// that was asked for, a job the cluster will never start, or a store that cannot be
+    /// written, is not.
+    pub fn retryable(&self) -> bool {
+        matches!(self, JobError::Task(_) | JobError::Remote(_) | JobError::TimedOut(_))
+    }
 }
 
 /// A job's computation, boxed so that executors can be trait objects.

@@ -121,7 +121,7 @@ impl Slurm {
                     } else if let Some(reason) = self.queue.hopeless(&id).await {
                         scancel(&id).await;
                         let asked = format!("{} CPUs{}{}", job.cpus.max(1), if job.mem_gb > 0.0 { format!(", {} GB", job.mem_gb) } else { String::new() }, if job.gpus > 0 { format!(", {} GPUs", job.gpus) } else { String::new() });
-                        return Err(JobError::Remote(format!(
+                        return Err(JobError::Refused(format!(
                             "Slurm will never start job {id} (pending: {reason}): it asks for more than its partition allows ({asked}); lower the node's `resources` or bound them with --cpus/--mem-gb; cancelled"
                         )));
                     }
@@ -143,6 +143,11 @@ impl Slurm {
         }
         if job.gpus > 0 {
             args.push(format!("--gres=gpu:{}", job.gpus));
+        }
+        if let Some(limit) = job.timeout {
+            // `dag exec` stops the job at the limit itself and reports it; Slurm's own limit,
+            // a minute later (whole minutes), stops a job that could not report.
+            args.push(format!("--time={}", limit.as_secs().div_ceil(60) + 1));
         }
         args.extend(self.opts.sbatch_args.iter().cloned());
         let out = tokio::process::Command::new("sbatch")

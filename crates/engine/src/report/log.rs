@@ -43,6 +43,9 @@ impl Reporter for LogReporter {
             Event::Failed { id, node, error, log } => {
                 tracing::error!(target: "dag::events", id = &**id, node = &**node, error, log = ?log, "failed")
             }
+            Event::Retrying { id, node, attempt, of, error, log } => {
+                tracing::warn!(target: "dag::events", id = &**id, node = &**node, attempt, of, error, log = ?log, "retrying")
+            }
             Event::Skipped { id, because, .. } => tracing::info!(target: "dag::events", id = &**id, because, "skipped"),
             Event::Warning { message } => tracing::warn!(target: "dag::events", "{message}"),
             Event::RunFinished(s) => {

@@ -95,9 +95,9 @@ impl Reporter for Bars {
                 }
                 self.tick(node);
             }
-            Event::Warning { message } => {
-                if let Some(m) = &self.multi {
-                    let _ = m.println(format!("warning: {message}"));
+            Event::Retrying { .. } | Event::Warning { .. } => {
+                if let (Some(m), Some(line)) = (&self.multi, retry_or_warning(ev)) {
+                    let _ = m.println(line);
                 }
             }
             Event::RunFinished(_) => {
@@ -109,6 +109,18 @@ impl Reporter for Bars {
                 }
             }
         }
+    }
+}
+
+/// The line both reporters print for a retry or a warning.
+fn retry_or_warning(ev: &Event) -> Option<String> {
+    match ev {
+        Event::Retrying { id, attempt, of, error, log, .. } => {
+            let log = log.as_ref().map(|l| format!(" (log: {})", l.display())).unwrap_or_default();
+            Some(format!("RETRY {id}: attempt {attempt} of {of} failed: {error}{log}; trying again"))
+        }
+        Event::Warning { message } => Some(format!("warning: {message}")),
+        _ => None,
     }
 }
 
@@ -153,7 +165,7 @@ impl<W: Write + Send + 'static> Reporter for Plain<W> {
                 self.done += 1;
                 None
             }
-            Event::Warning { message } => Some(format!("warning: {message}")),
+            Event::Retrying { .. } | Event::Warning { .. } => retry_or_warning(ev),
             Event::RunFinished(_) => None,
         };
         if let Some(l) = line {

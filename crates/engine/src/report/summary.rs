@@ -15,6 +15,11 @@ pub fn render(s: &Summary) -> String {
         out.push_str(" (interrupted; rerun to continue where it stopped)");
     }
     out.push('\n');
+    if !s.retried.is_empty() {
+        let shown: Vec<String> = s.retried.iter().take(10).map(|(id, n)| format!("{id} ({n} attempts)")).collect();
+        let more = if s.retried.len() > 10 { format!(", … ({} in all)", s.retried.len()) } else { String::new() };
+        out.push_str(&format!("retried: {}{more}; each failed attempt's log is kept beside the last (NAME.attempt-N.log)\n", shown.join(", ")));
+    }
     for f in &s.failed {
         out.push_str(&format!("FAILED {}: {}\n", f.id, f.error));
         if let Some(log) = &f.log {

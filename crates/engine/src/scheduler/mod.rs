@@ -43,6 +43,8 @@ pub struct RunOptions {
     pub results: Option<PathBuf>,
     pub workdir: PathBuf,
     pub executor: Arc<dyn Executor>,
+    /// Attempts after a failed one, for nodes that do not say (`retries:`).
+    pub retries: u32,
 }
 
 struct Prepared {
@@ -175,7 +177,8 @@ impl<'a> Scheduler<'a> {
             let mut k = 0;
             while !self.stopping && k < self.runnable.len() && pools.cpu_free() > 0 {
                 let i = self.runnable[k];
-                let resources = &self.spec.nodes[self.x.instances[i].node].resources;
+                // `mem_gb: [4, 8, 16]`: a retry asks for the next value.
+                let resources = &self.spec.nodes[self.x.instances[i].node].resources.for_attempt(self.slots[i].attempts + 1);
                 if resources.gpu > 0 && !gpus_known {
                     gpus_known = true;
                     self.probe_gpus(&mut pools);
@@ -345,12 +348,27 @@ impl<'a> Scheduler<'a> {
             cpus: grant.cpus,
             mem_gb: grant.mem_gb,
             gpus: grant.gpus.len(),
+            timeout: node.timeout,
+        };
+        self.slots[i].attempts += 1;
+        // A retry starts after a short pause, longer each time (1 s, 2 s, 4 s, … up to 30 s):
+        // what failed for a moment (a file system, a node) gets the moment to recover.
+        let pause = match self.slots[i].attempts {
+            1 => Duration::ZERO,
+            n => Duration::from_secs(1 << (n - 2).min(5)).min(Duration::from_secs(30)),
         };
         let to = StoreTo { root: self.cache.root().to_owned(), manifests: self.cache.manifest_index(), explain: (self.cache.explain_path(&self.spec.name, &inst.id), explain) };
         self.slots[i].st = St::Running;
         self.bus.emit(Event::Started { id: self.ids[i].clone(), node: self.node_names[inst.node].clone(), device: self.opts.executor.place(grant.device) });
         let (tx, cancel, executor) = (tx.clone(), cancel.clone(), self.opts.executor.clone());
         tokio::spawn(async move {
+            if !pause.is_zero() {
+                let mut c = cancel.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = c.requested() => {}
+                }
+            }
             let outcome = run_and_store(&*executor, job, to, cancel).await;
             let _ = tx.send((i, grant, outcome));
         });
@@ -358,6 +376,11 @@ impl<'a> Scheduler<'a> {
 
     fn complete(&mut self, i: usize, outcome: Outcome) {
         let node = self.x.instances[i].node;
+        let attempts = self.slots[i].attempts;
+        let allowed = 1 + self.spec.nodes[node].retries.unwrap_or(self.opts.retries);
+        if attempts > 1 && !matches!(&outcome.result, Err(e) if e.retryable() && attempts < allowed && !self.stopping) {
+            self.summary.retried.push((self.ids[i].clone(), attempts));
+        }
         match outcome.result {
             Ok((digest, manifest)) => {
                 let key = self.prepared[i].as_ref().unwrap().key.clone();
@@ -370,6 +393,15 @@ impl<'a> Scheduler<'a> {
                 self.summary.ran += 1;
                 self.bus.emit(Event::Finished { id: self.ids[i].clone(), node: self.node_names[node].clone(), secs: outcome.secs });
                 self.done(i, digest, manifest);
+            }
+            Err(error) if error.retryable() && attempts < allowed && !self.stopping => {
+                // The failed attempt's log is kept beside the next one's; its output is gone.
+                let log = self.cache.log_path(&self.spec.nodes[node].name, &self.x.instances[i].id);
+                let kept = log.with_extension(format!("attempt-{attempts}.log"));
+                let kept = std::fs::rename(&log, &kept).ok().map(|()| kept);
+                self.bus.emit(Event::Retrying { id: self.ids[i].clone(), node: self.node_names[node].clone(), attempt: attempts, of: allowed, error: error.to_string(), log: kept });
+                self.slots[i].st = St::Runnable;
+                self.runnable.push_front(i);
             }
             Err(error) => {
                 let log = self.cache.log_path(&self.spec.nodes[node].name, &self.x.instances[i].id);

@@ -85,7 +85,7 @@ mod tests {
     use super::*;
 
     fn res(cpu: u32, gpu: u32, fallback: bool) -> Resources {
-        Resources { cpu, gpu, mem_gb: 0.0, cpu_fallback: fallback }
+        Resources { cpu, gpu, mem_gb: 0.0, mem_gb_attempts: Vec::new(), cpu_fallback: fallback }
     }
 
     #[test]

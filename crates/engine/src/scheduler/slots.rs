@@ -24,6 +24,8 @@ pub(super) struct Slot {
     pub dependants: Vec<usize>,
     pub output: Option<String>,
     pub manifest: Option<Arc<Manifest>>,
+    /// Attempts started (`retries:` allows more after a failed one).
+    pub attempts: u32,
 }
 
 impl Scheduler<'_> {
@@ -40,7 +42,7 @@ impl Scheduler<'_> {
             for &d in &deps {
                 self.slots[d].dependants.push(i);
             }
-            self.slots.push(Slot { st: St::Waiting, remaining, dependants: Vec::new(), output: None, manifest: None });
+            self.slots.push(Slot { st: St::Waiting, remaining, dependants: Vec::new(), output: None, manifest: None, attempts: 0 });
             if let Some(d) = blocked {
                 let because = format!("{} did not run", self.ids[d]);
                 self.skip(i, &because);

@@ -68,7 +68,7 @@ fn run_on(cpus: u32, dir: &Path, yaml: &str, set: &[(&str, &str)], fake: Arc<Fak
     let x = Expansion::new(&spec).unwrap();
     let mut cache = Cache::open(&dir.join("cache"), LockMode::Wait, |_| {}).unwrap();
     let mut stat = StatCache::load(dir.join("cache/statcache"));
-    let opts = RunOptions { cpus, mem_gb: 8.0, gpus: GpuPool::Fixed(Vec::new()), keep_going, results: None, workdir: dir.to_owned(), executor: fake };
+    let opts = RunOptions { cpus, mem_gb: 8.0, gpus: GpuPool::Fixed(Vec::new()), keep_going, results: None, workdir: dir.to_owned(), executor: fake, retries: 0 };
     let events = Arc::new(Mutex::new(Vec::new()));
     let bus = EventBus::new(vec![Box::new(Recorder(events.clone()))]);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();

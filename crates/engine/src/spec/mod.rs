@@ -80,13 +80,27 @@ pub struct Resources {
     pub cpu: u32,
     pub gpu: u32,
     pub mem_gb: f64,
+    /// `mem_gb: [4, 8, 16]`: the memory of each attempt in turn (the last for any after it);
+    /// empty for one value. `mem_gb` is the first.
+    pub mem_gb_attempts: Vec<f64>,
     /// A GPU node may run on the CPU when the pools hold no GPU.
     pub cpu_fallback: bool,
 }
 
 impl Default for Resources {
     fn default() -> Self {
-        Resources { cpu: 1, gpu: 0, mem_gb: 0.0, cpu_fallback: false }
+        Resources { cpu: 1, gpu: 0, mem_gb: 0.0, mem_gb_attempts: Vec::new(), cpu_fallback: false }
+    }
+}
+
+impl Resources {
+    /// What attempt `n` (1 for the first) asks for.
+    pub fn for_attempt(&self, n: u32) -> Resources {
+        let mem_gb = match self.mem_gb_attempts.as_slice() {
+            [] => self.mem_gb,
+            steps => steps[(n.max(1) as usize - 1).min(steps.len() - 1)],
+        };
+        Resources { mem_gb, ..self.clone() }
     }
 }
 
@@ -106,6 +120,10 @@ pub struct NodeDef {
     /// Needs gathered from whichever of their instances succeed: with `--keep-going`, a failed
     /// instance of one of these leaves this node running without it instead of skipped.
     pub partial: Vec<String>,
+    /// `retries:`: attempts after a failed one; None: the run's `--retries`.
+    pub retries: Option<u32>,
+    /// `timeout:`: an attempt that runs longer is stopped and fails.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl Spec {
@@ -159,7 +177,7 @@ pub(crate) struct Checker<'a> {
 }
 
 const TOP_KEYS: &[&str] = &["name", "description", "params", "sets", "nodes"];
-const NODE_KEYS: &[&str] = &["description", "foreach", "needs", "partial", "shell", "task", "with", "inputs", "resources"];
+const NODE_KEYS: &[&str] = &["description", "foreach", "needs", "partial", "shell", "task", "with", "inputs", "resources", "retries", "timeout"];
 const SET_KEYS: &[&str] = &["range", "values", "csv", "column", "glob", "from", "file"];
 const RESOURCE_KEYS: &[&str] = &["cpu", "gpu", "mem_gb", "cpu_fallback"];
 
@@ -289,6 +307,7 @@ impl Checker<'_> {
     }
 }
 
+pub mod duration;
 mod nodes;
 mod references;
 mod sets;

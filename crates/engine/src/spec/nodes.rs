@@ -55,6 +55,22 @@ impl Checker<'_> {
                 },
             };
             let resources = get("resources").map(|r| self.resources(r)).unwrap_or_default();
+            let retries = get("retries").and_then(|r| match r.value {
+                Value::Int(n) if (0..=100).contains(&n) => Some(n as u32),
+                _ => {
+                    self.error(r.pos, "`retries` must be a whole number from 0 to 100: how many times a failed attempt is run again");
+                    None
+                }
+            });
+            let timeout = get("timeout").and_then(|t| {
+                let text = match &t.value {
+                    Value::Str(s) => s.clone(),
+                    Value::Int(n) => n.to_string(),
+                    Value::Float(f) => f.to_string(),
+                    _ => String::new(),
+                };
+                super::duration::parse(&text).map_err(|e| self.error(t.pos, format!("`timeout`: {e}"))).ok()
+            });
             let action = match (get("shell"), get("task")) {
                 (Some(_), Some(t)) => {
                     self.error(t.pos, format!("{what} has both `shell` and `task`; give one"));
@@ -75,7 +91,7 @@ impl Checker<'_> {
             // A node whose action is wrong is still checked for its other references (and the
             // spec is rejected anyway), so one mistake does not cascade into "unknown node".
             let action = action.unwrap_or(Action::Shell(crate::template::Template { parts: Vec::new(), at: None, text: String::new() }));
-            nodes.push(NodeDef { name: k.name.clone(), pos: k.pos, foreach, needs, foreach_pos, needs_pos, action, inputs, resources, partial });
+            nodes.push(NodeDef { name: k.name.clone(), pos: k.pos, foreach, needs, foreach_pos, needs_pos, action, inputs, resources, partial, retries, timeout });
         }
         nodes
     }
@@ -119,6 +135,20 @@ impl Checker<'_> {
                 ("gpu", Value::Int(n)) if *n >= 0 => r.gpu = *n as u32,
                 ("mem_gb", Value::Int(n)) if *n >= 0 => r.mem_gb = *n as f64,
                 ("mem_gb", Value::Float(f)) if *f >= 0.0 => r.mem_gb = *f,
+                ("mem_gb", Value::Seq(items)) => {
+                    // One value per attempt: a retry after running out of memory asks for more.
+                    let steps: Vec<f64> = items.iter().filter_map(|i| match i.value {
+                        Value::Int(n) if n >= 0 => Some(n as f64),
+                        Value::Float(f) if f >= 0.0 => Some(f),
+                        _ => None,
+                    }).collect();
+                    if steps.is_empty() || steps.len() != items.len() {
+                        self.error(v.pos, "`mem_gb` must be a non-negative number, or a list of them (one per attempt: `[4, 8, 16]`)");
+                    } else {
+                        r.mem_gb = steps[0];
+                        r.mem_gb_attempts = steps;
+                    }
+                }
                 ("cpu_fallback", Value::Bool(b)) => r.cpu_fallback = *b,
                 ("cpu_fallback", _) => self.error(v.pos, "`cpu_fallback` must be true or false"),
                 ("cpu", _) => self.error(v.pos, "`cpu` must be an integer ≥ 1"),
