@@ -76,6 +76,29 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// The runs kept in the cache: when, how long, what ran, what failed.
+    Runs {
+        #[arg(long, value_name = "DIR", default_value = "cache", env = "DAG_CACHE")]
+        cache: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One row per attempt of a run (by default the last): status, wall and CPU time, peak
+    /// memory, where it ran.
+    Trace {
+        #[arg(long, value_name = "DIR", default_value = "cache", env = "DAG_CACHE")]
+        cache: PathBuf,
+        /// The run's number in `dag runs` (default: the last).
+        #[arg(long)]
+        run: Option<usize>,
+        /// Print JSON lines instead of text.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print CSV instead of text.
+        #[arg(long)]
+        csv: bool,
+    },
     /// List the built-in task kinds.
     Tasks,
     /// Write a synthetic cohort in the MAMA-MIA layout (images, masks, clinical xlsx, truth).

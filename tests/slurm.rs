@@ -267,4 +267,11 @@ fn a_retry_on_slurm_asks_for_the_next_memory_and_a_timeout_becomes_time() {
     // 90 s: two whole minutes, and a minute more for dag exec to report the limit itself.
     assert!(calls.iter().all(|c| c.contains("--time=3")), "{calls:?}");
     assert_eq!(p.read("results/m/v"), "ok\n");
+    // The trace has both attempts, each with its Slurm job and what `dag exec` measured there.
+    let t = p.dag(&["trace", "--json"]);
+    let rows: Vec<serde_json::Value> = t.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.iter().map(|r| r["status"].as_str().unwrap()).collect::<Vec<_>>(), ["failed", "ran"], "{}", t.stdout);
+    for r in &rows {
+        assert!(r["executor"].as_str().unwrap().starts_with("slurm:") && r["cpu_s"].is_number() && r["host"].is_string(), "{r}");
+    }
 }

@@ -12,6 +12,7 @@ mod run;
 mod stats;
 mod synth;
 mod tasks;
+mod trace;
 mod why;
 
 use crate::cli::{Cli, Command, PipelineArgs};
@@ -38,6 +39,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Model(c) => model::model(c),
         Command::Exec { job } => exec::exec(&registry, &job),
         Command::Tasks => tasks::tasks(&registry),
+        Command::Runs { cache, json } => trace::runs(&cache, json),
+        Command::Trace { cache, run, json, csv } => trace::trace(&cache, run, json, csv),
     }
 }
 

@@ -86,6 +86,7 @@ fn run_checked(spec: &Spec, x: Expansion<'_>, listed: super::Listed, args: &RunA
     };
     let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(log::LogReporter)];
     reporters.extend(progress::reporter(mode));
+    reporters.push(Box::new(dag_engine::report::trace::TraceReporter::new(cache.root())));
     let bus = EventBus::new(reporters);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -19,12 +19,41 @@ pub enum Event {
     Started { id: Id, node: Id, device: String },
     Finished { id: Id, node: Id, secs: f64 },
     Failed { id: Id, node: Id, error: String, log: Option<PathBuf> },
+    /// One attempt ended (before its Finished, Retrying or Failed): for the trace.
+    Attempt(Arc<AttemptRecord>),
     /// Attempt `attempt` of `of` failed and the instance runs again; `log` is that attempt's.
     Retrying { id: Id, node: Id, attempt: u32, of: u32, error: String, log: Option<PathBuf> },
     /// Not run because something it depends on failed, or the run was stopped.
     Skipped { id: Id, node: Id, because: String },
     Warning { message: String },
     RunFinished(Summary),
+}
+
+/// One row of the trace: an instance's attempt, or its cached output (attempt 0).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct AttemptRecord {
+    pub id: String,
+    pub node: String,
+    pub attempt: u32,
+    pub status: AttemptStatus,
+    /// Seconds since the Unix epoch.
+    pub start: f64,
+    pub wall_s: f64,
+    #[serde(flatten)]
+    pub usage: crate::executor::usage::Usage,
+    /// The GPU ordinals it held, if any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gpus: Vec<usize>,
+}
+
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptStatus {
+    Cached,
+    Ran,
+    Failed,
+    TimedOut,
+    Interrupted,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -53,6 +53,9 @@ pub struct JobFile {
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 pub struct JobResult {
     pub error: Option<String>,
+    /// What the job used, measured on the node (absent from older `dag exec`s).
+    #[serde(default)]
+    pub usage: super::usage::Usage,
 }
 
 impl JobFile {
@@ -113,6 +116,7 @@ impl JobFile {
             mem_gb: 0.0,
             gpus: 0,
             timeout: self.timeout_s.filter(|t| t.is_finite() && *t > 0.0).map(std::time::Duration::from_secs_f64),
+            usage: Default::default(),
         })
     }
 }
@@ -123,6 +127,7 @@ impl JobFile {
 pub async fn exec(path: &Path, registry: &Registry) -> Result<(), String> {
     let file = JobFile::read(path)?;
     let result_path = file.staging.join(RESULT);
+    let mut used = super::usage::Usage::default();
     let outcome = match file.into_job(registry) {
         Ok(job) => {
             std::fs::create_dir_all(job.staging.join("out")).map_err(|e| format!("{}: {e}", job.staging.display()))?;
@@ -136,11 +141,13 @@ pub async fn exec(path: &Path, registry: &Registry) -> Result<(), String> {
                     let _ = tx.send(true);
                 }
             });
-            local::run_work(&job, cancel).await.map_err(|e| e.to_string())
+            let r = local::run_work(&job, cancel).await.map_err(|e| e.to_string());
+            used = job.measured();
+            r
         }
         Err(e) => Err(e),
     };
-    let result = JobResult { error: outcome.as_ref().err().cloned() };
+    let result = JobResult { error: outcome.as_ref().err().cloned(), usage: used };
     let tmp = result_path.with_extension("json.tmp");
     // Written whole and renamed: the run polling for it never reads half a file.
     std::fs::write(&tmp, serde_json::to_vec(&result).expect("json"))

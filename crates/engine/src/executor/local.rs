@@ -2,8 +2,9 @@
 //! group, so a stop reaches every process they started) and built-in tasks on blocking
 //! threads, off the async runtime.
 
-use super::{Cancel, Job, JobError, Work};
+use super::{usage, Cancel, Job, JobError, Work};
 use crate::task::{TaskCtx, TaskError};
+use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -21,7 +22,9 @@ pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), JobError> {
     let out = job.staging.join("out");
     match &job.work {
         Work::Shell { command } => {
-            let mut cmd = tokio::process::Command::new("bash");
+            // std's Command, not tokio's: the child is reaped by our own wait4, which returns
+            // its rusage (CPU time and peak memory) with its status.
+            let mut cmd = std::process::Command::new("bash");
             if command.len() > INLINE_COMMAND_MAX {
                 let script = job.staging.join("command.sh");
                 std::fs::write(&script, command).map_err(io_at(&script))?;
@@ -39,28 +42,33 @@ pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), JobError> {
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().map_err(io_at(&job.log))?)
                 .stderr(log)
-                .process_group(0)
-                .kill_on_drop(true);
-            let mut child = cmd.spawn().map_err(|e| JobError::Task(format!("cannot start bash: {e}")))?;
-            let pid = child.id();
-            let status = tokio::select! {
-                s = child.wait() => s.map_err(|e| JobError::Task(e.to_string()))?,
-                _ = cancel.requested() => {
-                    stop_group(pid, &mut child).await;
-                    return Err(JobError::Interrupted("interrupted".into()));
-                }
-                limit = expiry(job.timeout) => {
-                    stop_group(pid, &mut child).await;
-                    return Err(JobError::TimedOut(limit));
+                .process_group(0);
+            let child = cmd.spawn().map_err(|e| JobError::Task(format!("cannot start bash: {e}")))?;
+            let pid = child.id() as i32;
+            let mut waiter = tokio::task::spawn_blocking(move || usage::wait4(pid));
+            let stopped = tokio::select! {
+                w = &mut waiter => Ok(w),
+                _ = cancel.requested() => Err(JobError::Interrupted("interrupted".into())),
+                limit = expiry(job.timeout) => Err(JobError::TimedOut(limit)),
+            };
+            let waited = match stopped {
+                Ok(w) => w,
+                Err(why) => {
+                    let w = stop_group(pid, &mut waiter).await;
+                    if let Ok(Ok((_, ru))) = &w {
+                        job.record(usage::from_rusage(ru));
+                    }
+                    return Err(why);
                 }
             };
-            if status.success() {
+            let (status, ru) = waited.map_err(|e| JobError::Task(format!("waiting for the command: {e}")))?.map_err(|e| JobError::Task(format!("waiting for the command: {e}")))?;
+            job.record(usage::from_rusage(&ru));
+            if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
                 Ok(())
+            } else if libc::WIFEXITED(status) {
+                Err(JobError::Task(format!("command exited with status {}", libc::WEXITSTATUS(status))))
             } else {
-                Err(JobError::Task(match status.code() {
-                    Some(c) => format!("command exited with status {c}"),
-                    None => "command was killed by a signal".into(),
-                }))
+                Err(JobError::Task(format!("command was killed by signal {}", libc::WTERMSIG(status))))
             }
         }
         Work::Task { task, params } => {
@@ -86,17 +94,30 @@ pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), JobError> {
             let run = tokio::task::spawn_blocking(move || {
                 let mut log = std::io::BufWriter::new(log);
                 let mut ctx = TaskCtx { instance: &id, value: value.as_deref(), out: &out, inputs: &inputs, device, cpu_fallback, cpus, log: &mut log, cancel: &flag };
+                let (cpu0, rss0) = (usage::thread_cpu_s(), usage::process_rss_mb());
                 let r = task.run(&params, &mut ctx);
+                let (cpu1, rss1) = (usage::thread_cpu_s(), usage::process_rss_mb());
+                let used = usage::Usage {
+                    cpu_s: cpu0.zip(cpu1).map(|(a, b)| b - a),
+                    // How far the process's peak grew past what it held when the task began.
+                    peak_rss_mb: rss0.zip(rss1).map(|((now, _), (_, peak))| (peak - now).max(0.0)),
+                    host: usage::hostname(),
+                    executor: "local".into(),
+                };
                 use std::io::Write;
                 let _ = log.flush();
-                match r {
+                (used, match r {
                     Ok(()) => Ok(()),
                     Err(TaskError::Cancelled) => Err(JobError::Interrupted("interrupted".into())),
                     Err(e) if flag.load(Ordering::Relaxed) => Err(JobError::Interrupted(format!("interrupted ({e})"))),
                     Err(e) => Err(JobError::Task(e.to_string())),
-                }
+                })
             })
             .await
+            .map(|(used, r)| {
+                job.record(used);
+                r
+            })
             .unwrap_or_else(|e| Err(JobError::Task(format!("task panicked: {e}"))));
             match (run, timed_out) {
                 (Err(JobError::Interrupted(_)), Some((expired, limit))) if expired.load(Ordering::Relaxed) => Err(JobError::TimedOut(limit)),
@@ -117,21 +138,22 @@ async fn expiry(limit: Option<Duration>) -> Duration {
     }
 }
 
-/// Stops a command's whole process group: SIGTERM, then SIGKILL after a grace period of 3 s.
-async fn stop_group(pid: Option<u32>, child: &mut tokio::process::Child) {
-    if let Some(pid) = pid {
-        // SAFETY: signalling a process group we created; no memory is touched.
-        unsafe { libc::killpg(pid as i32, libc::SIGTERM) };
-    }
-    let grace = tokio::time::timeout(Duration::from_secs(3), child.wait()).await;
-    if grace.is_err() {
-        if let Some(pid) = pid {
+/// Stops a command's whole process group: SIGTERM, then SIGKILL after a grace period of 3 s;
+/// returns what waiting for the command gave.
+async fn stop_group(pid: i32, waiter: &mut Waiter) -> Result<std::io::Result<(i32, libc::rusage)>, tokio::task::JoinError> {
+    // SAFETY: signalling a process group we created; no memory is touched.
+    unsafe { libc::killpg(pid, libc::SIGTERM) };
+    match tokio::time::timeout(Duration::from_secs(3), &mut *waiter).await {
+        Ok(w) => w,
+        Err(_) => {
             // SAFETY: as above.
-            unsafe { libc::killpg(pid as i32, libc::SIGKILL) };
+            unsafe { libc::killpg(pid, libc::SIGKILL) };
+            waiter.await
         }
-        let _ = child.wait().await;
     }
 }
+
+type Waiter = tokio::task::JoinHandle<std::io::Result<(i32, libc::rusage)>>;
 
 /// An I/O failure of the job's own files (its log, its script), naming the file.
 fn io_at(p: &std::path::Path) -> impl FnOnce(std::io::Error) -> JobError + '_ {

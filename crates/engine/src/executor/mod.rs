@@ -5,6 +5,7 @@ pub mod jobfile;
 pub mod local;
 pub mod slurm;
 pub mod squeue;
+pub mod usage;
 
 use crate::task::{Device, DynTask};
 use std::collections::BTreeMap;
@@ -43,6 +44,18 @@ pub struct Job {
     pub gpus: usize,
     /// The node's `timeout:`: an attempt that runs longer is stopped and fails.
     pub timeout: Option<std::time::Duration>,
+    /// What the attempt used, as the executor measured it where it ran (it fills this in,
+    /// whether the job succeeds or not; the scheduler reads it for the trace).
+    pub usage: std::sync::Mutex<usage::Usage>,
+}
+
+impl Job {
+    pub fn record(&self, u: usage::Usage) {
+        *self.usage.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = u;
+    }
+    pub fn measured(&self) -> usage::Usage {
+        self.usage.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
 }
 
 /// Shared between the scheduler and running jobs: set once to stop everything.

@@ -94,6 +94,8 @@ impl Slurm {
                 return Err(JobError::Interrupted("interrupted while sbatch was submitting the job".into()));
             }
         };
+        // Until the node reports its measurement, the trace knows the job's id.
+        job.record(super::usage::Usage { executor: format!("slurm:{id}"), ..Default::default() });
         let result_path = job.staging.join(RESULT);
         let file_poll = self.opts.poll.min(Duration::from_secs(2));
         let mut gone_since = None::<Instant>;
@@ -107,6 +109,7 @@ impl Slurm {
             }
             if let Ok(text) = std::fs::read_to_string(&result_path) {
                 let r: JobResult = serde_json::from_str(&text).map_err(|e| JobError::Remote(format!("{}: {e}", result_path.display())))?;
+                job.record(super::usage::Usage { executor: format!("slurm:{id}"), ..r.usage });
                 return match r.error {
                     None => Ok(()),
                     Some(e) => Err(JobError::Task(format!("{e} (Slurm job {id})"))),

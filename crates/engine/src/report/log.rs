@@ -43,6 +43,7 @@ impl Reporter for LogReporter {
             Event::Failed { id, node, error, log } => {
                 tracing::error!(target: "dag::events", id = &**id, node = &**node, error, log = ?log, "failed")
             }
+            Event::Attempt(_) => {}
             Event::Retrying { id, node, attempt, of, error, log } => {
                 tracing::warn!(target: "dag::events", id = &**id, node = &**node, attempt, of, error, log = ?log, "retrying")
             }

@@ -100,6 +100,7 @@ impl Reporter for Bars {
                     let _ = m.println(line);
                 }
             }
+            Event::Attempt(_) => {}
             Event::RunFinished(_) => {
                 for b in self.nodes.values() {
                     b.finish();
@@ -151,7 +152,7 @@ impl<W: Write + Send + 'static> Reporter for Plain<W> {
                 self.done += 1;
                 None
             }
-            Event::Started { .. } => None,
+            Event::Started { .. } | Event::Attempt(_) => None,
             Event::Finished { id, secs, .. } => {
                 self.done += 1;
                 Some(format!("[{}/{}] done {id} ({secs:.2} s)", self.done, self.total))

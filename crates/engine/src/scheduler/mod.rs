@@ -11,8 +11,8 @@ mod tests;
 pub use pools::{Grant, Pools, Take};
 
 use crate::cache::{ActionRecord, Cache, CacheError};
-use crate::events::{Event, EventBus, Failure, Id, Summary};
-use crate::executor::{Cancel, Executor, Job, Work};
+use crate::events::{AttemptRecord, AttemptStatus, Event, EventBus, Failure, Id, Summary};
+use crate::executor::{Cancel, Executor, Job, JobError, Work};
 use crate::expand::{shell_command, Expansion};
 use crate::hash::HashInputs;
 use crate::keys::{hash_inputs, instance_files, params_used, KeyError};
@@ -211,8 +211,9 @@ impl<'a> Scheduler<'a> {
             tokio::select! {
                 Some((i, grant, outcome)) = rx.recv() => {
                     running -= 1;
+                    let gpus = grant.gpus.clone();
                     pools.give_back(grant);
-                    self.complete(i, outcome);
+                    self.complete(i, gpus, outcome);
                     if last_sync.elapsed() > Duration::from_millis(250) {
                         self.cache.sync()?;
                         last_sync = Instant::now();
@@ -349,6 +350,7 @@ impl<'a> Scheduler<'a> {
             mem_gb: grant.mem_gb,
             gpus: grant.gpus.len(),
             timeout: node.timeout,
+            usage: Default::default(),
         };
         self.slots[i].attempts += 1;
         // A retry starts after a short pause, longer each time (1 s, 2 s, 4 s, … up to 30 s):
@@ -374,9 +376,26 @@ impl<'a> Scheduler<'a> {
         });
     }
 
-    fn complete(&mut self, i: usize, outcome: Outcome) {
+    fn complete(&mut self, i: usize, grant_gpus: Vec<usize>, outcome: Outcome) {
         let node = self.x.instances[i].node;
         let attempts = self.slots[i].attempts;
+        let status = match &outcome.result {
+            Ok(_) => AttemptStatus::Ran,
+            Err(JobError::TimedOut(_)) => AttemptStatus::TimedOut,
+            Err(JobError::Interrupted(_)) => AttemptStatus::Interrupted,
+            Err(_) => AttemptStatus::Failed,
+        };
+        let start = outcome.start.duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        self.bus.emit(Event::Attempt(Arc::new(AttemptRecord {
+            id: self.ids[i].to_string(),
+            node: self.node_names[node].to_string(),
+            attempt: attempts,
+            status,
+            start,
+            wall_s: outcome.secs,
+            usage: outcome.usage.clone(),
+            gpus: grant_gpus,
+        })));
         let allowed = 1 + self.spec.nodes[node].retries.unwrap_or(self.opts.retries);
         if attempts > 1 && !matches!(&outcome.result, Err(e) if e.retryable() && attempts < allowed && !self.stopping) {
             self.summary.retried.push((self.ids[i].clone(), attempts));

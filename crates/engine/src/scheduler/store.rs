@@ -7,7 +7,8 @@ use crate::cache::{remove_staging, store_output, Manifest, ManifestIndex};
 use crate::executor::{Cancel, Executor, Job, JobError};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use crate::executor::usage::Usage;
+use std::time::{Instant, SystemTime};
 
 /// What storing needs, taken from the cache before the job starts: the store's root, its
 /// manifest index, and the explanation to write (path and record) for `plan`/`why`.
@@ -20,11 +21,14 @@ pub struct StoreTo {
 pub struct Outcome {
     pub result: Result<(String, Arc<Manifest>), JobError>,
     pub secs: f64,
+    /// When the attempt started (after any pause before a retry).
+    pub start: SystemTime,
+    pub usage: Usage,
 }
 
 /// Runs `job` on `executor`, then stores its output; a failed job's staging folder is removed.
 pub async fn run_and_store(executor: &dyn Executor, job: Job, to: StoreTo, cancel: Cancel) -> Outcome {
-    let start = Instant::now();
+    let (start, began) = (Instant::now(), SystemTime::now());
     let result = match executor.run(&job, cancel).await {
         Ok(()) => store(job.staging.clone(), to).await,
         Err(e) => Err(e),
@@ -32,7 +36,11 @@ pub async fn run_and_store(executor: &dyn Executor, job: Job, to: StoreTo, cance
     if result.is_err() {
         remove_staging(&job.staging);
     }
-    Outcome { result, secs: start.elapsed().as_secs_f64() }
+    let mut usage = job.measured();
+    if usage.executor.is_empty() {
+        usage.executor = "local".into();
+    }
+    Outcome { result, secs: start.elapsed().as_secs_f64(), start: began, usage }
 }
 
 async fn store(staging: PathBuf, to: StoreTo) -> Result<(String, Arc<Manifest>), JobError> {
