@@ -99,6 +99,18 @@ pub enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// One self-contained HTML page for a run: a timeline of its attempts, per node what ran
+    /// and what it used (with suggested `mem_gb` and `timeout`), the slowest instances.
+    Report {
+        #[arg(long, value_name = "DIR", default_value = "cache", env = "DAG_CACHE")]
+        cache: PathBuf,
+        /// The run's number in `dag runs` (default: the last).
+        #[arg(long)]
+        run: Option<usize>,
+        /// Where the page goes.
+        #[arg(short, long, default_value = "run.html")]
+        output: PathBuf,
+    },
     /// List the built-in task kinds.
     Tasks,
     /// Write a synthetic cohort in the MAMA-MIA layout (images, masks, clinical xlsx, truth).

@@ -51,3 +51,39 @@ fn the_negative_control_report_renders_in_headless_chromium() {
         assert!(!page.contains(external), "the report must be self-contained, found `{external}`");
     }
 }
+
+#[test]
+fn the_run_report_renders_in_headless_chromium_with_every_attempt_on_its_timeline() {
+    let p = Project::new("name: timeline\nsets:\n  s: {range: 6}\nnodes:\n  pre: {foreach: s, shell: 'sleep 0.1; echo {s} > {out}/v'}\n  flaky: {retries: 1, shell: 'test -e tried || (touch tried; exit 3); touch {out}/v'}\n  all: {needs: pre, shell: 'cat {inputs.pre} > {out}/all'}\n");
+    let r = p.run(&["--cpus", "3"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let r = p.dag(&["report", "-o", "run.html"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let page = p.read("run.html");
+    // 6 + 1 + 2 attempts (flaky's failed one too); the failed one outlined.
+    assert_eq!(page.matches("<rect ").count(), 9, "{page}");
+    assert_eq!(page.matches("class=\"bad\"").count(), 1);
+    assert!(page.contains("<td>flaky</td><td>1</td><td>0</td><td>1</td><td>1</td><td>1</td>"), "flaky: 1 instance, 0 cached, 1 ran, 1 failed attempt, 1 retry: {page}");
+    for external in ["<script", "<link ", "https://", "url(", "@import"] {
+        assert!(!page.contains(external), "the page must stand alone: found {external}");
+    }
+    let Some(browser) = chromium() else {
+        assert!(std::env::var("DAG_REQUIRE_CHROMIUM").as_deref() != Ok("1"), "DAG_REQUIRE_CHROMIUM=1 but no chromium on PATH (apt-get install chromium)");
+        eprintln!("SKIPPED the browser half of the run report test: no chromium on PATH");
+        return;
+    };
+    let html = std::fs::canonicalize(p.path("run.html")).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(&browser)
+        .args(["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--enable-logging=stderr", "--v=0"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    // What the browser built from the page: the timeline's SVG with every bar in it.
+    assert_eq!(dom.matches("<rect ").count(), 9, "{dom}");
+    assert!(dom.contains("aria-label=\"timeline of 9 attempts in "), "{dom}");
+}

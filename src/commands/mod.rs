@@ -41,6 +41,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Tasks => tasks::tasks(&registry),
         Command::Runs { cache, json } => trace::runs(&cache, json),
         Command::Trace { cache, run, json, csv } => trace::trace(&cache, run, json, csv),
+        Command::Report { cache, run, output } => trace::report(&cache, run, &output),
     }
 }
 

@@ -65,12 +65,27 @@ pub fn runs(cache: &Path, json: bool) -> Result<(), Error> {
     Ok(())
 }
 
-pub fn trace(cache: &Path, run: Option<usize>, json: bool, csv: bool) -> Result<(), Error> {
-    let runs = runs_of(cache)?;
+/// Run `run` (default: the last) of the cache, with its number.
+fn chosen(cache: &Path, run: Option<usize>) -> Result<(usize, StoredRun), Error> {
+    let mut runs = runs_of(cache)?;
     let n = run.unwrap_or(runs.len());
-    let Some(chosen) = n.checked_sub(1).and_then(|i| runs.get(i)) else {
+    if n == 0 || n > runs.len() {
         return Err(Error::Usage(if runs.is_empty() { format!("no runs recorded in {}", cache.display()) } else { format!("--run {n}: the runs are numbered 1 to {} (see `dag runs`)", runs.len()) }));
-    };
+    }
+    Ok((n, runs.swap_remove(n - 1)))
+}
+
+pub fn report(cache: &Path, run: Option<usize>, output: &Path) -> Result<(), Error> {
+    let (n, chosen) = chosen(cache, run)?;
+    let rows = chosen.trace().map_err(Error::DataIo)?;
+    let page = dag_engine::report::timeline::render(n, &chosen, &rows);
+    std::fs::write(output, page).map_err(|source| Error::Io { path: output.to_owned(), source })?;
+    outln!("{}: run {n}, {} rows of trace", output.display(), rows.len());
+    Ok(())
+}
+
+pub fn trace(cache: &Path, run: Option<usize>, json: bool, csv: bool) -> Result<(), Error> {
+    let (_, chosen) = chosen(cache, run)?;
     let rows = chosen.trace().map_err(Error::DataIo)?;
     if json {
         for r in &rows {

@@ -3,4 +3,5 @@
 pub mod log;
 pub mod progress;
 pub mod summary;
+pub mod timeline;
 pub mod trace;
