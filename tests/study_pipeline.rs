@@ -75,6 +75,19 @@ fn the_study_runs_end_to_end_and_reruns_only_what_a_change_touches() {
     let wider = p.run(&["--set", "patients=60", "--set", "epochs=4", "--set", "bootstrap=30", "--set", "margin_mm=12"]);
     assert_eq!(wider.ran().len(), 60 + 60 + 5 + 4, "{:?}", wider.ran());
     assert!(!wider.ran().iter().any(|i| i.starts_with("n4[") || i.starts_with("resample[") || i == "truth" || i == "folds"));
+    // Three tumour slices per patient: resampling keeps them (its fields from N4 as they
+    // were), the crop and the prefix make one row per slice, and the folds train on them.
+    let three = p.run(&["--set", "patients=60", "--set", "epochs=4", "--set", "bootstrap=30", "--set", "margin_mm=12", "--set", "slices=3"]);
+    assert_eq!(three.code, 0, "{}{}", three.stdout, three.stderr);
+    assert!(!three.ran().iter().any(|i| i.starts_with("n4[")), "{:?}", three.ran());
+    assert_eq!(three.ran().iter().filter(|i| i.starts_with("features[")).count(), 60);
+    let features = p.path("results/features").read_dir().unwrap().next().unwrap().unwrap().path();
+    let header = String::from_utf8_lossy(&std::fs::read(features.join("slices.npy")).unwrap()[..128]).into_owned();
+    assert!(header.replace(' ', "").contains("'shape':(3,832,7,7"), "{header}");
+    let training: serde_json::Value = serde_json::from_str(&p.read("results/scores/training.json")).unwrap();
+    let slices: u64 = training.as_array().unwrap().iter().map(|f| f["slices"]["test"].as_u64().unwrap()).sum();
+    assert!(slices > 150 && slices <= 180, "about three slices for each of the 60 held-out patients: {slices}");
+    assert_eq!(p.read("results/scores/scores.csv").lines().count(), 61, "still one score per patient");
 }
 
 /// A patient whose image is damaged fails its N4 node; with --keep-going the folds train

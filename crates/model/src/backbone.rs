@@ -86,10 +86,20 @@ pub fn read_npy(path: &std::path::Path) -> Result<Tensor, String> {
 
 /// Reads a (3, H, W) float32 crop.
 pub fn read_crop(path: &std::path::Path) -> Result<Tensor, String> {
+    read_checked(path, 3)
+}
+
+/// Reads a (S, 3, H, W) float32 stack of a patient's tumour-slice crops.
+pub fn read_crops(path: &std::path::Path) -> Result<Tensor, String> {
+    read_checked(path, 4)
+}
+
+fn read_checked(path: &std::path::Path, dims: usize) -> Result<Tensor, String> {
     let x = read_npy(path)?;
     let size = x.size();
-    if size.len() != 3 || size[0] != 3 || x.kind() != tch::Kind::Float {
-        return Err(format!("{}: expected a float32 array of shape (3, H, W), found {:?} {size:?}", path.display(), x.kind()));
+    if size.len() != dims || size[dims - 3] != 3 || x.kind() != tch::Kind::Float {
+        let shape = if dims == 3 { "(3, H, W)" } else { "(S, 3, H, W)" };
+        return Err(format!("{}: expected a float32 array of shape {shape}, found {:?} {size:?}", path.display(), x.kind()));
     }
     if x.isnan().any().int64_value(&[]) != 0 {
         return Err(format!("{}: the crop contains NaN", path.display()));
@@ -97,20 +107,40 @@ pub fn read_crop(path: &std::path::Path) -> Result<Tensor, String> {
     Ok(x)
 }
 
-/// Writes `features.npy` (the cut's input, C×h×w) and `features.json` (what made it).
+/// Writes `features.npy` (the cut's input, C×h×w) and `features.json` (what made it); with
+/// the crop's tumour slices, also `slices.npy` (S×C×h×w), whose middle row (S / 2: the slices
+/// are taken symmetrically around the middle one) is `features.npy`.
 pub fn features(n: &Net, job: &FeaturesJob) -> Result<serde_json::Value, String> {
-    let x = read_crop(&job.crop)?.to_device(n.vs.device()).unsqueeze(0);
-    let f = n.net.prefix(&x, &n.split).squeeze_dim(0).to_device(Device::Cpu).contiguous();
+    let io = |p: &std::path::Path, e: &dyn std::fmt::Display| format!("{}: {e}", p.display());
+    let (f, slices) = match &job.slices {
+        None => {
+            let x = read_crop(&job.crop)?.to_device(n.vs.device()).unsqueeze(0);
+            (n.net.prefix(&x, &n.split).squeeze_dim(0).to_device(Device::Cpu).contiguous(), None)
+        }
+        Some(file) => {
+            let x = read_crops(file)?;
+            // A few slices at a time: a whole tumour's through the prefix at once can take GBs.
+            let parts: Vec<Tensor> = x.split(8, 0).iter().map(|c| n.net.prefix(&c.to_device(n.vs.device()), &n.split).to_device(Device::Cpu)).collect();
+            let all = Tensor::cat(&parts, 0).contiguous();
+            let path = job.out.join("slices.npy");
+            all.write_npy(&path).map_err(|e| io(&path, &e))?;
+            let count = all.size()[0];
+            (all.get(count / 2).contiguous(), Some(count))
+        }
+    };
     let npy = job.out.join("features.npy");
-    f.write_npy(&npy).map_err(|e| format!("{}: {e}", npy.display()))?;
-    let meta = serde_json::json!({
+    f.write_npy(&npy).map_err(|e| io(&npy, &e))?;
+    let mut meta = serde_json::json!({
         "patient": job.patient,
         "backbone": job.backbone,
         "pretrained": n.pretrained,
         "split": n.split,
         "shape": f.size(),
     });
+    if let Some(count) = slices {
+        meta["slices"] = count.into();
+    }
     let path = job.out.join("features.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&meta).expect("json")).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::write(&path, serde_json::to_vec_pretty(&meta).expect("json")).map_err(|e| io(&path, &e))?;
     Ok(meta)
 }

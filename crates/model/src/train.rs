@@ -3,48 +3,96 @@
 //! without one, a fixed number of epochs and the last kept), score the
 //! held-out patients, fit the logistic baseline on pooled frozen features, write it all.
 
-use super::backbone::{build, read_crop, Net};
+use super::backbone::{build, read_crop, read_npy, Net};
 use super::logistic::Logistic;
 use super::losses;
-use dag_study::training::protocol::{HeadInit, Loss, Sample, Schedule, TrainJob};
+use dag_study::training::protocol::{Backbone, HeadInit, Loss, Sample, Schedule, SliceSampling, TrainJob};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tch::nn::OptimizerConfig;
 use tch::{nn, Device, Kind, Tensor};
 
-/// One split's inputs stacked: (N, C, H, W) on the device, with times and events (also on the
-/// device as 0/1 labels, so that a batch's labels are a gather there, not an upload).
+/// One split's inputs stacked: (R, C, H, W) rows on the device, one per patient, or one per
+/// tumour slice where patients have several (`groups[p]`: patient p's rows, contiguous).
+/// Labels per row (on the device, so that a batch's labels are a gather there, not an upload)
+/// and per patient.
 struct Data {
     x: Tensor,
+    row_y: Tensor,
+    /// Row → patient.
+    owner: Vec<usize>,
+    groups: Vec<std::ops::Range<usize>>,
+    /// Per patient: (P,) 0/1 on the device, and times and events.
     y: Tensor,
     time: Vec<f64>,
     event: Vec<bool>,
 }
 
+fn labels(event: &[bool], device: Device) -> Tensor {
+    Tensor::from_slice(&event.iter().map(|&e| e as u8 as f32).collect::<Vec<_>>()).to_device(device)
+}
+
 fn load(samples: &[Sample], end_to_end: bool, device: Device) -> Result<Data, String> {
-    if samples.is_empty() {
-        // No inner validation split (`val_fraction: 0`): nothing to stack, and nothing reads `x`.
-        return Ok(Data { x: Tensor::zeros([0], (Kind::Float, device)), y: Tensor::zeros([0], (Kind::Float, device)), time: Vec::new(), event: Vec::new() });
-    }
-    let mut xs = Vec::with_capacity(samples.len());
-    for s in samples {
-        let t = if end_to_end { read_crop(&s.file)? } else { Tensor::read_npy(&s.file).map_err(|e| format!("{}: {e}", s.file.display()))? };
+    let (mut xs, mut owner, mut groups) = (Vec::with_capacity(samples.len()), Vec::new(), Vec::new());
+    for (i, s) in samples.iter().enumerate() {
+        let t = match &s.slices {
+            Some(f) => read_npy(f)?,
+            None if end_to_end => read_crop(&s.file)?.unsqueeze(0),
+            None => read_npy(&s.file)?.unsqueeze(0),
+        };
+        let rows = t.size().first().copied().unwrap_or(0) as usize;
+        if rows == 0 {
+            return Err(format!("{}: no slices", s.slices.as_ref().unwrap_or(&s.file).display()));
+        }
+        groups.push(owner.len()..owner.len() + rows);
+        owner.extend(std::iter::repeat_n(i, rows));
         xs.push(t);
     }
-    let x = Tensor::f_stack(&xs, 0).map_err(|e| format!("the inputs differ in shape ({e})"))?.to_device(device);
+    let x = if xs.is_empty() {
+        // No inner validation split (`val_fraction: 0`): nothing to stack, and nothing reads `x`.
+        Tensor::zeros([0], (Kind::Float, device))
+    } else {
+        Tensor::f_cat(&xs, 0).map_err(|e| format!("the inputs differ in shape ({e})"))?.to_device(device)
+    };
     let event: Vec<bool> = samples.iter().map(|s| s.event).collect();
-    let y = Tensor::from_slice(&event.iter().map(|&e| e as u8 as f32).collect::<Vec<_>>()).to_device(device);
-    Ok(Data { x, y, time: samples.iter().map(|s| s.time).collect(), event })
+    let row_event: Vec<bool> = owner.iter().map(|&p| event[p]).collect();
+    Ok(Data { x, row_y: labels(&row_event, device), owner, groups, y: labels(&event, device), time: samples.iter().map(|s| s.time).collect(), event })
 }
 
 impl Data {
+    /// Patients.
     fn len(&self) -> usize {
         self.time.len()
     }
+    fn rows(&self) -> usize {
+        self.owner.len()
+    }
     /// All rows in order, `size` at a time, as views (no copy, no upload).
     fn chunks(&self, size: usize) -> impl Iterator<Item = Tensor> + '_ {
-        (0..self.len()).step_by(size).map(move |start| self.x.narrow(0, start as i64, size.min(self.len() - start) as i64))
+        (0..self.rows()).step_by(size).map(move |start| self.x.narrow(0, start as i64, size.min(self.rows() - start) as i64))
+    }
+    /// Per-row values (R, …) as per-patient means (P, …); as they are where every patient
+    /// has one row.
+    fn per_patient(&self, rows: Tensor) -> Tensor {
+        if self.rows() == self.len() {
+            return rows;
+        }
+        let owner = Tensor::from_slice(&self.owner.iter().map(|&p| p as i64).collect::<Vec<_>>()).to_device(rows.device());
+        let mut shape = rows.size();
+        shape[0] = self.len() as i64;
+        let counts: Vec<f64> = self.groups.iter().map(|g| g.len() as f64).collect();
+        let mut count_shape = vec![1i64; shape.len()];
+        count_shape[0] = -1;
+        let counts = Tensor::from_slice(&counts).to_kind(rows.kind()).to_device(rows.device()).view(count_shape.as_slice());
+        Tensor::zeros(shape.as_slice(), (rows.kind(), rows.device())).index_add(0, &owner, &rows) / counts
+    }
+    /// The rows an epoch trains on: every row, or one of each patient's drawn at random.
+    fn epoch_rows(&self, every: bool, rng: &mut ChaCha8Rng) -> Vec<usize> {
+        if every || self.rows() == self.len() {
+            return (0..self.rows()).collect();
+        }
+        self.groups.iter().map(|g| if g.len() == 1 { g.start } else { rng.gen_range(g.clone()) }).collect()
     }
 }
 
@@ -66,11 +114,12 @@ impl Trainer<'_> {
         self.n.net.prefix(&flipped(x, flip), &self.n.split)
     }
 
-    /// The loss of the rows `idx` of `d` (`sel`: the same rows as a device index; None: all).
-    fn loss(&self, logits: &Tensor, d: &Data, idx: &[usize], sel: Option<&Tensor>) -> Option<Tensor> {
+    /// The loss of `logits` whose 0/1 labels are `y` (on the device) and whose rows belong to
+    /// `patients` of `d` (their times and events, for Cox).
+    fn loss(&self, logits: &Tensor, y: &Tensor, d: &Data, patients: &[usize]) -> Option<Tensor> {
         match self.job.hyper.loss {
-            Loss::Bce => Some(losses::bce(logits, &sel.map_or_else(|| d.y.shallow_clone(), |s| d.y.index_select(0, s)), &self.pos_weight)),
-            Loss::Cox => losses::cox(logits, &idx.iter().map(|&i| d.time[i]).collect::<Vec<_>>(), &idx.iter().map(|&i| d.event[i]).collect::<Vec<_>>()),
+            Loss::Bce => Some(losses::bce(logits, y, &self.pos_weight)),
+            Loss::Cox => losses::cox(logits, &patients.iter().map(|&i| d.time[i]).collect::<Vec<_>>(), &patients.iter().map(|&i| d.event[i]).collect::<Vec<_>>()),
         }
     }
 
@@ -79,10 +128,11 @@ impl Trainer<'_> {
         if self.job.end_to_end { 8 } else { 64 }
     }
 
-    /// Risk logits for every row, in eval mode, in batches.
+    /// Risk logits for every patient, in eval mode, in batches.
     /// Trained on flipped feature maps (`augment`), the tail scores a patient as the mean
     /// of its logits for the map and its mirror image: the prediction does not depend on
-    /// which way the crop happened to face.
+    /// which way the crop happened to face. A patient with several slices scores the mean of
+    /// its slices' logits.
     fn predict(&self, d: &Data) -> Tensor {
         tch::no_grad(|| {
             let logits = |x: &Tensor| self.n.net.tail_t(x, &self.n.split, false).squeeze_dim(1);
@@ -93,7 +143,7 @@ impl Trainer<'_> {
                     if self.job.hyper.augment && !self.job.end_to_end { (logits(&x) + logits(&x.flip([3]))) / 2.0 } else { logits(&x) }
                 })
                 .collect();
-            Tensor::cat(&parts, 0)
+            d.per_patient(Tensor::cat(&parts, 0))
         })
     }
 }
@@ -154,13 +204,92 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
             (false, false) => "from the cached prefix features",
         }
     ));
-    if h.head_init == HeadInit::Probe {
-        let c = probe_head(&t, &tr, h.batch_size, h.logistic_c)?;
-        log(format!("fold {fold}: the head starts at the linear probe of the tail's initial output (training C {c:.4})"));
+    if tr.rows() > tr.len() {
+        log(format!(
+            "fold {fold}: {} tumour slices for {} training patients ({:.1} each); {} per patient in each epoch; a held-out patient scores the mean over its slices",
+            tr.rows(),
+            tr.len(),
+            tr.rows() as f64 / tr.len() as f64,
+            if h.slice_sampling == SliceSampling::Every { "every slice" } else { "one slice drawn at random" }
+        ));
     }
     let trainable = tail_state(&n.vs);
+    // An ensemble's members differ in their start (member 0: the tail as drawn with the
+    // network; member m: the tail of a network drawn with another seed) and in their batches,
+    // flips and dropout; the frozen prefix is the same. A patient scores their mean logit.
+    let members = h.ensemble.max(1);
+    let mut dl = vec![0.0; te.len()];
+    let mut first: Option<Fit> = None;
+    for member in 0..members {
+        if member > 0 {
+            let other = build(&Backbone { seed: member_seed(job.backbone.seed, member), ..job.backbone.clone() }, device, &mut |_| {})?;
+            tch::no_grad(|| trainable.iter().zip(tail_state(&other.vs)).for_each(|((_, t), (_, o))| t.shallow_clone().copy_(&o)));
+        }
+        if h.head_init == HeadInit::Probe {
+            let c = probe_head(&t, &tr, h.batch_size, h.logistic_c)?;
+            log(format!("fold {fold}: the head starts at the linear probe of the tail's initial output (training C {c:.4})"));
+        }
+        let fit = fit(&t, &trainable, &tr, &va, member, log)?;
+        let scores = Vec::<f64>::try_from(t.predict(&te).to_kind(Kind::Double).to_device(Device::Cpu)).map_err(|e| e.to_string())?;
+        if members == 1 {
+            dl = scores;
+        } else {
+            dl.iter_mut().zip(scores).for_each(|(d, s)| *d += s / members as f64);
+        }
+        if member == 0 {
+            // What is kept of an ensemble: the first member's tail and learning curve.
+            write_tail(job, &trainable)?;
+            first = Some(fit);
+        }
+    }
+    let Fit { history, best, best_epoch, epochs_run } = first.expect("at least one member");
+    let logistic = logistic_scores(&t, &[&tr, &va], &te, h.logistic_c)?;
+    write_outputs(job, &dl, &logistic, &history)?;
+    let summary = serde_json::json!({
+        "fold": fold,
+        "n_train": tr.len(), "n_val": va.len(), "n_test": te.len(),
+        "slices": { "train": tr.rows(), "val": va.rows(), "test": te.rows() },
+        "train_events": positives, "test_events": te.event.iter().filter(|&&e| e).count(),
+        "best_epoch": best_epoch, "epochs_run": epochs_run, "best_val_loss": best,
+        "stopped_early": epochs_run < h.epochs,
+        "pretrained": n.pretrained, "split": n.split, "end_to_end": job.end_to_end,
+        "hyper": h, "device": super::backbone::device_name(device),
+        "tf32": device.is_cuda() && super::backbone::tf32_allowed(),
+        "deterministic": device.is_cuda() && h.deterministic,
+        "dropped": job.dropped,
+    });
+    let path = job.out.join("summary.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&summary).expect("json")).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(summary)
+}
+
+/// What one member's training leaves besides its weights.
+struct Fit {
+    history: String,
+    best: f64,
+    best_epoch: usize,
+    epochs_run: usize,
+}
+
+/// Member `m > 0` of an ensemble: a network drawn with this seed gives its tail's start.
+fn member_seed(seed: u64, m: usize) -> u64 {
+    seed.wrapping_add(0x9e37_79b9_7f4a_7c15u64.wrapping_mul(m as u64))
+}
+
+fn tag(member: usize) -> String {
+    if member == 0 { String::new() } else { format!(" member {}", member + 1) }
+}
+
+/// Trains the tail from where it stands (Adam, the schedule, early stopping on the inner
+/// split if there is one), leaving the kept epoch's weights in it.
+fn fit(t: &Trainer<'_>, trainable: &[(String, Tensor)], tr: &Data, va: &Data, member: usize, log: &mut dyn FnMut(String)) -> Result<Fit, String> {
+    let (job, n) = (t.job, t.n);
+    let (h, fold, device) = (&job.hyper, job.fold, n.vs.device());
     let mut opt = nn::Adam { wd: h.weight_decay, ..Default::default() }.build(&n.vs, h.lr).map_err(|e| e.to_string())?;
-    let mut rng = ChaCha8Rng::seed_from_u64(job.backbone.seed ^ 0x5eed_0000 ^ fold as u64);
+    let mut rng = ChaCha8Rng::seed_from_u64(job.backbone.seed ^ 0x5eed_0000 ^ fold as u64 ^ ((member as u64) << 32));
+    // The slices drawn come from a stream of their own: the batches and flips are those of
+    // the same patients with one slice each.
+    let mut slice_rng = ChaCha8Rng::seed_from_u64(job.backbone.seed ^ 0x51ce_0000 ^ fold as u64 ^ ((member as u64) << 32));
     let mut history = String::from("epoch,lr,train_loss,val_loss,val_c\n");
     let (mut best, mut best_epoch, mut since_best, mut lr) = (f64::INFINITY, 0, 0, h.lr);
     let mut best_state: Vec<Tensor> = trainable.iter().map(|(_, t)| t.detach().copy()).collect();
@@ -179,15 +308,17 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
         // transfer waits for the queued kernels; per batch, that idled it between batches. A
         // NaN loss is therefore found at the end of its epoch (a few wasted steps). End to end,
         // each batch's flip mask still goes up, beside a prefix pass that dwarfs it.
-        let order = batches(tr.len(), h.batch_size, &mut rng);
-        let order_t = Tensor::from_slice(&order.iter().flatten().map(|&i| i as i64).collect::<Vec<_>>()).to_device(device);
+        let rows = tr.epoch_rows(h.slice_sampling == SliceSampling::Every, &mut slice_rng);
+        let order = batches(rows.len(), h.batch_size, &mut rng);
+        let order_t = Tensor::from_slice(&order.iter().flatten().map(|&i| rows[i] as i64).collect::<Vec<_>>()).to_device(device);
         let (mut start, mut stepped) = (0, Vec::new());
         for (b, idx) in order.iter().enumerate() {
             let sel = order_t.narrow(0, start, idx.len() as i64);
             start += idx.len() as i64;
             let flip: Vec<bool> = idx.iter().map(|_| rng.gen_bool(0.5)).collect();
             let logits = n.net.tail_dropout_t(&t.input(&tr.x.index_select(0, &sel), Some(&flip)), &n.split, true, h.dropout).squeeze_dim(1);
-            let Some(loss) = t.loss(&logits, &tr, idx, Some(&sel)) else { continue };
+            let patients: Vec<usize> = idx.iter().map(|&i| tr.owner[rows[i]]).collect();
+            let Some(loss) = t.loss(&logits, &tr.row_y.index_select(0, &sel), tr, &patients) else { continue };
             opt.backward_step(&loss);
             stepped.push((b, idx.len(), loss.detach()));
         }
@@ -207,17 +338,17 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
         }
         let (val_loss, val_c) = if va.time.is_empty() { (f64::NAN, f64::NAN) } else { tch::no_grad(|| {
             let all: Vec<usize> = (0..va.len()).collect();
-            let logits = t.predict(&va);
-            (t.loss(&logits, &va, &all, None).map_or(f64::NAN, |l| l.double_value(&[])), concordance(&logits, &va))
+            let logits = t.predict(va);
+            (t.loss(&logits, &va.y, va, &all).map_or(f64::NAN, |l| l.double_value(&[])), concordance(&logits, va))
         }) };
         let train_loss = sum / count.max(1) as f64;
         epochs_run = epoch;
         history.push_str(&format!("{epoch},{lr},{train_loss},{val_loss},{val_c}\n"));
-        log(format!("fold {fold} epoch {epoch}/{}: lr {lr:.2e}, training loss {train_loss:.4}, validation loss {val_loss:.4}, validation C {val_c:.4}", h.epochs));
+        log(format!("fold {fold}{} epoch {epoch}/{}: lr {lr:.2e}, training loss {train_loss:.4}, validation loss {val_loss:.4}, validation C {val_c:.4}", tag(member), h.epochs));
         // Without a usable validation loss (no validation events for Cox), the last epoch wins.
         if val_loss < best || !val_loss.is_finite() {
             (best, best_epoch, since_best) = (if val_loss.is_finite() { val_loss } else { best }, epoch, 0);
-            tch::no_grad(|| best_state.iter_mut().zip(&trainable).for_each(|(b, (_, t))| b.copy_(t)));
+            tch::no_grad(|| best_state.iter_mut().zip(trainable).for_each(|(b, (_, t))| b.copy_(t)));
         } else {
             since_best += 1;
             if h.schedule == Schedule::Plateau && since_best % (h.patience / 2).max(1) == 0 {
@@ -230,24 +361,7 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
         }
     }
     tch::no_grad(|| trainable.iter().zip(&best_state).for_each(|((_, t), b)| t.shallow_clone().copy_(b)));
-    let dl: Vec<f64> = Vec::<f64>::try_from(t.predict(&te).to_kind(Kind::Double).to_device(Device::Cpu)).map_err(|e| e.to_string())?;
-    let logistic = logistic_scores(&t, &[&tr, &va], &te, h.logistic_c)?;
-    write_outputs(job, &trainable, &dl, &logistic, &history)?;
-    let summary = serde_json::json!({
-        "fold": fold,
-        "n_train": tr.len(), "n_val": va.len(), "n_test": te.len(),
-        "train_events": positives, "test_events": te.event.iter().filter(|&&e| e).count(),
-        "best_epoch": best_epoch, "epochs_run": epochs_run, "best_val_loss": best,
-        "stopped_early": epochs_run < h.epochs,
-        "pretrained": n.pretrained, "split": n.split, "end_to_end": job.end_to_end,
-        "hyper": h, "device": super::backbone::device_name(device),
-        "tf32": device.is_cuda() && super::backbone::tf32_allowed(),
-        "deterministic": device.is_cuda() && h.deterministic,
-        "dropped": job.dropped,
-    });
-    let path = job.out.join("summary.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&summary).expect("json")).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(summary)
+    Ok(Fit { history, best, best_epoch, epochs_run })
 }
 
 /// Linear probing before fine-tuning: the classifier is set to the L2 logistic regression
@@ -263,7 +377,7 @@ fn probe_head(t: &Trainer<'_>, tr: &Data, batch: usize, c: f64) -> Result<f64, S
         // statistics (at their initial 0 and 1 in a network drawn at random) are what the
         // probe's features, computed in eval mode, are normalised with. Passes continue until
         // the start's share of the running averages (momentum 0.1) is below 1e-3.
-        let per_pass = tr.len().div_ceil(batch.max(2));
+        let per_pass = tr.rows().div_ceil(batch.max(2));
         for _ in 0..66usize.div_ceil(per_pass.max(1)) {
             for x in tr.chunks(batch.max(2)) {
                 let _ = net.tail_pooled_t(&t.input(&x, None), split, true);
@@ -276,7 +390,7 @@ fn probe_head(t: &Trainer<'_>, tr: &Data, batch: usize, c: f64) -> Result<f64, S
             let p = net.tail_pooled_t(&x, split, false);
             if t.job.hyper.augment && !t.job.end_to_end { (p + net.tail_pooled_t(&x.flip([3]), split, false)) / 2.0 } else { p }
         };
-        let x = Tensor::cat(&tr.chunks(t.chunk()).map(|x| pooled(&x)).collect::<Vec<_>>(), 0);
+        let x = tr.per_patient(Tensor::cat(&tr.chunks(t.chunk()).map(|x| pooled(&x)).collect::<Vec<_>>(), 0));
         let m = Logistic::fit(&x, &tr.event, c)?;
         let (w, b) = m.as_linear();
         let head = &net.classifier;
@@ -305,12 +419,12 @@ fn tail_state(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
     }).collect()
 }
 
-/// The baseline on globally averaged frozen features (the cut's input), fitted on all of the
-/// fold's training patients.
+/// The baseline on globally averaged frozen features (the cut's input; a patient's mean over
+/// its slices where it has several), fitted on all of the fold's training patients.
 fn logistic_scores(t: &Trainer<'_>, fit_on: &[&Data], test: &Data, c: f64) -> Result<Vec<f64>, String> {
     let pooled = |d: &Data| tch::no_grad(|| {
         let parts: Vec<Tensor> = d.chunks(t.chunk()).map(|x| t.input(&x, None).mean_dim(&[2i64, 3][..], false, Kind::Double)).collect();
-        Tensor::cat(&parts, 0)
+        d.per_patient(Tensor::cat(&parts, 0))
     });
     let fit_on: Vec<&Data> = fit_on.iter().copied().filter(|d| !d.time.is_empty()).collect();
     let x = Tensor::cat(&fit_on.iter().map(|d| pooled(d)).collect::<Vec<_>>(), 0);
@@ -319,7 +433,7 @@ fn logistic_scores(t: &Trainer<'_>, fit_on: &[&Data], test: &Data, c: f64) -> Re
     Vec::<f64>::try_from(m.decision(&pooled(test)).to_device(Device::Cpu)).map_err(|e| e.to_string())
 }
 
-fn write_outputs(job: &TrainJob, trainable: &[(String, Tensor)], dl: &[f64], logistic: &[f64], history: &str) -> Result<(), String> {
+fn write_outputs(job: &TrainJob, dl: &[f64], logistic: &[f64], history: &str) -> Result<(), String> {
     let io = |p: &std::path::Path, e: &dyn std::fmt::Display| format!("{}: {e}", p.display());
     let path = job.out.join("predictions.csv");
     let mut w = csv::Writer::from_path(&path).map_err(|e| io(&path, &e))?;
@@ -331,8 +445,12 @@ fn write_outputs(job: &TrainJob, trainable: &[(String, Tensor)], dl: &[f64], log
     w.flush().map_err(|e| io(&path, &e))?;
     let path = job.out.join("history.csv");
     std::fs::write(&path, history).map_err(|e| io(&path, &e))?;
-    // The trained tail only: everything else is the backbone the job names.
+    Ok(())
+}
+
+/// The trained tail only: everything else is the backbone the job names.
+fn write_tail(job: &TrainJob, trainable: &[(String, Tensor)]) -> Result<(), String> {
     let path = job.out.join("tail.safetensors");
     let cpu: Vec<(String, Tensor)> = trainable.iter().map(|(n, t)| (n.clone(), t.detach().to_device(Device::Cpu).contiguous())).collect();
-    Tensor::write_safetensors(&cpu, &path).map_err(|e| io(&path, &e))
+    Tensor::write_safetensors(&cpu, &path).map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -16,7 +16,7 @@ fn planted(dir: &std::path::Path, n: usize, offset: usize) -> Vec<Sample> {
             let _ = x.narrow(0, 0, 32).g_add_scalar_(if event { 0.8 } else { -0.8 });
             let file = dir.join(format!("p{offset}_{i}.npy"));
             x.write_npy(&file).unwrap();
-            Sample { patient: format!("P{offset}_{i:03}"), file, time: 100.0 + ((i * 37) % 50) as f64 * 30.0, event }
+            Sample { patient: format!("P{offset}_{i:03}"), file, slices: None, time: 100.0 + ((i * 37) % 50) as f64 * 30.0, event }
         })
         .collect()
 }
@@ -189,4 +189,67 @@ fn a_probe_started_head_scores_before_it_trains() {
     train(&r, Device::Cpu, &mut |_| {}).unwrap();
     let random = column(&std::fs::read_to_string(r.out.join("predictions.csv")).unwrap(), "dl_score");
     assert_ne!(random, column(&pred, "dl_score"));
+}
+
+/// The same samples with their map stacked `copies` times as their tumour slices.
+fn as_slices(dir: &std::path::Path, samples: Vec<Sample>, copies: i64) -> Vec<Sample> {
+    samples
+        .into_iter()
+        .map(|s| {
+            let x = Tensor::read_npy(&s.file).unwrap().unsqueeze(0).repeat([copies, 1, 1, 1]);
+            let file = dir.join(format!("{}_slices.npy", s.patient));
+            x.write_npy(&file).unwrap();
+            Sample { slices: Some(file), ..s }
+        })
+        .collect()
+}
+
+#[test]
+fn a_patient_whose_slices_are_alike_trains_and_scores_as_its_one_slice() {
+    let _rng = super::torch_rng();
+    tch::set_num_threads(1);
+    let dir = tempfile::tempdir().unwrap();
+    let hyper = Hyper { epochs: 3, batch_size: 8, patience: 0, augment: true, dropout: 0.2, ..Hyper::default() };
+    let one = job(dir.path(), "one", hyper.clone());
+    train(&one, Device::Cpu, &mut |_| {}).unwrap();
+    let mut three = job(dir.path(), "three", hyper);
+    three.train = as_slices(dir.path(), three.train, 3);
+    three.val = as_slices(dir.path(), three.val, 3);
+    three.test = as_slices(dir.path(), three.test, 3);
+    let summary = train(&three, Device::Cpu, &mut |_| {}).unwrap();
+    assert_eq!(summary["slices"]["test"], 90);
+    let read = |j: &TrainJob| std::fs::read_to_string(j.out.join("predictions.csv")).unwrap();
+    let (a, b) = (read(&one), read(&three));
+    // One score per patient, the mean over its three (equal) slices: the one slice's score.
+    for name in ["dl_score", "logistic_score"] {
+        let (x, y) = (column(&a, name), column(&b, name));
+        assert_eq!(x.len(), y.len());
+        let worst = x.iter().zip(&y).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+        assert!(worst < 1e-4, "{name}: the scores differ by up to {worst}");
+    }
+}
+
+#[test]
+fn an_ensembles_first_member_is_the_single_tail_and_the_members_average() {
+    let _rng = super::torch_rng();
+    tch::set_num_threads(1);
+    let dir = tempfile::tempdir().unwrap();
+    let hyper = Hyper { epochs: 3, batch_size: 8, patience: 0, ..Hyper::default() };
+    let one = job(dir.path(), "one", hyper.clone());
+    train(&one, Device::Cpu, &mut |_| {}).unwrap();
+    let two = job(dir.path(), "two", Hyper { ensemble: 2, ..hyper });
+    let mut lines = Vec::new();
+    train(&two, Device::Cpu, &mut |l| lines.push(l)).unwrap();
+    // Member 1 trains exactly as the tail alone would (the same start, batches and flips):
+    // the kept tail is byte for byte the single run's.
+    let read = |j: &TrainJob, f: &str| std::fs::read(j.out.join(f)).unwrap();
+    assert_eq!(read(&one, "tail.safetensors"), read(&two, "tail.safetensors"));
+    assert!(lines.iter().any(|l| l.contains("fold 2 member 2 epoch 3/3")), "{lines:?}");
+    let text = |j: &TrainJob| String::from_utf8(read(j, "predictions.csv")).unwrap();
+    let (a, b) = (column(&text(&one), "dl_score"), column(&text(&two), "dl_score"));
+    assert_ne!(a, b, "the second member moves the scores");
+    let events: Vec<bool> = column(&text(&two), "event").iter().map(|&e| e == 1.0).collect();
+    assert!(auc(&b, &events) > 0.8, "the ensemble's held-out AUC {}", auc(&b, &events));
+    // The logistic baseline does not depend on the ensemble.
+    assert_eq!(column(&text(&one), "logistic_score"), column(&text(&two), "logistic_score"));
 }

@@ -3,10 +3,12 @@
 //! to the tumour's bounding box plus a margin in mm (square, so the aspect is kept), resized
 //! to the network's input, normalised (robust percentiles, then ImageNet mean and std) and
 //! stacked into three channels (by default the pre-contrast and the first two post-contrast
-//! phases).
+//! phases). More tumour slices around the middle one (`slices:`) are cropped to the middle
+//! slice's box: one scale and position for all of a patient's slices.
 
 use fast_image_resize::images::Image;
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use super::slices::{tumour_slices, Slices};
 use ndarray::ArrayD;
 
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
@@ -40,12 +42,22 @@ pub struct Plane {
 
 #[derive(Debug, serde::Serialize)]
 pub struct CropInfo {
+    /// The middle tumour slice.
     pub slice: usize,
     pub tumour_slices: [usize; 2],
+    /// Every slice cropped, in order (the middle among them).
+    #[serde(skip_serializing_if = "is_one")]
+    pub slices: Vec<usize>,
     /// Square box in resampled pixels: x0, y0, side.
     pub box_px: [i64; 3],
     pub resampled: [usize; 2],
     pub intensity_range: Vec<[f32; 2]>,
+}
+
+/// Only the middle slice: crop.json stays as it was before more slices could be cropped, so
+/// the default's outputs (and the steps after them) are unchanged.
+fn is_one(v: &[usize]) -> bool {
+    v.len() == 1
 }
 
 /// Slice `z` of a 3D volume (x, y, z) as a plane.
@@ -54,21 +66,6 @@ pub fn slice(v: &ArrayD<f32>, z: usize) -> Plane {
     // (y, x) in logical order is row-major, whatever the storage.
     let data = v.index_axis(ndarray::Axis(2), z).t().iter().copied().collect();
     Plane { width: nx, height: ny, data }
-}
-
-/// The middle of the slices that contain tumour, and the first and last of them.
-pub fn middle_tumour_slice(mask: &ArrayD<f32>) -> Option<(usize, [usize; 2])> {
-    let nz = mask.shape()[2];
-    // Each slice in memory order: NIfTI's slices are contiguous, its rows are not in
-    // ndarray's logical order.
-    let with: Vec<usize> = (0..nz)
-        .filter(|&z| {
-            let s = mask.index_axis(ndarray::Axis(2), z);
-            s.as_slice_memory_order().map_or_else(|| s.iter().any(|&m| m > 0.5), |v| v.iter().any(|&m| m > 0.5))
-        })
-        .collect();
-    let (first, last) = (*with.first()?, *with.last()?);
-    Some((with[with.len() / 2], [first, last]))
 }
 
 pub fn resize(p: &Plane, width: usize, height: usize, nearest: bool) -> Result<Plane, String> {
@@ -91,12 +88,27 @@ pub fn percentile(values: &mut [f32], q: f64) -> f32 {
     values[lo] + (values[hi] - values[lo]) * (pos - lo as f64) as f32
 }
 
-/// Crops the three channels around the tumour and returns (3 × size × size, channel-major)
-/// values normalised for an ImageNet network, the [0, 1] preview planes, and what was done.
-/// `phase_slice(c, z)` gives slice z of channel c's phase: only that slice is needed, so a
-/// caller can read one phase at a time (a DUKE-sized phase is 128 MB as float32).
-pub fn tumour_crop(mask: &ArrayD<f32>, spacing: [f64; 2], o: &CropOptions, mut phase_slice: impl FnMut(usize, usize) -> Result<Plane, String>) -> Result<(Vec<f32>, Vec<Plane>, CropInfo), String> {
-    let (z, range) = middle_tumour_slice(mask).ok_or("the tumour mask is empty")?;
+/// What `tumour_crop` makes: per slice taken, (3 × size × size, channel-major) values
+/// normalised for an ImageNet network; the middle slice's [0, 1] preview planes; what was done.
+pub struct Crops {
+    pub values: Vec<Vec<f32>>,
+    pub previews: Vec<Plane>,
+    pub info: CropInfo,
+}
+
+impl Crops {
+    /// The middle slice's values: the paper's input.
+    pub fn middle(&self) -> &[f32] {
+        &self.values[self.info.slices.iter().position(|&z| z == self.info.slice).unwrap_or(0)]
+    }
+}
+
+/// Crops the three channels around the tumour, on the slices `choice` takes of it.
+/// `phase_slice(c, z)` gives slice z of channel c's phase: only the slices cropped are needed,
+/// so a caller can read one slice at a time (a DUKE-sized phase is 128 MB as float32).
+pub fn tumour_crop(mask: &ArrayD<f32>, spacing: [f64; 2], o: &CropOptions, choice: Slices, mut phase_slice: impl FnMut(usize, usize) -> Result<Plane, String>) -> Result<Crops, String> {
+    let t = tumour_slices(mask, choice).ok_or("the tumour mask is empty")?;
+    let z = t.middle;
     let m = slice(mask, z);
     let (m_width, m_height) = (m.width, m.height);
     let (w, h) = (((m.width as f64 * spacing[0] / o.spacing_mm).round() as usize).max(1), ((m.height as f64 * spacing[1] / o.spacing_mm).round() as usize).max(1));
@@ -116,34 +128,38 @@ pub fn tumour_crop(mask: &ArrayD<f32>, spacing: [f64; 2], o: &CropOptions, mut p
     let side = ((x1 - x0).max(y1 - y0) as i64 + 1) + 2 * margin;
     let (cx, cy) = ((x0 + x1) as i64 / 2, (y0 + y1) as i64 / 2);
     let (bx, by) = (cx - side / 2, cy - side / 2);
-    let mut out = Vec::with_capacity(3 * (o.size * o.size) as usize);
-    let mut previews = Vec::new();
-    let mut ranges = Vec::new();
-    for c in 0..3 {
-        let p = phase_slice(c, z)?;
-        if (p.width, p.height) != (m_width, m_height) {
-            return Err(format!("phase {c}'s slices are {}×{}, the mask's {m_width}×{m_height}", p.width, p.height));
-        }
-        let p = resize(&p, w, h, false)?;
-        // Outside the image the crop repeats the nearest edge pixel.
-        let mut crop = Plane { width: side as usize, height: side as usize, data: Vec::with_capacity((side * side) as usize) };
-        for y in 0..side {
-            for x in 0..side {
-                let (sx, sy) = ((bx + x).clamp(0, w as i64 - 1) as usize, (by + y).clamp(0, h as i64 - 1) as usize);
-                crop.data.push(p.data[sy * w + sx]);
+    let (mut values, mut previews, mut ranges) = (Vec::new(), Vec::new(), Vec::new());
+    for &zi in &t.taken {
+        let mut out = Vec::with_capacity(3 * (o.size * o.size) as usize);
+        for c in 0..3 {
+            let p = phase_slice(c, zi)?;
+            if (p.width, p.height) != (m_width, m_height) {
+                return Err(format!("phase {c}'s slices are {}×{}, the mask's {m_width}×{m_height}", p.width, p.height));
+            }
+            let p = resize(&p, w, h, false)?;
+            // Outside the image the crop repeats the nearest edge pixel.
+            let mut crop = Plane { width: side as usize, height: side as usize, data: Vec::with_capacity((side * side) as usize) };
+            for y in 0..side {
+                for x in 0..side {
+                    let (sx, sy) = ((bx + x).clamp(0, w as i64 - 1) as usize, (by + y).clamp(0, h as i64 - 1) as usize);
+                    crop.data.push(p.data[sy * w + sx]);
+                }
+            }
+            let crop = resize(&crop, o.size as usize, o.size as usize, false)?;
+            let mut vals = crop.data.clone();
+            let (lo, hi) = (percentile(&mut vals, o.percentiles[0]), percentile(&mut vals, o.percentiles[1]));
+            let span = if hi > lo { hi - lo } else { 1.0 };
+            let unit: Vec<f32> = crop.data.iter().map(|v| ((v - lo) / span).clamp(0.0, 1.0)).collect();
+            out.extend(unit.iter().map(|u| (u - IMAGENET_MEAN[c]) / IMAGENET_STD[c]));
+            if zi == z {
+                previews.push(Plane { width: crop.width, height: crop.height, data: unit });
+                ranges.push([lo, hi]);
             }
         }
-        let crop = resize(&crop, o.size as usize, o.size as usize, false)?;
-        let mut vals = crop.data.clone();
-        let (lo, hi) = (percentile(&mut vals, o.percentiles[0]), percentile(&mut vals, o.percentiles[1]));
-        let span = if hi > lo { hi - lo } else { 1.0 };
-        let unit: Vec<f32> = crop.data.iter().map(|v| ((v - lo) / span).clamp(0.0, 1.0)).collect();
-        out.extend(unit.iter().map(|u| (u - IMAGENET_MEAN[c]) / IMAGENET_STD[c]));
-        previews.push(Plane { width: crop.width, height: crop.height, data: unit });
-        ranges.push([lo, hi]);
+        values.push(out);
     }
-    let info = CropInfo { slice: z, tumour_slices: range, box_px: [bx, by, side], resampled: [w, h], intensity_range: ranges };
-    Ok((out, previews, info))
+    let info = CropInfo { slice: z, tumour_slices: t.range, slices: t.taken, box_px: [bx, by, side], resampled: [w, h], intensity_range: ranges };
+    Ok(Crops { values, previews, info })
 }
 
 /// The three [0, 1] planes as an RGB PNG, for people to look at.
@@ -186,7 +202,8 @@ mod tests {
         }
         let o = CropOptions { spacing_mm: 1.0, margin_mm: 4.0, size: 32, percentiles: [1.0, 99.0] };
         let phase = |_: usize, z: usize| Ok(slice(&img, z));
-        let (x, previews, info) = tumour_crop(&mask, [1.0, 1.0], &o, phase).unwrap();
+        let Crops { values, previews, info } = tumour_crop(&mask, [1.0, 1.0], &o, Slices::Middle, phase).unwrap();
+        let x = &values[0];
         assert_eq!(info.slice, 4);
         assert_eq!(info.tumour_slices, [2, 6]);
         assert_eq!(info.box_px, [23 - 8, 12 - 8, 16]);
@@ -196,6 +213,11 @@ mod tests {
         assert!(p.data[16 * 32 + 16] > 0.9 && p.data[0] < 0.1);
         let channel0 = (x[16 * 32 + 16] * IMAGENET_STD[0]) + IMAGENET_MEAN[0];
         assert!((channel0 - p.data[16 * 32 + 16]).abs() < 1e-6);
-        assert!(tumour_crop(&ArrayD::zeros(IxDyn(&[40, 30, 9])), [1.0, 1.0], &o, phase).unwrap_err().contains("empty"));
+        assert!(tumour_crop(&ArrayD::zeros(IxDyn(&[40, 30, 9])), [1.0, 1.0], &o, Slices::Middle, phase).err().unwrap().contains("empty"));
+        // Three slices: the middle one's crop is the same, its neighbours share its box.
+        let three = tumour_crop(&mask, [1.0, 1.0], &o, Slices::Central(3), phase).unwrap();
+        assert_eq!((three.info.slices.clone(), three.info.box_px), (vec![3, 4, 5], info.box_px));
+        assert_eq!(three.middle(), &x[..]);
+        assert_eq!(three.values.len(), 3);
     }
 }

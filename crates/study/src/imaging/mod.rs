@@ -9,4 +9,5 @@ pub mod nifti_io;
 pub mod npy;
 pub mod resample;
 pub mod resample_task;
+pub mod slices;
 pub mod task;

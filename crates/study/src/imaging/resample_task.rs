@@ -4,11 +4,11 @@
 //!
 //! `bias:` names an `n4` node whose fields are applied to the phases as they are read, and
 //! `slices:` keeps only the slices a later step needs: the tumour's (`tumour`) or the middle
-//! tumour slice the crop takes (`middle`), chosen on the resampled mask as the crop would
-//! choose it. Only those slices are read (a .nii.gz is decompressed as far as the last) and
+//! tumour slice the crop takes (`middle`), or an odd number centred on it (`5`), chosen on the
+//! resampled mask as the crop would choose them. Only those slices are read (a .nii.gz is decompressed as far as the last) and
 //! corrected, so a DUKE-sized patient leaves a few MB in the cache instead of several hundred.
 
-use super::crop::middle_tumour_slice;
+use super::slices::{tumour_slices, Slices};
 use super::n4_task::load_field;
 use super::nifti_io::{read, read_z_slab, write_f32, write_u8};
 use super::resample::{output_shape, resample, resampled_header};
@@ -23,19 +23,6 @@ use std::ops::Range;
 use std::path::PathBuf;
 
 pub struct Resample;
-
-/// Which slices to keep.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Slices {
-    /// The whole volume.
-    #[default]
-    All,
-    /// Every slice the resampled mask marks.
-    Tumour,
-    /// The middle one of those: the slice the crop takes.
-    Middle,
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -88,15 +75,14 @@ impl Task for Resample {
         }
         let rmask = resample(&m.data, &spacing, &target, true).map_err(|e| TaskError::msg(format!("{who}: {}: {e}", back.mask.display())))?;
         let nz = rmask.shape()[2];
-        let tumour = middle_tumour_slice(&rmask);
-        let slab: Range<usize> = match (p.slices, tumour) {
-            (Slices::All, _) => 0..nz,
-            (Slices::Tumour, Some((_, [first, last]))) => first..last + 1,
-            (Slices::Middle, Some((mid, _))) => mid..mid + 1,
-            (_, None) => return Err(TaskError::msg(format!("{who}: the tumour mask is empty after resampling ({})", back.mask.display()))),
+        let tumour = tumour_slices(&rmask, p.slices);
+        let slab: Range<usize> = match &tumour {
+            Some(t) => t.taken[0]..t.taken[t.taken.len() - 1] + 1,
+            None if p.slices == Slices::All => 0..nz,
+            None => return Err(TaskError::msg(format!("{who}: the tumour mask is empty after resampling ({})", back.mask.display()))),
         };
-        if let (true, Some((_, tumour_slices))) = (p.slices != Slices::All, tumour) {
-            let record = SlabRecord { first_slice: slab.start, slices: slab.len(), tumour_slices };
+        if let (true, Some(t)) = (p.slices != Slices::All, &tumour) {
+            let record = SlabRecord { first_slice: slab.start, slices: slab.len(), tumour_slices: t.range };
             let path = back.slab_out();
             std::fs::write(&path, serde_json::to_vec_pretty(&record).expect("plain data")).map_err(TaskError::io(&path))?;
         }

@@ -1,6 +1,7 @@
 //! `tumour_crop`: one patient's preprocessing as a pipeline task (one instance per patient).
 
-use super::crop::{png_bytes, slice, tumour_crop, CropOptions, Plane};
+use super::crop::{png_bytes, slice, tumour_crop, CropOptions, Crops, Plane};
+use super::slices::Slices;
 use super::nifti_io::{read, read_z_slice};
 use dag_engine::params::ParamError;
 use dag_engine::task::{Task, TaskCtx, TaskError};
@@ -30,6 +31,14 @@ pub struct Params {
     pub margin_mm: f64,
     #[serde(default = "default_size")]
     pub size: u32,
+    /// The middle tumour slice (the paper's input), `tumour` (every slice of it) or an odd
+    /// number centred on the middle one; with more than one, `slices.npy` holds them all.
+    #[serde(default = "middle")]
+    pub slices: Slices,
+}
+
+fn middle() -> Slices {
+    Slices::Middle
 }
 
 fn default_spacing() -> f64 {
@@ -45,8 +54,9 @@ fn default_size() -> u32 {
 impl Task for TumourCrop {
     type Params = Params;
     const KIND: &'static str = "tumour_crop";
+    // Still 1 with `slices:`: its default makes the same files as before, byte for byte.
     const VERSION: u32 = 1;
-    const DESCRIPTION: &'static str = "middle tumour slice, cropped, resized and normalised to three channels (.npy and a PNG preview)";
+    const DESCRIPTION: &'static str = "middle tumour slice (or more around it), cropped, resized and normalised to three channels (.npy and a PNG preview)";
 
     fn input_files(p: &Params) -> Vec<PathBuf> {
         patient_input_files(&p.dataset, &p.patient, &p.phases)
@@ -54,7 +64,7 @@ impl Task for TumourCrop {
 
     fn validate(p: &Params) -> Vec<ParamError> {
         let phases = if p.phases.len() == 3 { Ok(()) } else { Err(ParamError::at("phases", format!("three phases make the three channels; got {:?}", p.phases))) };
-        ranges::refused([crate::data::one_source(&p.input, &p.dataset), phases, ranges::positive("spacing_mm", p.spacing_mm), ranges::non_negative("margin_mm", p.margin_mm), ranges::at_least("size", p.size as usize, 1)])
+        ranges::refused([crate::data::one_source(&p.input, &p.dataset), phases, ranges::positive("spacing_mm", p.spacing_mm), ranges::non_negative("margin_mm", p.margin_mm), ranges::at_least("size", p.size as usize, 1), whole_volume(p.slices)])
     }
 
     fn run(&self, p: Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
@@ -77,20 +87,37 @@ impl Task for TumourCrop {
             }
             Ok(slice(&v.data, 0))
         };
-        let (x, previews, mut info) = tumour_crop(&mask.data, [sp[0], sp[1]], &o, phase_slice).map_err(|e| TaskError::msg(format!("{who}: {e} ({})", mask_file.display())))?;
+        let Crops { values, previews, mut info } = tumour_crop(&mask.data, [sp[0], sp[1]], &o, p.slices, phase_slice).map_err(|e| TaskError::msg(format!("{who}: {e} ({})", mask_file.display())))?;
         // Slices kept by `resample`: the crop's slice is counted in the acquired volume.
         let record = files[0].with_file_name(SLAB_RECORD);
         if record.exists() {
             let slab: SlabRecord = std::fs::read(&record).map_err(TaskError::io(&record)).and_then(|b| serde_json::from_slice(&b).map_err(TaskError::at(&record)))?;
             info.slice += slab.first_slice;
+            info.slices.iter_mut().for_each(|z| *z += slab.first_slice);
             info.tumour_slices = slab.tumour_slices;
         }
         let n = p.size as usize;
         let out = |name: &str| ctx.out.join(name);
-        std::fs::write(out("crop.npy"), super::npy::bytes(&[3, n, n], &x)).map_err(TaskError::io(&out("crop.npy")))?;
+        let middle = info.slices.iter().position(|&z| z == info.slice).unwrap_or(0);
+        std::fs::write(out("crop.npy"), super::npy::bytes(&[3, n, n], &values[middle])).map_err(TaskError::io(&out("crop.npy")))?;
+        if values.len() > 1 {
+            let all: Vec<f32> = values.concat();
+            std::fs::write(out(SLICES_NPY), super::npy::bytes(&[values.len(), 3, n, n], &all)).map_err(TaskError::io(&out(SLICES_NPY)))?;
+        }
         std::fs::write(out("preview.png"), png_bytes(&previews).map_err(TaskError::msg)?).map_err(TaskError::io(&out("preview.png")))?;
         let meta = serde_json::json!({ "patient": who, "options": o, "crop": info });
         std::fs::write(out("crop.json"), serde_json::to_vec_pretty(&meta).expect("json")).map_err(TaskError::io(&out("crop.json")))
+    }
+}
+
+/// Beside `crop.npy` when more than the middle slice is cropped: (S, 3, H, W), in slice order.
+pub const SLICES_NPY: &str = "slices.npy";
+
+/// The crop takes tumour slices: the whole volume's are not a tumour's.
+fn whole_volume(s: Slices) -> Result<(), ParamError> {
+    match s {
+        Slices::All => Err(ParamError::at("slices", "the crop takes tumour slices: `middle`, `tumour` or an odd number centred on the middle one")),
+        _ => Ok(()),
     }
 }
 

@@ -35,6 +35,10 @@ pub struct FeaturesJob {
     pub patient: String,
     /// A (3, H, W) float32 .npy.
     pub crop: PathBuf,
+    /// The crop's (S, 3, H, W) tumour slices, where it took more than the middle one: their
+    /// features go to `slices.npy` beside `features.npy`.
+    #[serde(default)]
+    pub slices: Option<PathBuf>,
     pub out: PathBuf,
 }
 
@@ -43,6 +47,10 @@ pub struct Sample {
     pub patient: String,
     /// `features.npy` (cached prefix) or `crop.npy` (end to end).
     pub file: PathBuf,
+    /// The same for each of the patient's tumour slices, (S, …), where more than the middle
+    /// one were cropped: then these are the patient's rows, and `file` is not read.
+    #[serde(default)]
+    pub slices: Option<PathBuf>,
     pub time: f64,
     pub event: bool,
 }
@@ -129,6 +137,28 @@ pub struct Hyper {
     /// byte; slower, and without effect on the CPU, whose kernels are deterministic already.
     #[serde(default)]
     pub deterministic: bool,
+    /// Where patients have several tumour slices: in each epoch, one of each patient's drawn
+    /// at random (`one`: an epoch costs what it does with the middle slice alone), or every
+    /// slice (`every`). Either way a held-out patient is scored by the mean of its slices'
+    /// logits.
+    #[serde(default)]
+    pub slice_sampling: SliceSampling,
+    /// Tails trained per fold, each from its own start and batches; a held-out patient scores
+    /// the mean of their logits (1: one tail, as the paper).
+    #[serde(default = "one")]
+    pub ensemble: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SliceSampling {
+    #[default]
+    One,
+    Every,
 }
 
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -6,6 +6,7 @@ use super::protocol::{Backbone, FeaturesJob, Job, Request};
 use super::worker;
 use dag_engine::params::ParamError;
 use dag_engine::task::{Task, TaskCtx, TaskError};
+use crate::imaging::task::SLICES_NPY;
 use crate::ranges;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -98,7 +99,8 @@ impl Task for DensenetFeatures {
         let dir = ctx.input(&p.input)?.to_owned();
         let patient = read_json(&dir.join("crop.json"))?["patient"].as_str().map(str::to_owned).or(ctx.value.map(str::to_owned)).unwrap_or_default();
         let backbone = Backbone { weights: p.weights, seed: p.seed, unfreeze_fraction: p.unfreeze_fraction };
-        let job = Job::Features(FeaturesJob { backbone, patient, crop: dir.join("crop.npy"), out: ctx.out.to_owned() });
+        let slices = Some(dir.join(SLICES_NPY)).filter(|f| f.exists());
+        let job = Job::Features(FeaturesJob { backbone, patient, crop: dir.join("crop.npy"), slices, out: ctx.out.to_owned() });
         worker::call(&request(ctx, job), ctx).map(drop)
     }
 }

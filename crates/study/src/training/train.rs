@@ -7,6 +7,7 @@ use super::tasks::{fraction_default, read_cohort, read_json, request, stratum};
 use super::worker;
 use dag_engine::params::ParamError;
 use dag_engine::task::{Task, TaskCtx, TaskError};
+use crate::imaging::task::SLICES_NPY;
 use crate::ranges;
 use crate::survival::{harrell::harrell, Surv};
 use serde::Deserialize;
@@ -57,8 +58,10 @@ impl Task for DensenetTrain {
     // names the device `cpu` or `cuda:N`, as nodes and `dag-torch bench` do. 5: history.csv
     // has the validation C per epoch; summary.json's hyper has dropout, augment, head_lr. 6: with
     // `augment`, a patient's score is the mean over its feature map and the map's mirror. 7:
-    // summary.json's hyper has head_init.
-    const VERSION: u32 = 7;
+    // summary.json's hyper has head_init. 8: several tumour slices per patient (`slices.npy`);
+    // summary.json counts the slices and its hyper has slice_sampling. 9: the slices drawn
+    // come from a random stream of their own; `ensemble`.
+    const VERSION: u32 = 9;
     const DESCRIPTION: &'static str = "trains DenseNet121's unfrozen tail on one cross-validation fold and scores its held-out patients";
 
     fn input_files(p: &TrainParams) -> Vec<PathBuf> {
@@ -82,6 +85,7 @@ impl Task for DensenetTrain {
             ranges::positive("train.logistic_c", h.logistic_c),
             if (0.0..1.0).contains(&h.dropout) { Ok(()) } else { Err(ParamError::at("train.dropout", format!("a rate in [0, 1), found {}", h.dropout))) },
             h.head_lr.map_or(Ok(()), |v| ranges::positive("train.head_lr", v)),
+            ranges::at_least("train.ensemble", h.ensemble, 1),
         ])
     }
 
@@ -127,7 +131,8 @@ impl Task for DensenetTrain {
                 dropped.push(row.patient_id.clone());
                 continue;
             };
-            let s = Sample { patient: row.patient_id.clone(), file: file.clone(), time: row.time_days, event: row.event == 1 };
+            let slices = Some(file.with_file_name(SLICES_NPY)).filter(|f| f.exists());
+            let s = Sample { patient: row.patient_id.clone(), file: file.clone(), slices, time: row.time_days, event: row.event == 1 };
             if f == fold {
                 test.push(s);
             } else {
