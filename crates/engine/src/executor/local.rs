@@ -45,6 +45,9 @@ pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), JobError> {
                 .process_group(0);
             let child = cmd.spawn().map_err(|e| JobError::Task(format!("cannot start bash: {e}")))?;
             let pid = child.id() as i32;
+            // If this future is dropped mid-run (the runtime shut down without a stop), the
+            // command's group goes with it, as tokio's kill_on_drop did.
+            let mut guard = GroupGuard(Some(pid));
             let mut waiter = tokio::task::spawn_blocking(move || usage::wait4(pid));
             let stopped = tokio::select! {
                 w = &mut waiter => Ok(w),
@@ -55,12 +58,14 @@ pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), JobError> {
                 Ok(w) => w,
                 Err(why) => {
                     let w = stop_group(pid, &mut waiter).await;
+                    guard.0 = None;
                     if let Ok(Ok((_, ru))) = &w {
                         job.record(usage::from_rusage(ru));
                     }
                     return Err(why);
                 }
             };
+            guard.0 = None;
             let (status, ru) = waited.map_err(|e| JobError::Task(format!("waiting for the command: {e}")))?.map_err(|e| JobError::Task(format!("waiting for the command: {e}")))?;
             job.record(usage::from_rusage(&ru));
             if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
@@ -154,6 +159,18 @@ async fn stop_group(pid: i32, waiter: &mut Waiter) -> Result<std::io::Result<(i3
 }
 
 type Waiter = tokio::task::JoinHandle<std::io::Result<(i32, libc::rusage)>>;
+
+/// Kills a command's process group when dropped while still armed (the group's leader pid).
+struct GroupGuard(Option<i32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            // SAFETY: signalling a process group we created and have not seen end.
+            unsafe { libc::killpg(pid, libc::SIGKILL) };
+        }
+    }
+}
 
 /// An I/O failure of the job's own files (its log, its script), naming the file.
 fn io_at(p: &std::path::Path) -> impl FnOnce(std::io::Error) -> JobError + '_ {
