@@ -86,14 +86,14 @@ pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), JobError> {
                 Some(limit) => {
                     let (own, expired) = (Arc::new(AtomicBool::new(cancel.flag.load(Ordering::Relaxed))), Arc::new(AtomicBool::new(false)));
                     let (o, e, mut c) = (own.clone(), expired.clone(), cancel.clone());
-                    tokio::spawn(async move {
+                    let watch = tokio::spawn(async move {
                         tokio::select! {
                             _ = c.requested() => {}
-                            _ = tokio::time::sleep(limit) => e.store(true, Ordering::Relaxed),
+                            _ = expiry(Some(limit)) => e.store(true, Ordering::Relaxed),
                         }
                         o.store(true, Ordering::Relaxed);
                     });
-                    (own, Some((expired, limit)))
+                    (own, Some((expired, limit, watch)))
                 }
             };
             let run = tokio::task::spawn_blocking(move || {
@@ -125,8 +125,14 @@ pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), JobError> {
             })
             .unwrap_or_else(|e| Err(JobError::Task(format!("task panicked: {e}"))));
             match (run, timed_out) {
-                (Err(JobError::Interrupted(_)), Some((expired, limit))) if expired.load(Ordering::Relaxed) => Err(JobError::TimedOut(limit)),
-                (r, _) => r,
+                (Err(JobError::Interrupted(_)), Some((expired, limit, _))) if expired.load(Ordering::Relaxed) => Err(JobError::TimedOut(limit)),
+                (r, watch) => {
+                    // The task has ended: its watcher must not sleep on until a long limit.
+                    if let Some((_, _, w)) = watch {
+                        w.abort();
+                    }
+                    r
+                }
             }
         }
     }

@@ -19,9 +19,10 @@ pub struct Usage {
     pub executor: String,
 }
 
-/// This machine's name.
+/// This machine's name, read once per process (every attempt's record carries it).
 pub fn hostname() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty())
+    static NAME: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty())).clone()
 }
 
 /// CPU time and peak memory from a child's rusage.

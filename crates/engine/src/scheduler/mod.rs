@@ -320,11 +320,12 @@ impl<'a> Scheduler<'a> {
             status,
             start,
             wall_s: outcome.secs,
-            usage: outcome.usage.clone(),
+            usage: outcome.usage,
             gpus: grant_gpus,
         })));
         let allowed = 1 + self.spec.nodes[node].retries.unwrap_or(self.opts.retries);
-        if attempts > 1 && !matches!(&outcome.result, Err(e) if e.retryable() && attempts < allowed && !self.stopping) {
+        let again = matches!(&outcome.result, Err(e) if e.retryable()) && attempts < allowed && !self.stopping;
+        if attempts > 1 && !again {
             self.summary.retried.push((self.ids[i].clone(), attempts));
         }
         match outcome.result {
@@ -340,7 +341,7 @@ impl<'a> Scheduler<'a> {
                 self.bus.emit(Event::Finished { id: self.ids[i].clone(), node: self.node_names[node].clone(), secs: outcome.secs });
                 self.done(i, digest, manifest);
             }
-            Err(error) if error.retryable() && attempts < allowed && !self.stopping => {
+            Err(error) if again => {
                 // The failed attempt's log is kept beside the next one's; its output is gone.
                 let log = self.cache.log_path(&self.spec.nodes[node].name, &self.x.instances[i].id);
                 let kept = log.with_extension(format!("attempt-{attempts}.log"));
