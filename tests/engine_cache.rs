@@ -119,6 +119,12 @@ fn gc_keeps_what_recent_runs_used_and_removes_the_rest() {
     let r = p.dag(&["gc", "--keep-runs", "1"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.starts_with("1 outputs removed"), "{}", r.stdout);
+    // The first run's trace and record go with its outputs: `dag runs` lists the second only.
+    assert!(r.stdout.contains("1 older runs' traces deleted"), "{}", r.stdout);
+    let runs = p.dag(&["runs", "--json"]);
+    let runs: Vec<serde_json::Value> = runs.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["record"]["ran"].as_u64(), Some(1), "the kept run is the one that ran the new aggregate: {runs:?}");
     assert_eq!(p.run(&["--set", "alpha=0.2"]).ran().len(), 0);
     assert_eq!(p.run(&[]).ran(), ids(&["aggregate"]));
 }

@@ -48,7 +48,9 @@ kill -TERM -- -"$(cat "$FAKE_SLURM/$1.pid")"
 echo "$1" >> "$FAKE_SLURM/scancel.log"
 "#;
 
-const SACCT: &str = "#!/bin/bash\necho 'FAILED|9:0'\n";
+/// Accounting as `sacct -n -P -o JobID,State,ExitCode,TotalCPU,MaxRSS,NodeList -j ID` prints
+/// it: the allocation, then the batch step that measured the work.
+const SACCT: &str = "#!/bin/bash\nid=\"${@: -1}\"\necho \"$id|FAILED|9:0|00:00.500||standin-node\"\necho \"$id.batch|FAILED|9:0|00:01.250|204800K|standin-node\"\n";
 
 /// A project whose runs find the stand-in Slurm first on their PATH.
 fn cluster(pipeline: &str) -> Project {
@@ -151,6 +153,12 @@ nodes:
     assert!(r.stdout.contains("logs/fails/fails.log"), "the log is named: {}", r.stdout);
     assert_eq!(p.read("cache/logs/fails/fails.log"), "trying\n");
     assert!(r.stdout.contains("FAILED dies: Slurm job") && r.stdout.contains("ended without a result (state FAILED, exit code 9:0)"), "{}", r.stdout);
+    // The job that died could not report what it used: the trace has Slurm's accounting.
+    let t = p.dag(&["trace", "--json"]);
+    let rows: Vec<serde_json::Value> = t.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let dies = rows.iter().find(|r| r["id"] == "dies").unwrap_or_else(|| panic!("{}", t.stdout));
+    assert!(dies["executor"].as_str().unwrap().starts_with("slurm:"), "{dies}");
+    assert_eq!((dies["cpu_s"].as_f64(), dies["peak_rss_mb"].as_f64(), dies["host"].as_str()), (Some(1.25), Some(200.0), Some("standin-node")), "{dies}");
     assert_eq!(p.read("results/fine/x"), "ok\n");
     // Nothing of the failed jobs is left in the cache's staging area.
     let staged: Vec<_> = std::fs::read_dir(p.path("cache/tmp")).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();

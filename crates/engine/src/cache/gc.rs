@@ -16,6 +16,8 @@ pub struct GcReport {
     pub outputs_removed: usize,
     pub bytes_freed: u64,
     pub actions_removed: usize,
+    /// Runs whose trace and record (`dag runs`, `dag trace`) were deleted.
+    pub histories_removed: usize,
 }
 
 pub(super) fn note_run(root: &Path, keys: &[&str]) -> Result<(), CacheError> {
@@ -64,6 +66,8 @@ pub(super) fn collect(cache: &mut Cache, keep_runs: usize, dry_run: bool) -> Res
     let live_outputs: HashSet<String> =
         cache.actions.values().filter(|a| live_keys.contains(&a.key)).map(|a| a.output.clone()).collect();
     let mut report = GcReport { runs_considered: recent.len(), ..GcReport::default() };
+    let old_histories = old_histories(&runs_dir, keep_runs);
+    report.histories_removed = old_histories.len();
     let out_dir = root.join("out");
     for e in std::fs::read_dir(&out_dir).map_err(io_err(&out_dir))?.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
@@ -114,5 +118,35 @@ pub(super) fn collect(cache: &mut Cache, keep_runs: usize, dry_run: bool) -> Res
     for r in old {
         let _ = std::fs::remove_file(r);
     }
+    for stem in old_histories {
+        for ext in HISTORY {
+            let _ = std::fs::remove_file(stem.with_extension(ext));
+        }
+    }
     Ok(report)
+}
+
+/// What a run leaves for `dag runs` and `dag trace`, beside its `.keys`: kept for as many runs
+/// as outputs are, so that a run's history goes with what it made. (A run writes its history
+/// under the stamp it started at and its keys under the one it ended at, so they are counted
+/// apart.)
+const HISTORY: [&str; 2] = ["trace.jsonl", "run.json"];
+
+/// The stems of the runs' histories, all but the newest `keep_runs`, oldest first.
+fn old_histories(runs_dir: &Path, keep_runs: usize) -> Vec<std::path::PathBuf> {
+    let mut stems: Vec<std::path::PathBuf> = std::fs::read_dir(runs_dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| {
+                    let name = e.file_name().to_str()?.to_owned();
+                    let stem = HISTORY.iter().find_map(|ext| name.strip_suffix(&format!(".{ext}")))?.to_owned();
+                    Some(runs_dir.join(stem))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    stems.sort();
+    stems.dedup();
+    stems.truncate(stems.len().saturating_sub(keep_runs));
+    stems
 }

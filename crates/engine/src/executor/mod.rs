@@ -3,6 +3,7 @@
 
 pub mod jobfile;
 pub mod local;
+pub mod sacct;
 pub mod slurm;
 pub mod squeue;
 pub mod usage;

@@ -116,7 +116,7 @@ impl Slurm {
                 };
             }
             match gone_since {
-                Some(t) if t.elapsed() >= RESULT_GRACE.min(self.opts.poll * 3) => return Err(JobError::Remote(self.died(&id, &job.staging).await)),
+                Some(t) if t.elapsed() >= RESULT_GRACE.min(self.opts.poll * 3) => return Err(JobError::Remote(self.died(&id, job).await)),
                 Some(_) => {}
                 None => {
                     if !self.queue.alive(&id, submitted).await {
@@ -170,12 +170,17 @@ impl Slurm {
     }
 
     /// Why a job left the queue without a result: Slurm's final state and its output's end.
-    async fn died(&self, id: &str, staging: &Path) -> String {
-        let state = match tokio::process::Command::new("sacct").args(["-n", "-X", "-P", "-o", "State,ExitCode", "-j", id]).output().await {
-            Ok(o) if o.status.success() && !o.stdout.is_empty() => String::from_utf8_lossy(&o.stdout).trim().replace('|', ", exit code "),
-            _ => "unknown (no sacct)".to_owned(),
+    /// Where accounting exists, what it measured of the job goes into the trace, since the job
+    /// could not report its own measurement.
+    async fn died(&self, id: &str, job: &Job) -> String {
+        let state = match super::sacct::query(id).await {
+            Some(account) => {
+                job.record(account.usage);
+                account.state.unwrap_or_else(|| "unknown (not in sacct)".to_owned())
+            }
+            None => "unknown (no sacct)".to_owned(),
         };
-        let output = std::fs::read_to_string(staging.join("slurm.out")).unwrap_or_default();
+        let output = std::fs::read_to_string(job.staging.join("slurm.out")).unwrap_or_default();
         let tail: Vec<&str> = output.lines().rev().take(5).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         format!("Slurm job {id} ended without a result (state {state}){}", if tail.is_empty() { String::new() } else { format!("; its output ends: {}", tail.join(" | ")) })

@@ -1,0 +1,117 @@
+//! What Slurm's accounting knows of a job that ended without reporting back (killed for
+//! memory, its node lost, cancelled): its final state, and where accounting exists the CPU
+//! time and peak memory it measured. A job that does report back carries `dag exec`'s own
+//! measurement instead, which needs no accounting.
+
+use super::usage::Usage;
+
+/// The columns asked for; `parse` reads them in this order.
+pub const FORMAT: &str = "JobID,State,ExitCode,TotalCPU,MaxRSS,NodeList";
+
+/// Slurm's account of one job: `sacct -n -P -o FORMAT -j ID`, one line for the allocation and
+/// one per step. The state is the allocation's; CPU time and memory are those of the steps
+/// (a batch job's work runs in its `.batch` step), the largest of each.
+#[derive(Debug, Default, PartialEq)]
+pub struct Account {
+    /// `FAILED, exit code 9:0`, as people read it.
+    pub state: Option<String>,
+    pub usage: Usage,
+}
+
+pub fn parse(text: &str, id: &str) -> Account {
+    let mut a = Account { usage: Usage { executor: format!("slurm:{id}"), ..Usage::default() }, ..Account::default() };
+    for line in text.lines() {
+        let f: Vec<&str> = line.trim().split('|').collect();
+        let [job, state, exit, cpu, rss, nodes, ..] = f[..] else { continue };
+        if job == id {
+            a.state = Some(format!("{state}, exit code {exit}"));
+        } else if !job.starts_with(&format!("{id}.")) {
+            continue;
+        }
+        let max = |old: Option<f64>, new: Option<f64>| match (old, new) {
+            (Some(o), Some(n)) => Some(o.max(n)),
+            (o, n) => o.or(n),
+        };
+        a.usage.cpu_s = max(a.usage.cpu_s, duration_s(cpu));
+        a.usage.peak_rss_mb = max(a.usage.peak_rss_mb, size_mb(rss));
+        if a.usage.host.is_none() && !nodes.is_empty() && nodes != "None assigned" {
+            a.usage.host = Some(nodes.to_owned());
+        }
+    }
+    a
+}
+
+/// Slurm's durations: `[D-][HH:]MM:SS[.fff]`. None for anything else (an empty field).
+fn duration_s(s: &str) -> Option<f64> {
+    let (days, rest) = match s.split_once('-') {
+        Some((d, r)) => (d.parse::<f64>().ok()?, r),
+        None => (0.0, s),
+    };
+    let parts: Vec<f64> = rest.split(':').map(|p| p.parse::<f64>().ok()).collect::<Option<_>>()?;
+    let secs = match parts[..] {
+        [m, s] => m * 60.0 + s,
+        [h, m, s] => h * 3600.0 + m * 60.0 + s,
+        _ => return None,
+    };
+    Some(days * 86400.0 + secs)
+}
+
+/// Slurm's memory figures: a number with a unit suffix (K, M, G, T; bytes without one), in MB.
+fn size_mb(s: &str) -> Option<f64> {
+    let (num, unit) = s.find(|c: char| c.is_ascii_alphabetic()).map_or((s, ""), |i| s.split_at(i));
+    let v: f64 = num.parse().ok()?;
+    let scale = match unit {
+        "" => 1.0 / (1024.0 * 1024.0),
+        "K" => 1.0 / 1024.0,
+        "M" => 1.0,
+        "G" => 1024.0,
+        "T" => 1024.0 * 1024.0,
+        _ => return None,
+    };
+    Some(v * scale)
+}
+
+/// Asks `sacct`; None where it is missing or has no accounting to read (a cluster without
+/// a database: it then exits non-zero or prints nothing).
+pub async fn query(id: &str) -> Option<Account> {
+    let out = tokio::process::Command::new("sacct").args(["-n", "-P", "-o", FORMAT, "-j", id]).kill_on_drop(true).output().await.ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() || text.trim().is_empty() {
+        return None;
+    }
+    Some(parse(&text, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_is_the_allocations_and_the_figures_the_largest_steps() {
+        let text = "4242|OUT_OF_MEMORY|0:125|00:03.250||node7\n4242.batch|OUT_OF_MEMORY|0:125|01:02.500|2097152K|node7\n4242.extern|COMPLETED|0:0|00:00.001|512K|node7\n4243|FAILED|1:0|00:01.000|10M|node8\n";
+        let a = parse(text, "4242");
+        assert_eq!(a.state.as_deref(), Some("OUT_OF_MEMORY, exit code 0:125"));
+        assert_eq!(a.usage.cpu_s, Some(62.5));
+        assert_eq!(a.usage.peak_rss_mb, Some(2048.0));
+        assert_eq!(a.usage.host.as_deref(), Some("node7"));
+        assert_eq!(a.usage.executor, "slurm:4242");
+    }
+
+    #[test]
+    fn slurms_units_and_durations_are_read() {
+        assert_eq!(duration_s("1-02:00:01"), Some(93601.0));
+        assert_eq!(duration_s("02:00:01"), Some(7201.0));
+        assert_eq!(duration_s("00:00.250"), Some(0.25));
+        assert_eq!(duration_s(""), None);
+        assert_eq!(size_mb("1.5G"), Some(1536.0));
+        assert_eq!(size_mb("1048576"), Some(1.0));
+        assert_eq!(size_mb(""), None);
+        assert_eq!(size_mb("12Q"), None);
+    }
+
+    #[test]
+    fn a_short_line_or_another_jobs_is_ignored() {
+        let a = parse("FAILED|9:0\n99|FAILED|9:0|00:05.000|1G|n1\n", "4242");
+        assert_eq!(a, Account { usage: Usage { executor: "slurm:4242".into(), ..Usage::default() }, state: None });
+    }
+}
