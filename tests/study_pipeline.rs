@@ -17,6 +17,14 @@ fn the_study_runs_end_to_end_and_reruns_only_what_a_change_touches() {
     let per_patient = |node: &str| ran.iter().filter(|i| i.starts_with(&format!("{node}["))).count();
     assert_eq!((per_patient("n4"), per_patient("resample"), per_patient("crop"), per_patient("features")), (60, 60, 60, 60), "per kept patient: N4, resampling, crop, prefix features");
     assert_eq!(per_patient("train"), 5, "one training node per fold");
+    // The folds train in a libtorch worker process: the trace counts what it used (it holds
+    // libtorch, over 100 MB, where the task's own thread in `dag` grows by little).
+    let trace = p.dag(&["trace", "--json"]);
+    let train: Vec<serde_json::Value> = trace.stdout.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).filter(|r| r["node"] == "train").collect();
+    assert_eq!(train.len(), 5, "{}", trace.stdout);
+    for r in &train {
+        assert!(r["cpu_s"].as_f64().unwrap() > 0.0 && r["peak_rss_mb"].as_f64().unwrap() > 100.0, "{r}");
+    }
     let rest: Vec<String> = ran.iter().filter(|i| !i.contains('[')).cloned().collect();
     assert_eq!(rest, ids(&["cohort", "dataset", "folds", "logistic", "report", "scores", "statistics", "truth"]));
     let npy = std::fs::read(p.path("results/crop").read_dir().unwrap().next().unwrap().unwrap().path().join("crop.npy")).unwrap();

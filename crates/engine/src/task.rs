@@ -67,6 +67,27 @@ pub struct TaskCtx<'a> {
     pub cpus: u32,
     pub log: &'a mut dyn Write,
     pub cancel: &'a AtomicBool,
+    /// What helper processes used for this task (see `HelperUsage`).
+    pub helpers: &'a HelperUsage,
+}
+
+pub use crate::executor::usage::HelperProbe;
+
+/// A task that hands its work to a helper process of its own (the study's libtorch worker)
+/// adds what the helper used for it here (measured with a `HelperProbe`), so that the trace
+/// counts it with the task's own thread: CPU seconds add up, peaks keep the largest.
+#[derive(Debug, Default)]
+pub struct HelperUsage(std::sync::Mutex<Option<(f64, f64)>>);
+
+impl HelperUsage {
+    pub fn add(&self, cpu_s: f64, peak_rss_mb: f64) {
+        let mut u = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *u = Some(u.map_or((cpu_s, peak_rss_mb), |(c, p)| (c + cpu_s, p.max(peak_rss_mb))));
+    }
+    /// CPU seconds and peak MB, if any helper was measured.
+    pub fn get(&self) -> Option<(f64, f64)> {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl TaskCtx<'_> {

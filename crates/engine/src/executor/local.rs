@@ -98,14 +98,17 @@ pub async fn run_work(job: &Job, mut cancel: Cancel) -> Result<(), JobError> {
             };
             let run = tokio::task::spawn_blocking(move || {
                 let mut log = std::io::BufWriter::new(log);
-                let mut ctx = TaskCtx { instance: &id, value: value.as_deref(), out: &out, inputs: &inputs, device, cpu_fallback, cpus, log: &mut log, cancel: &flag };
+                let helpers = crate::task::HelperUsage::default();
+                let mut ctx = TaskCtx { instance: &id, value: value.as_deref(), out: &out, inputs: &inputs, device, cpu_fallback, cpus, log: &mut log, cancel: &flag, helpers: &helpers };
                 let (cpu0, rss0) = (usage::thread_cpu_s(), usage::process_rss_mb());
                 let r = task.run(&params, &mut ctx);
                 let (cpu1, rss1) = (usage::thread_cpu_s(), usage::process_rss_mb());
+                let (helper_cpu, helper_peak) = helpers.get().unwrap_or((0.0, 0.0));
                 let used = usage::Usage {
-                    cpu_s: cpu0.zip(cpu1).map(|(a, b)| b - a),
-                    // How far the process's peak grew past what it held when the task began.
-                    peak_rss_mb: rss0.zip(rss1).map(|((now, _), (_, peak))| (peak - now).max(0.0)),
+                    cpu_s: cpu0.zip(cpu1).map(|(a, b)| b - a + helper_cpu),
+                    // How far the process's peak grew past what it held when the task began,
+                    // plus a helper's own peak: both may be held at once, so their sum bounds it.
+                    peak_rss_mb: rss0.zip(rss1).map(|((now, _), (_, peak))| (peak - now).max(0.0) + helper_peak),
                     host: usage::hostname(),
                     executor: "local".into(),
                 };

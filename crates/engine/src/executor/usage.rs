@@ -67,6 +67,43 @@ pub fn process_rss_mb() -> Option<(f64, f64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// A helper process's CPU time (all its threads, s) and peak resident memory (MB), from /proc.
+fn process_figures(pid: u32) -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command's name (field 2) is in parentheses and may hold spaces: count from its end.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+    // utime and stime are fields 14 and 15, the 12th and 13th after the name.
+    let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf reads a constant of the system.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let hwm = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse::<f64>().ok()? / 1024.0;
+    Some((ticks / hz.max(1) as f64, hwm))
+}
+
+/// Measures what a long-lived helper process (the study's libtorch worker) uses for one
+/// request it serves while nothing else uses it: its CPU time over the request, and its peak
+/// memory since the request began (the kernel's high-water mark is reset at the start; where
+/// it cannot be, the figure is the helper's peak over its life so far).
+pub struct HelperProbe {
+    pid: u32,
+    cpu0: Option<f64>,
+}
+
+impl HelperProbe {
+    pub fn start(pid: u32) -> HelperProbe {
+        // "5" resets the process's peak resident memory to its current one (Linux 4.0).
+        let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+        HelperProbe { pid, cpu0: process_figures(pid).map(|(cpu, _)| cpu) }
+    }
+
+    /// CPU seconds and peak MB since `start`; None where /proc could not be read.
+    pub fn finish(self) -> Option<(f64, f64)> {
+        let (cpu1, peak) = process_figures(self.pid)?;
+        Some(((cpu1 - self.cpu0?).max(0.0), peak))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +122,24 @@ mod tests {
         assert!((60.0..200.0).contains(&mb), "peak {mb} MB");
         assert!(u.cpu_s.unwrap() > 0.0);
         assert!(thread_cpu_s().is_some() && process_rss_mb().is_some());
+    }
+
+    #[test]
+    fn a_helpers_work_on_one_request_is_measured_while_it_lives() {
+        use std::io::{BufRead, Write};
+        // A helper that waits for a request, then touches 64 MB and computes, and answers.
+        let script = "$|=1; <STDIN>; $x = 'a' x (64 * 1024 * 1024); $y = 0; $y += $_ for 1 .. 3_000_000; print \"done\\n\"; <STDIN>";
+        let mut child = std::process::Command::new("perl").args(["-e", script]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let probe = HelperProbe::start(child.id());
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "go").unwrap();
+        let mut answer = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut answer).unwrap();
+        assert_eq!(answer, "done\n");
+        let (cpu, peak) = probe.finish().unwrap();
+        drop(stdin);
+        child.wait().unwrap();
+        assert!(cpu > 0.05, "{cpu} s");
+        assert!((60.0..300.0).contains(&peak), "peak {peak} MB");
     }
 }

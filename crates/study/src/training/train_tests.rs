@@ -45,7 +45,7 @@ fn run_logged(fx: &Fixture, fold: &str) -> (Result<(), TaskError>, String) {
     let params: TrainParams = serde_json::from_value(serde_json::json!({"input": "features", "cohort": "cohort", "folds": "folds"})).unwrap();
     let out = fx.dir.path().join("out");
     let (mut log, cancel) = (Vec::new(), AtomicBool::new(false));
-    let mut ctx = TaskCtx { instance: "train", value: Some(fold), out: &out, inputs: &fx.inputs, device: Device::Cpu, cpu_fallback: false, cpus: 1, log: &mut log, cancel: &cancel };
+    let mut ctx = TaskCtx { instance: "train", value: Some(fold), out: &out, inputs: &fx.inputs, device: Device::Cpu, cpu_fallback: false, cpus: 1, log: &mut log, cancel: &cancel, helpers: &Default::default() };
     let r = DensenetTrain.run(params, &mut ctx);
     (r, String::from_utf8(log).unwrap())
 }

@@ -115,6 +115,13 @@ pub fn call(request: &Request, ctx: &mut TaskCtx<'_>) -> Result<serde_json::Valu
         w = start()?;
         writeln!(w.stdin, "{line}").and_then(|()| w.stdin.flush()).map_err(|e| TaskError::msg(format!("cannot talk to the libtorch worker: {e}")))?;
     }
+    // The worker serves this request alone, so what it uses meanwhile is this task's.
+    let probe = dag_engine::task::HelperProbe::start(w.child.id());
+    let measured = |probe: dag_engine::task::HelperProbe, ctx: &TaskCtx<'_>| {
+        if let Some((cpu, peak)) = probe.finish() {
+            ctx.helpers.add(cpu, peak);
+        }
+    };
     loop {
         match w.lines.recv_timeout(Duration::from_millis(100)) {
             Ok(Line::Out(text)) => match serde_json::from_str::<Reply>(&text) {
@@ -122,10 +129,12 @@ pub fn call(request: &Request, ctx: &mut TaskCtx<'_>) -> Result<serde_json::Valu
                     let _ = writeln!(ctx.log, "{m}");
                 }
                 Ok(Reply::Done(v)) => {
+                    measured(probe, ctx);
                     IDLE.lock().unwrap_or_else(|e| e.into_inner()).push(w);
                     return Ok(v);
                 }
                 Ok(Reply::Failed(m)) => {
+                    measured(probe, ctx);
                     IDLE.lock().unwrap_or_else(|e| e.into_inner()).push(w);
                     return Err(TaskError::Failed(m));
                 }
