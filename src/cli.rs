@@ -241,8 +241,8 @@ pub struct RunArgs {
     pub no_results: bool,
     #[arg(long, value_enum, default_value = "auto")]
     pub progress: ProgressArg,
-    /// Where jobs run: `local` (this machine's pools), or `slurm`: one batch job per instance
-    /// (sbatch runs `dag exec` on it; the cache and this dag binary must be on a filesystem the
+    /// Where jobs run: `local` (this machine's pools), or `slurm`: one batch job, or job
+    /// array task, per instance (sbatch runs `dag exec` on it; the cache and this dag binary must be on a filesystem the
     /// nodes share). With slurm, --cpus and --mem-gb bound what is queued at once and GPUs are
     /// Slurm's to allocate (`--gpus none` for a cluster without).
     #[arg(long, value_enum, default_value = "local")]
@@ -253,9 +253,13 @@ pub struct RunArgs {
     /// Seconds between `squeue` checks of a running Slurm job.
     #[arg(long, default_value_t = 30.0, value_name = "SECS")]
     pub slurm_poll: f64,
-    /// Slurm jobs queued or running at once, at most.
+    /// Slurm jobs queued or running at once, at most (each task of an array counts).
     #[arg(long, default_value_t = 200)]
     pub slurm_jobs: usize,
+    /// Instances of one node with the same resources that are ready together go to Slurm as
+    /// one job array of at most this many tasks; 1 submits each on its own.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub slurm_array_max: usize,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

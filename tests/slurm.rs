@@ -7,34 +7,46 @@ use common::{ids, Project};
 use std::os::unix::fs::PermissionsExt;
 
 const SBATCH: &str = r#"#!/bin/bash
-# Records its arguments; runs the script (the last argument) in the background in --chdir,
-# writing --output, and leaves JOBID.exit when it ends. A job with --gres=gpu gets the GPU
-# Slurm would choose for it in CUDA_VISIBLE_DEVICES (here always 7).
+# Records its arguments; runs the script (the last argument; a copy, as Slurm keeps one) in
+# the background in --chdir, writing --output, and leaves JOBID.exit when it ends. With
+# --array=0-K it runs K+1 tasks, JOBID_0 … JOBID_K, each with its SLURM_ARRAY_TASK_ID. A job
+# with --gres=gpu gets the GPU Slurm would choose for it in CUDA_VISIBLE_DEVICES (here 7).
 echo "$*" >> "$FAKE_SLURM/sbatch.log"
 case "$*" in *--partition=nope*) echo "sbatch: error: invalid partition specified: nope" >&2; exit 1 ;; esac
 # A controller that never answers.
 case "$*" in *--partition=hang*) echo $$ > hang.pid; exec sleep 60 ;; esac
+id=$$
+cp "${@: -1}" "$FAKE_SLURM/$id.sh"
+script="$FAKE_SLURM/$id.sh"
+array=
+for a in "$@"; do
+  case $a in --output=*) out=${a#--output=} ;; --chdir=*) dir=${a#--chdir=} ;; --gres=gpu*) export CUDA_VISIBLE_DEVICES=7 ;; --array=*) array=${a#--array=} ;; esac
+done
 # The nodes have 8 CPUs: a job asking for more is accepted and pends forever, as Slurm's does
 # (reason PartitionConfig).
-case "$*" in *--cpus-per-task=9*|*--cpus-per-task=[1-9][0-9]*)
-  id=$$; echo PartitionConfig > "$FAKE_SLURM/$id.reason"
-  setsid sleep 600 < /dev/null > /dev/null 2>&1 & echo $! > "$FAKE_SLURM/$id.pid"
-  echo "$id;fakecluster"; exit 0 ;;
-esac
-script="${@: -1}"
-for a in "$@"; do
-  case $a in --output=*) out=${a#--output=} ;; --chdir=*) dir=${a#--chdir=} ;; --gres=gpu*) export CUDA_VISIBLE_DEVICES=7 ;; esac
-done
-id=$$
-cd "$dir"
-setsid bash -c 'bash "$1" > "$2" 2>&1; echo $? > "$3"' _ "$script" "$out" "$FAKE_SLURM/$id.exit" < /dev/null > /dev/null 2>&1 &
-echo $! > "$FAKE_SLURM/$id.pid"
+hopeless=0
+case "$*" in *--cpus-per-task=9*|*--cpus-per-task=[1-9][0-9]*) hopeless=1 ;; esac
+start() { # JOBID [TASK]
+  if [ $hopeless = 1 ]; then
+    echo PartitionConfig > "$FAKE_SLURM/$1.reason"
+    setsid sleep 600 < /dev/null > /dev/null 2>&1 & echo $! > "$FAKE_SLURM/$1.pid"
+    return
+  fi
+  (cd "$dir" || exit; SLURM_ARRAY_TASK_ID=$2 setsid bash -c '[ -n "$SLURM_ARRAY_TASK_ID" ] || unset SLURM_ARRAY_TASK_ID; bash "$1" > "$2" 2>&1; echo $? > "$3"' _ "$script" "$out" "$FAKE_SLURM/$1.exit" < /dev/null > /dev/null 2>&1 & echo $! > "$FAKE_SLURM/$1.pid")
+}
+if [ -n "$array" ]; then
+  last=${array#0-}; last=${last%%\%*}
+  for i in $(seq 0 "$last"); do start "${id}_$i" "$i"; done
+else
+  start "$id" ""
+fi
 echo "$id;fakecluster"
 "#;
 
 const SQUEUE: &str = r#"#!/bin/bash
-# squeue -h -u UID -o "%i %r": the jobs that have not ended, one per line, with the reason a
-# pending one waits (None for a running one). Each call is logged with its time.
+# squeue -h -r -u UID -o "%i %r": the jobs (each array task on its own) that have not ended,
+# one per line, with the reason a pending one waits (None for a running one). Each call is
+# logged with its time.
 echo "$(date +%s.%N) $*" >> "$FAKE_SLURM/squeue.log"
 for f in "$FAKE_SLURM"/*.pid; do
   [ -e "$f" ] || continue
@@ -116,10 +128,10 @@ fn a_pipeline_runs_as_slurm_jobs_and_stores_what_a_local_run_stores() {
     // Slurm, not dag, decides which GPU a job sees: CUDA_VISIBLE_DEVICES is left as it set it.
     assert_eq!(p.read("results/train/gpu"), "[7]\n");
     let calls = sbatch_calls(&p);
-    assert_eq!(calls.len(), 5, "{calls:?}");
-    let per: Vec<&String> = calls.iter().filter(|c| c.contains("--job-name=dag:per[")).collect();
-    assert_eq!(per.len(), 2);
-    assert!(per.iter().all(|c| c.contains("--cpus-per-task=2") && c.contains("--mem=1536M") && c.contains("--partition=short")), "{per:?}");
+    assert_eq!(calls.len(), 4, "per[a] and per[b], ready together, go as one array: {calls:?}");
+    let per: Vec<&String> = calls.iter().filter(|c| c.contains("--job-name=dag:per")).collect();
+    assert_eq!(per.len(), 1);
+    assert!(per.iter().all(|c| c.contains("--array=0-1") && c.contains("--cpus-per-task=2") && c.contains("--mem=1536M") && c.contains("--partition=short")), "{per:?}");
     let train = calls.iter().find(|c| c.contains("--job-name=dag:train")).unwrap();
     assert!(train.contains("--gres=gpu:1") && train.contains("--cpus-per-task=1") && !train.contains("--mem="), "{train}");
 
@@ -130,7 +142,7 @@ fn a_pipeline_runs_as_slurm_jobs_and_stores_what_a_local_run_stores() {
     std::fs::write(p.path("p.yaml"), PIPELINE.replace("text: \"hello\"", "text: \"bye\"")).unwrap();
     let r = on_slurm(&p, &[]);
     assert_eq!((r.code, r.ran()), (0, ids(&["all", "say"])), "{}{}", r.stdout, r.stderr);
-    assert_eq!(sbatch_calls(&p).len(), 7);
+    assert_eq!(sbatch_calls(&p).len(), 6);
 }
 
 #[test]
@@ -176,7 +188,7 @@ fn one_squeue_call_per_poll_asks_about_all_running_jobs() {
     let log = p.read("slurm/squeue.log");
     let calls: Vec<(f64, &str)> = log.lines().map(|l| l.split_once(' ').map(|(t, args)| (t.parse().unwrap(), args)).unwrap()).collect();
     assert!(calls.len() >= 3, "the four jobs ran for 1.5 s with --slurm-poll 0.2: {log}");
-    assert!(calls.iter().all(|(_, args)| *args == format!("-h -u {uid} -o %i %r")), "{log}");
+    assert!(calls.iter().all(|(_, args)| *args == format!("-h -r -u {uid} -o %i %r")), "{log}");
     // Four jobs asked about one by one would call squeue four times within milliseconds; one
     // call for all of them comes once per 0.2 s poll.
     let closest = calls.windows(2).map(|w| w[1].0 - w[0].0).fold(f64::INFINITY, f64::min);
@@ -282,4 +294,33 @@ fn a_retry_on_slurm_asks_for_the_next_memory_and_a_timeout_becomes_time() {
     for r in &rows {
         assert!(r["executor"].as_str().unwrap().starts_with("slurm:") && r["cpu_s"].is_number() && r["host"].is_string(), "{r}");
     }
+}
+
+/// Instances of a node that are ready together go to Slurm as job arrays of at most
+/// --slurm-array-max tasks; a task that fails is retried on its own, as a single job's would.
+#[test]
+fn ready_instances_go_as_bounded_job_arrays_and_a_failed_task_is_retried_alone() {
+    let p = cluster("name: arrays\nsets:\n  s: {range: 30}\nnodes:\n  pre:\n    foreach: s\n    retries: 1\n    shell: 'test {s} != 13 || test -e tried || (touch tried; exit 3) && echo {s} > {out}/v'\n  total:\n    needs: pre\n    shell: 'cat {inputs.pre} | sort -n > {out}/all'\n");
+    let r = on_slurm(&p, &["--slurm-array-max", "8"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.ran().len(), 31);
+    assert_eq!(p.read("results/total/all"), (0..30).map(|i| format!("{i}\n")).collect::<String>());
+    assert!(r.stdout.contains("RETRY pre[13]: attempt 1 of 2 failed"), "{}", r.stdout);
+    let calls = sbatch_calls(&p);
+    // The 30, ready at once, in arrays of 8, 8, 8 and 6; then pre[13]'s retry and total, alone.
+    let mut sizes: Vec<usize> = calls.iter().filter_map(|c| c.split_whitespace().find_map(|a| a.strip_prefix("--array=0-"))).map(|k| k.parse::<usize>().unwrap() + 1).collect();
+    sizes.sort();
+    assert_eq!(sizes, [6, 8, 8, 8], "{calls:?}");
+    assert!(calls.iter().filter(|c| c.contains("--array=")).all(|c| c.contains("--job-name=dag:pre ")), "{calls:?}");
+    assert_eq!(calls.len(), 6, "{calls:?}");
+    assert!(calls.iter().any(|c| c.contains("--job-name=dag:pre[13] ") && !c.contains("--array")), "{calls:?}");
+    // The trace names each attempt's Slurm job: an array task, then the retry's own job.
+    let t = p.dag(&["trace", "--json"]);
+    let rows: Vec<serde_json::Value> = t.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let executors: Vec<&str> = rows.iter().filter(|r| r["id"] == "pre[13]").map(|r| r["executor"].as_str().unwrap()).collect();
+    assert_eq!(executors.len(), 2, "{}", t.stdout);
+    assert!(executors[0].starts_with("slurm:") && executors[0].contains('_') && !executors[1].contains('_'), "{executors:?}");
+    // Early cutoff and the cache are as for single jobs: nothing runs again.
+    let again = on_slurm(&p, &["--slurm-array-max", "8"]);
+    assert_eq!((again.code, again.ran().len()), (0, 0), "{}", again.stdout);
 }

@@ -40,9 +40,18 @@ fn the_fan_out_on_slurm_equals_the_local_run_byte_for_byte() {
     let (local, slurm) = (Project::new(FANOUT), Project::new(FANOUT));
     let r = local.run(&[]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let r = slurm.run(&["--executor", "slurm", "--slurm-poll", "0.2"]);
+    // sbatch behind a shim that counts the submissions.
+    let real = String::from_utf8(std::process::Command::new("bash").args(["-c", "command -v sbatch"]).output().unwrap().stdout).unwrap();
+    slurm.write("shim/sbatch", &format!("#!/bin/bash\necho \"$*\" >> {}\nexec {} \"$@\"\n", slurm.path("sbatch.log").display(), real.trim()));
+    std::fs::set_permissions(slurm.path("shim/sbatch"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", slurm.path("shim").display(), std::env::var("PATH").unwrap_or_default());
+    let r = common::output(slurm.cmd(&["run", "p.yaml", "--progress", "plain", "--gpus", "none", "--executor", "slurm", "--slurm-poll", "0.2"]).env("PATH", path).output().unwrap());
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("as Slurm batch jobs"), "{}", r.stdout);
+    // The 20 samples went as one job array, and the total as a job of its own.
+    let calls = slurm.read("sbatch.log");
+    assert_eq!(calls.lines().count(), 2, "{calls}");
+    assert!(calls.lines().next().unwrap().contains("--array=0-19"), "{calls}");
     let (a, b) = (tree(&local), tree(&slurm));
     assert_eq!(a.len(), 21, "{:?}", a.iter().map(|x| &x.0).collect::<Vec<_>>());
     assert_eq!(a, b);
@@ -110,4 +119,16 @@ fn on_slurm_a_flaky_job_is_retried_and_a_slow_one_stopped_at_its_timeout() {
     assert_eq!(p.read("results/flaky/v"), "ok\n");
     // `dag exec` on the node stopped the command at the limit and said so.
     assert!(r.stdout.contains("FAILED slow: timed out after 3s"), "{}", r.stdout);
+}
+
+/// A job that Slurm itself ends (here it cancels itself) is reported with Slurm's state: on
+/// this cluster without accounting, from the controller's memory of it.
+#[test]
+#[ignore = "needs a real Slurm: make test-slurm"]
+fn a_job_slurm_ends_is_reported_with_slurms_own_state() {
+    cluster();
+    let p = Project::new("name: c\nnodes:\n  gone: {shell: 'scancel $SLURM_JOB_ID; sleep 30'}\n");
+    let r = p.run(&["--executor", "slurm", "--slurm-poll", "0.2"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("FAILED gone: Slurm stopped job") && r.stdout.contains("on its node (state CANCELLED"), "{}", r.stdout);
 }

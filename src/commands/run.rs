@@ -60,7 +60,7 @@ fn run_checked(spec: &Spec, x: Expansion<'_>, listed: super::Listed, args: &RunA
             return Err(Error::Usage(format!("--slurm-poll must be a positive number of seconds, not {}", args.slurm_poll)));
         }
         let poll = std::time::Duration::from_secs_f64(args.slurm_poll);
-        std::sync::Arc::new(Slurm::new(SlurmOptions { exe, sbatch_args: args.sbatch.clone(), poll, max_jobs: args.slurm_jobs }))
+        std::sync::Arc::new(Slurm::new(SlurmOptions { exe, sbatch_args: args.sbatch.clone(), poll, max_jobs: args.slurm_jobs, array_max: args.slurm_array_max }))
     } else {
         std::sync::Arc::new(Local)
     };

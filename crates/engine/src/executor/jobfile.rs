@@ -56,6 +56,10 @@ pub struct JobResult {
     /// What the job used, measured on the node (absent from older `dag exec`s).
     #[serde(default)]
     pub usage: super::usage::Usage,
+    /// The job was stopped by SIGTERM on its node: Slurm ended it (scancel, its time limit,
+    /// preemption), and its error says only that it was interrupted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub signalled: bool,
 }
 
 impl JobFile {
@@ -128,15 +132,17 @@ pub async fn exec(path: &Path, registry: &Registry) -> Result<(), String> {
     let file = JobFile::read(path)?;
     let result_path = file.staging.join(RESULT);
     let mut used = super::usage::Usage::default();
+    let signalled = Arc::new(AtomicBool::new(false));
     let outcome = match file.into_job(registry) {
         Ok(job) => {
             std::fs::create_dir_all(job.staging.join("out")).map_err(|e| format!("{}: {e}", job.staging.display()))?;
             let (tx, rx) = tokio::sync::watch::channel(false);
             let cancel = Cancel { flag: Arc::new(AtomicBool::new(false)), watch: rx };
-            let flag = cancel.flag.clone();
+            let (flag, got) = (cancel.flag.clone(), signalled.clone());
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
             tokio::spawn(async move {
                 if term.recv().await.is_some() {
+                    got.store(true, Ordering::Relaxed);
                     flag.store(true, Ordering::Relaxed);
                     let _ = tx.send(true);
                 }
@@ -147,7 +153,7 @@ pub async fn exec(path: &Path, registry: &Registry) -> Result<(), String> {
         }
         Err(e) => Err(e),
     };
-    let result = JobResult { error: outcome.as_ref().err().cloned(), usage: used };
+    let result = JobResult { error: outcome.as_ref().err().cloned(), usage: used, signalled: outcome.is_err() && signalled.load(Ordering::Relaxed) };
     let tmp = result_path.with_extension("json.tmp");
     // Written whole and renamed: the run polling for it never reads half a file.
     std::fs::write(&tmp, serde_json::to_vec(&result).expect("json"))

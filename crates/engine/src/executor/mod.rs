@@ -1,6 +1,7 @@
 //! Executors compute one prepared job into its staging folder and write its log. They never
 //! store (the scheduler, which owns the cache, is the store's one writer) and never print.
 
+pub mod arrays;
 pub mod jobfile;
 pub mod local;
 pub mod sacct;

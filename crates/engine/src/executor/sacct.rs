@@ -1,7 +1,8 @@
-//! What Slurm's accounting knows of a job that ended without reporting back (killed for
-//! memory, its node lost, cancelled): its final state, and where accounting exists the CPU
-//! time and peak memory it measured. A job that does report back carries `dag exec`'s own
-//! measurement instead, which needs no accounting.
+//! What Slurm knows of a job that ended without reporting back (killed for memory, its node
+//! lost, cancelled): from accounting (`sacct`) where it exists, its final state and the CPU
+//! time and peak memory it measured; without accounting, the state the controller
+//! (`scontrol`) remembers for a while. A job that does report back carries `dag exec`'s own
+//! measurement instead, which needs neither.
 
 use super::usage::Usage;
 
@@ -82,6 +83,22 @@ pub async fn query(id: &str) -> Option<Account> {
     Some(parse(&text, id))
 }
 
+/// Without accounting, the state `scontrol show job` gives while the controller still
+/// remembers the job (`MinJobAge`, 300 s by default): `OUT_OF_MEMORY, exit code 0:125`.
+pub async fn scontrol_state(id: &str) -> Option<String> {
+    let out = tokio::process::Command::new("scontrol").args(["show", "job", id]).kill_on_drop(true).output().await.ok()?;
+    out.status.success().then(|| parse_scontrol(&String::from_utf8_lossy(&out.stdout))).flatten()
+}
+
+fn parse_scontrol(text: &str) -> Option<String> {
+    let field = |name: &str| text.split_whitespace().find_map(|w| w.strip_prefix(name)).map(str::to_owned);
+    let state = field("JobState=")?;
+    Some(match field("ExitCode=") {
+        Some(code) => format!("{state}, exit code {code}"),
+        None => state,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +130,12 @@ mod tests {
     fn a_short_line_or_another_jobs_is_ignored() {
         let a = parse("FAILED|9:0\n99|FAILED|9:0|00:05.000|1G|n1\n", "4242");
         assert_eq!(a, Account { usage: Usage { executor: "slurm:4242".into(), ..Usage::default() }, state: None });
+    }
+
+    #[test]
+    fn scontrols_state_and_exit_code_are_read() {
+        let text = "JobId=12 JobName=dag:a\n   UserId=root(0) GroupId=root(0)\n   JobState=OUT_OF_MEMORY Reason=OutOfMemory Dependency=(null)\n   Requeue=1 Restarts=0 BatchFlag=1 Reboot=0 ExitCode=0:125\n";
+        assert_eq!(parse_scontrol(text).as_deref(), Some("OUT_OF_MEMORY, exit code 0:125"));
+        assert_eq!(parse_scontrol("slurm_load_jobs error: Invalid job id specified"), None);
     }
 }

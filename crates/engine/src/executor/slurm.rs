@@ -4,6 +4,7 @@
 //! all jobs; see squeue.rs) whether the job is still alive. The output, computed there into
 //! the staging folder, is stored by this side's scheduler as a local job's is.
 
+use super::arrays::Arrays;
 use super::jobfile::{JobFile, JobResult, JOB, RESULT};
 use super::squeue::QueueWatch;
 use super::{BoxFuture, Cancel, Executor, Job, JobError};
@@ -18,14 +19,17 @@ pub struct SlurmOptions {
     pub sbatch_args: Vec<String>,
     /// How often to ask `squeue` about the jobs; the result files are looked for more often.
     pub poll: Duration,
-    /// Jobs submitted and not yet finished, at most.
+    /// Jobs submitted and not yet finished, at most (an array's tasks count one each).
     pub max_jobs: usize,
+    /// Tasks per job array, at most; 1 submits each instance on its own (see arrays.rs).
+    pub array_max: usize,
 }
 
 pub struct Slurm {
     opts: SlurmOptions,
     in_flight: tokio::sync::Semaphore,
     queue: QueueWatch,
+    arrays: Option<Arrays>,
 }
 
 /// After the job has left the queue, how long its result file may take to appear here (a
@@ -39,7 +43,10 @@ impl Slurm {
     pub fn new(opts: SlurmOptions) -> Slurm {
         let in_flight = tokio::sync::Semaphore::new(opts.max_jobs.max(1));
         let queue = QueueWatch::new(opts.poll);
-        Slurm { opts, in_flight, queue }
+        // A batch waits as long as a job's result is looked for: the instances that the jobs
+        // finishing in one look set free join one array.
+        let arrays = (opts.array_max > 1).then(|| Arrays::new(file_poll(opts.poll), opts.array_max, opts.exe.clone(), opts.sbatch_args.clone()));
+        Slurm { opts, in_flight, queue, arrays }
     }
 }
 
@@ -75,12 +82,7 @@ impl Slurm {
         let file = job.staging.join(JOB);
         let text = serde_json::to_vec_pretty(&JobFile::new(job, device)).expect("job serialises");
         std::fs::write(&file, text).map_err(handover(&file))?;
-        let script = job.staging.join("job.sh");
-        let quote = |p: &Path| shlex::try_quote(&p.to_string_lossy()).map(|q| q.into_owned()).unwrap_or_default();
-        let body = format!("#!/bin/bash\nexec {} exec {}\n", quote(&self.opts.exe), quote(&std::path::absolute(&file).unwrap_or(file.clone())));
-        std::fs::write(&script, body).map_err(handover(&script))?;
-        let submitted = Instant::now();
-        let submit = self.submit(job, &script);
+        let submit = self.submit(job, &file);
         tokio::pin!(submit);
         let id = tokio::select! {
             id = &mut submit => id.map_err(JobError::Remote)?,
@@ -94,10 +96,13 @@ impl Slurm {
                 return Err(JobError::Interrupted("interrupted while sbatch was submitting the job".into()));
             }
         };
+        // A queue listing taken before now may not show the job (an array waits to be
+        // submitted): only later ones can say it is gone.
+        let submitted = Instant::now();
         // Until the node reports its measurement, the trace knows the job's id.
         job.record(super::usage::Usage { executor: format!("slurm:{id}"), ..Default::default() });
         let result_path = job.staging.join(RESULT);
-        let file_poll = self.opts.poll.min(Duration::from_secs(2));
+        let file_poll = file_poll(self.opts.poll);
         let mut gone_since = None::<Instant>;
         loop {
             tokio::select! {
@@ -112,6 +117,9 @@ impl Slurm {
                 job.record(super::usage::Usage { executor: format!("slurm:{id}"), ..r.usage });
                 return match r.error {
                     None => Ok(()),
+                    // Slurm stopped it on its node: its state says why (cancelled, its time
+                    // limit, preempted), and like a lost job it may be retried.
+                    Some(e) if r.signalled => Err(JobError::Remote(format!("Slurm stopped job {id} on its node (state {}): {e}", state(&id, None).await))),
                     Some(e) => Err(JobError::Task(format!("{e} (Slurm job {id})"))),
                 };
             }
@@ -133,58 +141,87 @@ impl Slurm {
         }
     }
 
-    async fn submit(&self, job: &Job, script: &Path) -> Result<String, String> {
-        let mut args = vec![
-            "--parsable".to_owned(),
-            format!("--job-name=dag:{}", job.id),
-            format!("--cpus-per-task={}", job.cpus.max(1)),
-            format!("--output={}", job.staging.join("slurm.out").display()),
-            format!("--chdir={}", job.workdir.display()),
-        ];
-        if job.mem_gb > 0.0 && job.mem_gb.is_finite() {
-            args.push(format!("--mem={}M", (job.mem_gb * 1024.0).ceil() as u64));
+    /// Submits the job whose file is `file`, alone or in an array; its Slurm id.
+    async fn submit(&self, job: &Job, file: &Path) -> Result<String, String> {
+        if let Some(arrays) = &self.arrays {
+            return arrays.join(job, file, resources(job)).await.unwrap_or_else(|_| Err("the job array was not submitted".to_owned()));
         }
-        if job.gpus > 0 {
-            args.push(format!("--gres=gpu:{}", job.gpus));
-        }
-        if let Some(limit) = job.timeout {
-            // `dag exec` stops the job at the limit itself and reports it; Slurm's own limit,
-            // a minute later (whole minutes), stops a job that could not report.
-            args.push(format!("--time={}", limit.as_secs().div_ceil(60) + 1));
-        }
+        let script = job.staging.join("job.sh");
+        let quote = |p: &Path| shlex::try_quote(&p.to_string_lossy()).map(|q| q.into_owned()).unwrap_or_default();
+        let body = format!("#!/bin/bash\nexec {} exec {}\n", quote(&self.opts.exe), quote(&std::path::absolute(file).unwrap_or(file.to_owned())));
+        std::fs::write(&script, body).map_err(|e| format!("{}: {e}", script.display()))?;
+        let mut args = vec!["--parsable".to_owned(), format!("--job-name=dag:{}", job.id), format!("--output={}", job.staging.join("slurm.out").display())];
+        args.extend(resources(job));
         args.extend(self.opts.sbatch_args.iter().cloned());
-        let out = tokio::process::Command::new("sbatch")
-            .args(&args)
-            .arg(script)
-            .kill_on_drop(true)
-            .output()
-            .await
-            .map_err(|e| format!("cannot run sbatch (is this a Slurm submit host?): {e}"))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        // --parsable prints `id` or `id;cluster`.
-        let id = stdout.trim().split(';').next().unwrap_or("").to_owned();
-        if !out.status.success() || id.is_empty() || !id.chars().all(|c| c.is_ascii_digit() || c == '_') {
-            return Err(format!("sbatch refused the job: {}{}", String::from_utf8_lossy(&out.stderr).trim(), stdout.trim()));
-        }
-        Ok(id)
+        sbatch(&args, &script).await
     }
 
     /// Why a job left the queue without a result: Slurm's final state and its output's end.
     /// Where accounting exists, what it measured of the job goes into the trace, since the job
     /// could not report its own measurement.
     async fn died(&self, id: &str, job: &Job) -> String {
-        let state = match super::sacct::query(id).await {
-            Some(account) => {
-                job.record(account.usage);
-                account.state.unwrap_or_else(|| "unknown (not in sacct)".to_owned())
-            }
-            None => "unknown (no sacct)".to_owned(),
-        };
+        let state = state(id, Some(job)).await;
         let output = std::fs::read_to_string(job.staging.join("slurm.out")).unwrap_or_default();
         let tail: Vec<&str> = output.lines().rev().take(5).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         format!("Slurm job {id} ended without a result (state {state}){}", if tail.is_empty() { String::new() } else { format!("; its output ends: {}", tail.join(" | ")) })
     }
+}
+
+/// Job `id`'s state as Slurm gives it: from accounting (whose figures of the job go into
+/// `job`'s trace when given), else from the controller's memory of it, else unknown.
+async fn state(id: &str, job: Option<&Job>) -> String {
+    let mut state = None;
+    if let Some(account) = super::sacct::query(id).await {
+        if let Some(job) = job {
+            job.record(account.usage);
+        }
+        state = account.state;
+    }
+    if state.is_none() {
+        state = super::sacct::scontrol_state(id).await;
+    }
+    state.unwrap_or_else(|| "unknown: neither sacct nor scontrol knows the job".to_owned())
+}
+
+/// What a job asks Slurm for, from its resources and time limit, and where it runs.
+fn resources(job: &Job) -> Vec<String> {
+    let mut args = vec![format!("--cpus-per-task={}", job.cpus.max(1)), format!("--chdir={}", job.workdir.display())];
+    if job.mem_gb > 0.0 && job.mem_gb.is_finite() {
+        args.push(format!("--mem={}M", (job.mem_gb * 1024.0).ceil() as u64));
+    }
+    if job.gpus > 0 {
+        args.push(format!("--gres=gpu:{}", job.gpus));
+    }
+    if let Some(limit) = job.timeout {
+        // `dag exec` stops the job at the limit itself and reports it; Slurm's own limit,
+        // a minute later (whole minutes), stops a job that could not report.
+        args.push(format!("--time={}", limit.as_secs().div_ceil(60) + 1));
+    }
+    args
+}
+
+/// `sbatch ARGS SCRIPT`; the job's id, or why it was refused.
+pub(super) async fn sbatch(args: &[String], script: &Path) -> Result<String, String> {
+    let out = tokio::process::Command::new("sbatch")
+        .args(args)
+        .arg(script)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| format!("cannot run sbatch (is this a Slurm submit host?): {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // --parsable prints `id` or `id;cluster`.
+    let id = stdout.trim().split(';').next().unwrap_or("").to_owned();
+    if !out.status.success() || id.is_empty() || !id.chars().all(|c| c.is_ascii_digit() || c == '_') {
+        return Err(format!("sbatch refused the job: {}{}", String::from_utf8_lossy(&out.stderr).trim(), stdout.trim()));
+    }
+    Ok(id)
+}
+
+/// How often a job's result file is looked for.
+fn file_poll(poll: Duration) -> Duration {
+    poll.min(Duration::from_secs(2))
 }
 
 async fn scancel(id: &str) {

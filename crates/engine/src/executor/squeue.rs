@@ -67,10 +67,12 @@ fn parse(text: &str) -> HashMap<String, String> {
 
 /// This user's jobs that Slurm lists by default (pending, running, completing, suspended).
 /// `-u` takes the numeric uid, which needs no user database lookup and no `--me` (Slurm ≥ 20.11).
+/// `-r` lists each task of an array on its own line (`123_4`), pending ones too, which Slurm
+/// otherwise folds into one (`123_[5-99]`).
 async fn list() -> Option<HashMap<String, String>> {
     // SAFETY: getuid cannot fail and touches no memory.
     let uid = unsafe { libc::getuid() };
-    let out = tokio::process::Command::new("squeue").args(["-h", "-u", &uid.to_string(), "-o", "%i %r"]).output().await.ok()?;
+    let out = tokio::process::Command::new("squeue").args(["-h", "-r", "-u", &uid.to_string(), "-o", "%i %r"]).output().await.ok()?;
     out.status.success().then(|| parse(&String::from_utf8_lossy(&out.stdout)))
 }
 
