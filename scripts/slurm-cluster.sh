@@ -76,7 +76,7 @@ SlurmdParameters=config_overrides
 JobCompType=jobcomp/filetxt
 JobCompLoc=$dir/log/jobcomp.txt
 GresTypes=gpu
-NodeName=$node NodeAddr=127.0.0.1 CPUs=8 RealMemory=4096 Gres=gpu:2 State=UNKNOWN
+NodeName=$node NodeAddr=127.0.0.1 CPUs=${SLURM_CPUS:-8} RealMemory=$(( ${SLURM_CPUS:-8} * 512 )) Gres=gpu:2 State=UNKNOWN
 PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP
 EOF
 

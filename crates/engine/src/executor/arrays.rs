@@ -3,8 +3,9 @@
 //! instance's `dag exec` job file. One submission per instance is what clusters object to
 //! at thousands of instances (schedulers slow down, `MaxSubmitJobs`-style caps).
 //!
-//! The first instance of a kind to arrive opens a batch and, after a short window in which
-//! others join it, the batch is submitted in arrays of at most `max` tasks. Each instance
+//! The first instance of a kind to arrive opens a batch that others join. It is submitted,
+//! in arrays of at most `max` tasks, once a window passes with nobody joining, or once it
+//! has gathered for `GATHER_MAX` while instances kept trickling in. Each instance
 //! then learns its task's id (`JOBID_INDEX`) and is watched, cancelled, reported and retried
 //! as a single job would be: Slurm treats an array task as a job of its own.
 
@@ -12,7 +13,7 @@ use super::Job;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// What must be equal for two instances to share an array: one `sbatch` carries one job name
@@ -31,7 +32,18 @@ struct Member {
     id: oneshot::Sender<Result<String, String>>,
 }
 
-type Open = Arc<Mutex<HashMap<Kind, Vec<Member>>>>;
+/// A batch being gathered, and when its last member joined.
+struct Batch {
+    members: Vec<Member>,
+    joined: Instant,
+}
+
+type Open = Arc<Mutex<HashMap<Kind, Batch>>>;
+
+/// How long a batch may keep gathering while instances go on joining it. Instances that a
+/// busy run sets free one by one (a few a second as jobs finish) would otherwise go out as
+/// many small arrays; with `--slurm-jobs` queued, the cluster has work meanwhile.
+const GATHER_MAX: Duration = Duration::from_secs(10);
 
 pub struct Arrays {
     open: Open,
@@ -57,15 +69,26 @@ impl Arrays {
         let member = Member { instance: job.id.to_string(), file: std::path::absolute(file).unwrap_or_else(|_| file.to_owned()), staging: job.staging.clone(), id: tx };
         let first = {
             let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let batch = open.entry(kind.clone()).or_default();
-            batch.push(member);
-            batch.len() == 1
+            let batch = open.entry(kind.clone()).or_insert_with(|| Batch { members: Vec::new(), joined: Instant::now() });
+            batch.members.push(member);
+            batch.joined = Instant::now();
+            batch.members.len() == 1
         };
         if first {
             let (open, window, max, exe, extra) = (self.open.clone(), self.window, self.max, self.exe.clone(), self.sbatch_args.clone());
             tokio::spawn(async move {
-                tokio::time::sleep(window).await;
-                let members = open.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&kind).unwrap_or_default();
+                // Submitted once nobody joined for a window, or it is full, or it has
+                // gathered for GATHER_MAX.
+                let opened = Instant::now();
+                loop {
+                    tokio::time::sleep(window).await;
+                    let open = open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let Some(batch) = open.get(&kind) else { break };
+                    if batch.joined.elapsed() >= window || batch.members.len() >= max || opened.elapsed() >= GATHER_MAX {
+                        break;
+                    }
+                }
+                let members = open.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&kind).map(|b| b.members).unwrap_or_default();
                 let mut members = members.into_iter().peekable();
                 while members.peek().is_some() {
                     let chunk: Vec<Member> = members.by_ref().take(max).collect();
