@@ -5,6 +5,9 @@
 #   scripts/slurm-cluster.sh start DIR   writes DIR/slurm.conf, starts both daemons, waits
 #                                        until the node is idle; prints `export SLURM_CONF=…`
 #   scripts/slurm-cluster.sh stop DIR    stops the daemons it started, by their pid files
+# SLURM_CPUS=N declares N job slots (default 8). SLURM_ACCOUNTING=1 adds accounting: a
+# MariaDB server in DIR (mariadb-server must be installed) and slurmdbd, so that `sacct`
+# answers (the benchmark's Snakemake needs it; make test-slurm runs without).
 set -euo pipefail
 cmd=$1
 dir=$(mkdir -p "$2" && cd "$2" && pwd)
@@ -12,7 +15,7 @@ conf=$dir/slurm.conf
 node=$(hostname -s)
 
 stop() {
-  for d in slurmd slurmctld; do
+  for d in slurmd slurmctld slurmdbd mariadb; do
     if [ -f "$dir/$d.pid" ]; then
       kill "$(cat "$dir/$d.pid")" 2> /dev/null || true
     fi
@@ -20,13 +23,13 @@ stop() {
   # They leave once their pid is gone; give them a moment, then make sure.
   for _ in $(seq 50); do
     alive=0
-    for d in slurmd slurmctld; do
+    for d in slurmd slurmctld slurmdbd mariadb; do
       [ -f "$dir/$d.pid" ] && kill -0 "$(cat "$dir/$d.pid")" 2> /dev/null && alive=1
     done
     [ $alive = 0 ] && break
     sleep 0.1
   done
-  for d in slurmd slurmctld; do
+  for d in slurmd slurmctld slurmdbd mariadb; do
     [ -f "$dir/$d.pid" ] && kill -9 "$(cat "$dir/$d.pid")" 2> /dev/null || true
     rm -f "$dir/$d.pid"
   done
@@ -82,6 +85,41 @@ EOF
 
 stop
 export SLURM_CONF=$conf
+if [ "${SLURM_ACCOUNTING:-0}" = 1 ]; then
+  # MariaDB on loopback, its files in DIR; slurmdbd beside it (it reads slurmdbd.conf from
+  # slurm.conf's folder).
+  [ -d "$dir/db" ] || mariadb-install-db --datadir="$dir/db" --user="$user" --auth-root-authentication-method=normal > "$dir/log/mariadb-install.log" 2>&1
+  mariadbd --datadir="$dir/db" --socket="$dir/mysql.sock" --pid-file="$dir/mariadb.pid" --port=16820 --bind-address=127.0.0.1 --user="$user" > "$dir/log/mariadb.log" 2>&1 &
+  for _ in $(seq 100); do [ -S "$dir/mysql.sock" ] && break; sleep 0.1; done
+  mariadb -S "$dir/mysql.sock" -u root -e "CREATE USER IF NOT EXISTS 'slurm'@'127.0.0.1' IDENTIFIED BY 'slurm'; GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';"
+  cat > "$dir/slurmdbd.conf" << DBD
+AuthType=auth/none
+DbdHost=localhost
+DbdAddr=127.0.0.1
+DbdPort=16819
+SlurmUser=$user
+PidFile=$dir/slurmdbd.pid
+LogFile=$dir/log/slurmdbd.log
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=16820
+StorageUser=slurm
+StoragePass=slurm
+StorageLoc=slurm_acct_db
+DBD
+  chmod 600 "$dir/slurmdbd.conf"
+  cat >> "$conf" << ACCT
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=127.0.0.1
+AccountingStoragePort=16819
+JobAcctGatherType=jobacct_gather/linux
+ACCT
+  slurmdbd
+  for _ in $(seq 100); do sacctmgr -n list cluster > /dev/null 2>&1 && break; sleep 0.2; done
+  sacctmgr -i add cluster dagtest > /dev/null
+  sacctmgr -i add account bench > /dev/null
+  sacctmgr -i add user "$user" account=bench defaultaccount=bench > /dev/null
+fi
 slurmctld -f "$conf"
 slurmd -f "$conf" -N "$node"
 for _ in $(seq 100); do
