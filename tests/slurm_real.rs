@@ -132,3 +132,40 @@ fn a_job_slurm_ends_is_reported_with_slurms_own_state() {
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("FAILED gone: Slurm stopped job") && r.stdout.contains("on its node (state CANCELLED"), "{}", r.stdout);
 }
+
+/// Ctrl-C cancels what is queued and what runs: twelve instances of one node go as one array
+/// on the cluster's 8 slots, so some run and some wait when it comes.
+#[test]
+#[ignore = "needs a real Slurm: make test-slurm"]
+fn ctrl_c_cancels_queued_and_running_array_tasks_and_leaves_nothing_in_squeue() {
+    use std::time::{Duration, Instant};
+    cluster();
+    let p = Project::new("name: i\nsets:\n  s: {range: 12}\nnodes:\n  held: {foreach: s, shell: 'echo $$ > {s}.pid; sleep 120'}\n");
+    let child = p.cmd(&["run", "p.yaml", "--progress", "plain", "--gpus", "none", "--executor", "slurm", "--slurm-poll", "0.2"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let (r, stopping) = common::interrupt_once_started(&p, child, "0.pid");
+    assert_eq!(r.code, 130, "{}{}", r.stdout, r.stderr);
+    assert!(stopping < Duration::from_secs(15), "stopping took {stopping:?}");
+    // scancel returns before the jobs are gone: give Slurm a moment.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let q = std::process::Command::new("squeue").args(["-h", "-r", "-n", "dag:held", "-o", "%i %T"]).output().unwrap();
+        let left = String::from_utf8_lossy(&q.stdout).into_owned();
+        if left.trim().is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "left in squeue after Ctrl-C: {left}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A job over Slurm's own time limit (`--time` is in whole minutes: one) is stopped by Slurm
+/// and reported with its state.
+#[test]
+#[ignore = "needs a real Slurm: make test-slurm"]
+fn a_job_over_slurms_time_limit_is_reported_as_timeout() {
+    cluster();
+    let p = Project::new("name: t\nnodes:\n  over: {shell: 'sleep 300'}\n");
+    let r = p.run(&["--executor", "slurm", "--slurm-poll", "0.5", "--sbatch=--time=0:00:05"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("FAILED over: Slurm stopped job") && r.stdout.contains("(state TIMEOUT"), "{}", r.stdout);
+}

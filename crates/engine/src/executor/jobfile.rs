@@ -149,6 +149,12 @@ pub async fn exec(path: &Path, registry: &Registry) -> Result<(), String> {
             });
             let r = local::run_work(&job, cancel).await.map_err(|e| e.to_string());
             used = job.measured();
+            if r.is_err() && !signalled.load(Ordering::Relaxed) {
+                // Slurm's SIGTERM reaches the command and this process together: the
+                // command's death may be seen before the signal's listener has run. A
+                // moment for it, on failures only, so the result says who ended the job.
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
             r
         }
         Err(e) => Err(e),
