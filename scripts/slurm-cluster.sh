@@ -70,6 +70,7 @@ ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 MpiDefault=none
 ReturnToService=2
+KillWait=5
 SchedulerType=sched/builtin
 SchedulerParameters=defer_batch=0,sched_min_interval=0
 SelectType=select/cons_tres

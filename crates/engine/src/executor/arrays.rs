@@ -88,7 +88,10 @@ impl Arrays {
                         break;
                     }
                 }
-                let members = open.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&kind).map(|b| b.members).unwrap_or_default();
+                let mut members = open.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&kind).map(|b| b.members).unwrap_or_default();
+                // An instance that stopped waiting meanwhile (Ctrl-C) must not be submitted:
+                // nobody would cancel its task.
+                members.retain(|m| !m.id.is_closed());
                 let mut members = members.into_iter().peekable();
                 while members.peek().is_some() {
                     let chunk: Vec<Member> = members.by_ref().take(max).collect();
@@ -128,8 +131,9 @@ async fn submit(kind: &Kind, mut members: Vec<Member>, exe: &Path, extra: &[Stri
                 }
             };
             tokio::select! {
-                answer = super::slurm::sbatch(&args, &script) => answer,
+                biased;
                 () = abandoned => return,
+                answer = super::slurm::sbatch(&args, &script) => answer,
             }
         }
     };
