@@ -130,23 +130,32 @@ pub(super) fn collect(cache: &mut Cache, keep_runs: usize, dry_run: bool) -> Res
 /// as outputs are, so that a run's history goes with what it made. (A run writes its history
 /// under the stamp it started at and its keys under the one it ended at, so they are counted
 /// apart.)
-const HISTORY: [&str; 2] = ["trace.jsonl", "run.json"];
+pub const HISTORY: [&str; 2] = ["trace.jsonl", "run.json"];
+
+/// The stems (`runs/STAMP-PID`) of the runs' histories in `runs_dir`, oldest first; none if
+/// the folder does not exist.
+pub fn history_stems(runs_dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let entries = match std::fs::read_dir(runs_dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut stems: Vec<std::path::PathBuf> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.to_owned();
+            let stem = HISTORY.iter().find_map(|ext| name.strip_suffix(&format!(".{ext}")))?.to_owned();
+            Some(runs_dir.join(stem))
+        })
+        .collect();
+    stems.sort();
+    stems.dedup();
+    Ok(stems)
+}
 
 /// The stems of the runs' histories, all but the newest `keep_runs`, oldest first.
 fn old_histories(runs_dir: &Path, keep_runs: usize) -> Vec<std::path::PathBuf> {
-    let mut stems: Vec<std::path::PathBuf> = std::fs::read_dir(runs_dir)
-        .map(|rd| {
-            rd.flatten()
-                .filter_map(|e| {
-                    let name = e.file_name().to_str()?.to_owned();
-                    let stem = HISTORY.iter().find_map(|ext| name.strip_suffix(&format!(".{ext}")))?.to_owned();
-                    Some(runs_dir.join(stem))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    stems.sort();
-    stems.dedup();
+    let mut stems = history_stems(runs_dir).unwrap_or_default();
     stems.truncate(stems.len().saturating_sub(keep_runs));
     stems
 }

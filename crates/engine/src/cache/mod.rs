@@ -19,7 +19,7 @@ mod journal;
 mod sealed;
 mod store;
 
-pub use gc::GcReport;
+pub use gc::{history_stems, GcReport, HISTORY};
 pub use journal::ActionRecord;
 pub use store::{Manifest, ManifestEntry, ManifestIndex};
 

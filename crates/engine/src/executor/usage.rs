@@ -63,8 +63,12 @@ pub fn thread_cpu_s() -> Option<f64> {
 /// The process's current and peak resident memory, MB (`VmRSS`, `VmHWM`).
 pub fn process_rss_mb() -> Option<(f64, f64)> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()).map(|kb| kb / 1024.0);
-    Some((field("VmRSS:")?, field("VmHWM:")?))
+    Some((status_mb(&status, "VmRSS:")?, status_mb(&status, "VmHWM:")?))
+}
+
+/// A memory field of a `/proc/PID/status` text (`VmHWM:   1234 kB`), in MB.
+fn status_mb(status: &str, name: &str) -> Option<f64> {
+    status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()).map(|kb| kb / 1024.0)
 }
 
 /// A helper process's CPU time (all its threads, s) and peak resident memory (MB), from /proc.
@@ -77,8 +81,7 @@ fn process_figures(pid: u32) -> Option<(f64, f64)> {
     // SAFETY: sysconf reads a constant of the system.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let hwm = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse::<f64>().ok()? / 1024.0;
-    Some((ticks / hz.max(1) as f64, hwm))
+    Some((ticks / hz.max(1) as f64, status_mb(&status, "VmHWM:")?))
 }
 
 /// Measures what a long-lived helper process (the study's libtorch worker) uses for one

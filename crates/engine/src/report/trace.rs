@@ -152,22 +152,7 @@ impl StoredRun {
 /// The runs in the cache's `runs/`, oldest first (`dag runs` numbers them from 1).
 pub fn stored_runs(cache_root: &Path) -> Result<Vec<StoredRun>, String> {
     let dir = cache_root.join("runs");
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("{}: {e}", dir.display())),
-    };
-    let mut stems: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter_map(|p| {
-            let name = p.file_name()?.to_str()?.to_owned();
-            let stem = name.strip_suffix(".trace.jsonl").or_else(|| name.strip_suffix(".run.json"))?.to_owned();
-            Some(dir.join(stem))
-        })
-        .collect();
-    stems.sort();
-    stems.dedup();
+    let stems = crate::cache::history_stems(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     Ok(stems
         .into_iter()
         .map(|stem| {

@@ -108,15 +108,17 @@ pub fn call(request: &Request, ctx: &mut TaskCtx<'_>) -> Result<serde_json::Valu
         None => start()?,
     };
     let line = serde_json::to_string(request).expect("requests serialise");
+    // The worker serves this request alone, so what it uses from the request on is this
+    // task's: measured from before it is sent.
+    let mut probe = dag_engine::task::HelperProbe::start(w.child.id());
     if writeln!(w.stdin, "{line}").and_then(|()| w.stdin.flush()).is_err() {
         // An idle worker that died (e.g. killed from outside): start afresh once.
         let _ = w.child.kill();
         let _ = w.child.wait();
         w = start()?;
+        probe = dag_engine::task::HelperProbe::start(w.child.id());
         writeln!(w.stdin, "{line}").and_then(|()| w.stdin.flush()).map_err(|e| TaskError::msg(format!("cannot talk to the libtorch worker: {e}")))?;
     }
-    // The worker serves this request alone, so what it uses meanwhile is this task's.
-    let probe = dag_engine::task::HelperProbe::start(w.child.id());
     let measured = |probe: dag_engine::task::HelperProbe, ctx: &TaskCtx<'_>| {
         if let Some((cpu, peak)) = probe.finish() {
             ctx.helpers.add(cpu, peak);
