@@ -90,6 +90,15 @@ pub async fn scontrol_state(id: &str) -> Option<String> {
     out.status.success().then(|| parse_scontrol(&String::from_utf8_lossy(&out.stdout))).flatten()
 }
 
+/// Whether a state as `state` reads it is one a job ends in. A job still running, waiting or
+/// completing is not. Slurm's states: `squeue --help`, JOB STATE CODES. An unknown state is
+/// taken as final: asking again would not tell more.
+pub fn is_final(state: &str) -> bool {
+    const PASSING: [&str; 12] = ["PENDING", "RUNNING", "COMPLETING", "CONFIGURING", "SUSPENDED", "REQUEUED", "REQUEUE_FED", "REQUEUE_HOLD", "RESIZING", "SIGNALING", "STAGE_OUT", "RESV_DEL_HOLD"];
+    let word = state.split([',', ' ']).next().unwrap_or("");
+    !PASSING.contains(&word)
+}
+
 fn parse_scontrol(text: &str) -> Option<String> {
     let field = |name: &str| text.split_whitespace().find_map(|w| w.strip_prefix(name)).map(str::to_owned);
     let state = field("JobState=")?;
@@ -137,5 +146,16 @@ mod tests {
         let text = "JobId=12 JobName=dag:a\n   UserId=root(0) GroupId=root(0)\n   JobState=OUT_OF_MEMORY Reason=OutOfMemory Dependency=(null)\n   Requeue=1 Restarts=0 BatchFlag=1 Reboot=0 ExitCode=0:125\n";
         assert_eq!(parse_scontrol(text).as_deref(), Some("OUT_OF_MEMORY, exit code 0:125"));
         assert_eq!(parse_scontrol("slurm_load_jobs error: Invalid job id specified"), None);
+    }
+
+    #[test]
+    fn a_completing_job_is_not_yet_final_and_a_cancelled_one_is() {
+        assert!(!is_final("COMPLETING, exit code 1:0"));
+        assert!(!is_final("RUNNING, exit code 0:0"));
+        assert!(is_final("unknown: neither sacct nor scontrol knows the job"));
+        assert!(is_final("CANCELLED, exit code 0:15"));
+        assert!(is_final("CANCELLED by 0, exit code 0:15"));
+        assert!(is_final("OUT_OF_MEMORY, exit code 0:125"));
+        assert!(is_final("TIMEOUT"));
     }
 }

@@ -169,8 +169,24 @@ impl Slurm {
 }
 
 /// Job `id`'s state as Slurm gives it: from accounting (whose figures of the job go into
-/// `job`'s trace when given), else from the controller's memory of it, else unknown.
+/// `job`'s trace when given), else from the controller's memory of it, else unknown. A job
+/// Slurm has just stopped reads `COMPLETING` until its processes are gone (up to the cluster's
+/// KillWait, 30 s by default), which says nothing of why: ask again until the state is final.
 async fn state(id: &str, job: Option<&Job>) -> String {
+    let deadline = Instant::now() + SETTLE_MAX;
+    loop {
+        let state = state_now(id, job).await;
+        if super::sacct::is_final(&state) || Instant::now() >= deadline {
+            return state;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// How long a stopped job's state is waited for to become final.
+const SETTLE_MAX: Duration = Duration::from_secs(40);
+
+async fn state_now(id: &str, job: Option<&Job>) -> String {
     let mut state = None;
     if let Some(account) = super::sacct::query(id).await {
         if let Some(job) = job {
