@@ -54,12 +54,19 @@ fn load(p: &PipelineArgs, registry: &Registry) -> Result<Spec, Error> {
 /// expansion borrows the spec, so the caller's work runs inside.)
 fn checked<T>(p: &PipelineArgs, registry: &Registry, then: impl FnOnce(&Spec, Expansion<'_>, Listed) -> Result<T, Error>) -> Result<T, Error> {
     let spec = load(p, registry)?;
-    let x = Expansion::new(&spec)?;
-    let (listed, missing) = dag_engine::keys::list_inputs(&spec, &x.instances);
+    let (x, listed) = expanded(&spec)?;
+    then(&spec, x, listed)
+}
+
+/// A loaded pipeline expanded as far as is known before running, every known instance's
+/// input files listed; a missing one is refused, with every other.
+fn expanded(spec: &Spec) -> Result<(Expansion<'_>, Listed), Error> {
+    let x = Expansion::new(spec)?;
+    let (listed, missing) = dag_engine::keys::list_inputs(spec, &x.instances);
     if !missing.is_empty() {
         return Err(Diagnostics(missing).into());
     }
-    then(&spec, x, listed)
+    Ok((x, listed))
 }
 
 /// Each known instance's input files, as the check listed them.

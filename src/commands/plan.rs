@@ -22,8 +22,10 @@ pub fn plan(registry: &Registry, pipeline: &PipelineArgs, json: bool, all: bool)
 /// hold it): shared with `why`.
 pub fn planned(registry: &Registry, pipeline: &PipelineArgs) -> Result<(Spec, Cache, plan::Plan), Error> {
     let spec = super::load(pipeline, registry)?;
-    let cache = Cache::open(&pipeline.cache, LockMode::ReadOnly, |_| {})?;
+    let mut cache = Cache::open(&pipeline.cache, LockMode::ReadOnly, |_| {})?;
     let mut stat = StatCache::load(pipeline.cache.join("statcache"));
-    let p = plan::plan(&spec, &cache, &mut stat)?;
+    // The same check as `run`'s: a plan refuses what a run refuses.
+    let (x, listed) = super::expanded(&spec)?;
+    let p = plan::plan(&spec, &mut cache, &mut stat, x, listed);
     Ok((spec, cache, p))
 }

@@ -1,13 +1,17 @@
 //! A dry run: what `run` would do for every instance, and why. Printable and serialisable.
 
 use crate::cache::Cache;
-use crate::diagnostic::Diagnostics;
+use crate::events::EventBus;
+use crate::executor::DryRun;
 use crate::expand::Expansion;
 use crate::hash::HashInputs;
-use crate::keys::{hash_inputs, instance_files, params_used, KeyError};
+use crate::keys::KeyError;
+use crate::scheduler::{GpuPool, RunOptions, Scheduler};
 use crate::spec::Spec;
 use crate::statcache::StatCache;
 use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,99 +49,29 @@ pub struct Plan {
     pub summary: Counts,
 }
 
-pub fn plan(spec: &Spec, cache: &Cache, stat: &mut StatCache) -> Result<Plan, Diagnostics> {
-    let mut x = Expansion::new(spec)?;
-    let uses: Vec<_> = (0..spec.nodes.len()).map(|n| params_used(spec, n)).collect();
-    let mut entries: Vec<Entry> = Vec::new();
-    let mut missing = Vec::new();
-    let mut set_errors: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    // The input files of the instances that need nothing upstream are always hashed: list
-    // them once and hash them in parallel first, as `run` does, instead of one at a time below.
-    let mut root_files: Vec<Option<Result<Vec<std::path::PathBuf>, KeyError>>> =
-        x.instances.iter().map(|inst| inst.deps.iter().all(Vec::is_empty).then(|| instance_files(spec, inst))).collect();
-    let all: Vec<std::path::PathBuf> = root_files.iter().flatten().filter_map(|f| f.as_ref().ok()).flatten().cloned().collect();
-    stat.prefetch(&all, std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let mut i = 0;
-    while i < x.instances.len() {
-        let inst = x.instances[i].clone();
-        let node = spec.nodes[inst.node].name.clone();
-        let mut entry = Entry { id: inst.id.clone(), node, status: Status::Pending, reason: None, key: None, inputs: None, output: None };
-        let deps: Vec<usize> = inst.deps.iter().flatten().copied().collect();
-        if let Some(&d) = deps.iter().find(|&&d| entries[d].status != Status::Cached) {
-            entry.reason = Some(format!("waits for {}", entries[d].id));
-        } else {
-            let upstream = |d: usize| (entries[d].id.clone(), entries[d].output.clone().unwrap());
-            let files = root_files.get_mut(i).and_then(Option::take).unwrap_or_else(|| instance_files(spec, &inst));
-            match files.and_then(|files| hash_inputs(spec, &inst, &uses[inst.node], files, upstream, stat)) {
-                Err(KeyError::Input { path, .. }) => {
-                    missing.push(crate::expand::missing_input_error(spec, &inst, &path));
-                }
-                Err(e) => entry.reason = Some(e.to_string()),
-                Ok(hi) => {
-                    let key = hi.key();
-                    let hit = cache.lookup(&key).map(|r| r.output.clone());
-                    match hit.as_ref().map(|o| (o, cache.quick_check(o))) {
-                        Some((o, Ok(_))) => {
-                            entry.status = Status::Cached;
-                            entry.output = Some(o.clone());
-                        }
-                        Some((_, Err(e))) => {
-                            entry.status = Status::Run;
-                            entry.reason = Some(format!("cached output is damaged ({e})"));
-                        }
-                        None => {
-                            entry.status = Status::Run;
-                            entry.reason = Some(reason(cache, spec, &inst.id, &key, &hi));
-                        }
-                    }
-                    entry.key = Some(key);
-                    entry.inputs = Some(hi);
-                }
-            }
-        }
-        let cached_output = entry.output.clone();
-        entries.push(entry);
-        if let Some(out) = cached_output {
-            let producer = &spec.nodes[inst.node].name;
-            for (set, _, file) in x.pending_sets().into_iter().filter(|(_, n, _)| n == producer) {
-                // `run` fails the producing instance on a bad set file; the plan says why the
-                // nodes over the set stay unknown.
-                if let Err(e) = x.provide_set_from(set, producer, &cache.out_path(&out), file) {
-                    set_errors.insert(set.to_owned(), e);
-                }
-            }
-        }
-        i += 1;
-    }
-    if !missing.is_empty() {
-        return Err(Diagnostics(missing));
-    }
-    for (n, v) in x.by_node.iter().enumerate() {
-        if v.is_none() {
-            let node = &spec.nodes[n];
-            let set = node.foreach.clone().unwrap_or_default();
-            let reason = match x.pending_sets().iter().find(|(s, _, _)| *s == set) {
-                Some((_, src, _)) if set_errors.contains_key(&set) => format!("{} (`run` fails {src} on it)", set_errors[&set]),
-                Some((_, src, _)) => format!("instances are known once `{src}` has produced set `{set}`"),
-                None => "depends on nodes whose instances are not known yet".into(),
-            };
-            let id = if node.foreach.is_some() { format!("{}[*]", node.name) } else { node.name.clone() };
-            entries.push(Entry { id, node: node.name.clone(), status: Status::Pending, reason: Some(reason), key: None, inputs: None, output: None });
-        }
-    }
-    let mut summary = Counts::default();
-    for e in &entries {
-        match e.status {
-            Status::Cached => summary.cached += 1,
-            Status::Run => summary.run += 1,
-            Status::Pending => summary.pending += 1,
-        }
-    }
-    Ok(Plan { nodes: entries, summary })
+/// What `run` would do for every instance, and why: the scheduler itself, driven by the
+/// dry-run executor (`Scheduler::plan`), from the instances and input files of the run's
+/// check. Nothing is written to the cache.
+pub fn plan(spec: &Spec, cache: &mut Cache, stat: &mut StatCache, x: Expansion<'_>, listed: Vec<Result<Vec<PathBuf>, KeyError>>) -> Plan {
+    let opts = RunOptions {
+        cpus: 1,
+        mem_gb: f64::INFINITY,
+        gpus: GpuPool::Fixed(Vec::new()),
+        // Everything that can be resolved is: a failure stops nothing in a plan.
+        keep_going: true,
+        results: None,
+        workdir: PathBuf::new(),
+        executor: Arc::new(DryRun),
+        retries: 0,
+    };
+    let bus = EventBus::new(Vec::new());
+    let p = Scheduler::new(spec, cache, stat, &opts, &bus, x).with_listed_inputs(listed).plan();
+    bus.close();
+    p
 }
 
 /// Why an instance has no cache entry, by comparing with the inputs of its last run.
-fn reason(cache: &Cache, spec: &Spec, id: &str, key: &str, now: &HashInputs) -> String {
+pub(crate) fn reason(cache: &Cache, spec: &Spec, id: &str, key: &str, now: &HashInputs) -> String {
     let Some(last) = last_run(cache, spec, id) else { return "no cache entry (never run)".into() };
     if last.0 == key {
         return "its output is no longer in the cache (collected or evicted)".into();

@@ -129,6 +129,27 @@ pub trait Executor: Send + Sync {
     fn describe(&self) -> Option<String> {
         None
     }
+
+    /// Whether this executor runs nothing ([`DryRun`]): the scheduler then resolves every
+    /// instance it can and stops short of launching any (a launch would write a staging
+    /// folder into a cache that a dry run opens read-only).
+    fn dry_run(&self) -> bool {
+        false
+    }
+}
+
+/// Runs nothing: the scheduler driven by it is `dag plan` (`Scheduler::plan`), which thereby
+/// resolves instances exactly as `run` does.
+pub struct DryRun;
+
+impl Executor for DryRun {
+    fn run<'a>(&'a self, job: &'a Job, _cancel: Cancel) -> BoxFuture<'a, Result<(), JobError>> {
+        Box::pin(async move { Err(JobError::Refused(format!("{} was handed to the dry-run executor, which runs nothing", job.id))) })
+    }
+
+    fn dry_run(&self) -> bool {
+        true
+    }
 }
 
 /// This machine: shell commands as child processes, tasks on blocking threads.

@@ -2,6 +2,7 @@
 //! pools, cache lookups, early cutoff, dynamic expansion, keep-going and clean stops.
 //! It talks to the world only through events.
 
+mod dry;
 mod launch;
 mod pools;
 mod slots;
@@ -75,6 +76,8 @@ pub struct Scheduler<'a> {
     results: Option<crate::results::ResultsTree>,
     /// Input files listed before the run (by its check), per instance, taken when it is ready.
     listed: Vec<Option<Result<Vec<PathBuf>, KeyError>>>,
+    /// What a dry run learns instead of running (`Executor::dry_run`); `None` in a real run.
+    dry: Option<dry::Dry>,
 }
 
 impl<'a> Scheduler<'a> {
@@ -115,6 +118,7 @@ impl<'a> Scheduler<'a> {
             out_root,
             results,
             listed: Vec::new(),
+            dry: opts.executor.dry_run().then(dry::Dry::default),
         };
         let all: Vec<usize> = (0..s.x.instances.len()).collect();
         s.adopt(&all);
@@ -150,31 +154,7 @@ impl<'a> Scheduler<'a> {
         // Hashing input files is I/O and sha256; never more threads than cores, whatever the pools say.
         let hashers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(self.opts.cpus as usize);
         loop {
-            // The ready instances' input files, listed once, are hashed in parallel first;
-            // instances that become ready meanwhile wait for the next turn of the loop.
-            let batch: Vec<(usize, Result<Vec<PathBuf>, KeyError>)> = if self.stopping {
-                Vec::new()
-            } else {
-                let ready: Vec<usize> = self.ready.drain(..).collect();
-                ready.into_iter().map(|i| (i, self.listed.get_mut(i).and_then(Option::take).unwrap_or_else(|| instance_files(self.spec, &self.x.instances[i])))).collect()
-            };
-            let all: Vec<PathBuf> = batch.iter().filter_map(|(_, f)| f.as_ref().ok()).flatten().cloned().collect();
-            self.stat.prefetch(&all, hashers);
-            // Keys first, then every cache hit's quick check at once (in parallel), then each
-            // instance cached or queued to run.
-            let mut keyed = Vec::with_capacity(batch.len());
-            for (i, files) in batch {
-                // After a failure without --keep-going, what is left stays ready: reported as not run.
-                if !self.stopping {
-                    keyed.extend(self.key(i, files));
-                }
-            }
-            let hits: Vec<&str> = keyed.iter().filter_map(|k| k.2.as_deref()).collect();
-            let mut checks = self.cache.quick_check_many(&hits, hashers).into_iter();
-            for (i, p, output) in keyed {
-                let check = output.map(|o| (checks.next().expect("one check per hit"), o));
-                self.prepared_to(i, p, check);
-            }
+            self.resolve_ready(hashers);
             let mut k = 0;
             while !self.stopping && k < self.runnable.len() && pools.cpu_free() > 0 {
                 let i = self.runnable[k];
@@ -243,6 +223,35 @@ impl<'a> Scheduler<'a> {
         Ok(self.summary)
     }
 
+    /// Every ready instance resolved: cached (its dependants released), or queued to run
+    /// (`runnable`; in a dry run, marked as what would run). The ready instances' input files,
+    /// listed once, are hashed in parallel first; then every key is looked up and every cache
+    /// hit's quick check runs at once (in parallel). Instances that become ready meanwhile
+    /// wait for the next call. `run` and `plan` share this: they agree by construction.
+    fn resolve_ready(&mut self, hashers: usize) {
+        let batch: Vec<(usize, Result<Vec<PathBuf>, KeyError>)> = if self.stopping {
+            Vec::new()
+        } else {
+            let ready: Vec<usize> = self.ready.drain(..).collect();
+            ready.into_iter().map(|i| (i, self.listed.get_mut(i).and_then(Option::take).unwrap_or_else(|| instance_files(self.spec, &self.x.instances[i])))).collect()
+        };
+        let all: Vec<PathBuf> = batch.iter().filter_map(|(_, f)| f.as_ref().ok()).flatten().cloned().collect();
+        self.stat.prefetch(&all, hashers);
+        let mut keyed = Vec::with_capacity(batch.len());
+        for (i, files) in batch {
+            // After a failure without --keep-going, what is left stays ready: reported as not run.
+            if !self.stopping {
+                keyed.extend(self.key(i, files));
+            }
+        }
+        let hits: Vec<&str> = keyed.iter().filter_map(|k| k.2.as_deref()).collect();
+        let mut checks = self.cache.quick_check_many(&hits, hashers).into_iter();
+        for (i, p, output) in keyed {
+            let check = output.map(|o| (checks.next().expect("one check per hit"), o));
+            self.prepared_to(i, p, check);
+        }
+    }
+
     /// The instance's key, and the output the cache holds under it if any; on failure (an
     /// input cannot be read) the instance fails and `None` comes back.
     fn key(&mut self, i: usize, files: Result<Vec<PathBuf>, KeyError>) -> Option<(usize, Prepared, Option<String>)> {
@@ -280,7 +289,13 @@ impl<'a> Scheduler<'a> {
                 self.bus.emit(Event::Cached { id: self.ids[i].clone(), node: self.node_names[node].clone() });
                 return self.done(i, output, manifest);
             }
+            // A dry run evicts nothing: it says what `run` would do.
+            Some((Err(e), _)) if self.dry.is_some() => return self.would_run(i, p, format!("cached output is damaged ({e})")),
             Some((Err(e), output)) => self.corrupt(&output, e),
+            None if self.dry.is_some() => {
+                let reason = crate::plan::reason(self.cache, self.spec, &self.ids[i], &p.key, &p.inputs);
+                return self.would_run(i, p, reason);
+            }
             None => {}
         }
         self.prepared[i] = Some(p);

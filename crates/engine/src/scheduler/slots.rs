@@ -15,6 +15,8 @@ pub(super) enum St {
     Done,
     Failed,
     Skipped,
+    /// Would run: a dry run's answer for an instance that is not cached.
+    WouldRun,
 }
 
 pub(super) struct Slot {
@@ -100,6 +102,10 @@ impl Scheduler<'_> {
                         self.bus.emit(Event::Expanded { node: self.spec.nodes[node].name.clone(), count });
                     }
                     self.adopt(&new);
+                }
+                // A dry run notes why the set stays unknown; the producer stays cached.
+                Err(e) if self.dry.is_some() => {
+                    self.dry.as_mut().expect("a dry run").set_errors.insert(set.to_owned(), e);
                 }
                 Err(e) => return self.fail(i, e, None),
             }

@@ -176,3 +176,62 @@ fn a_damaged_output_among_many_is_found_and_only_it_is_recomputed() {
     assert_eq!((s.ran, s.cached), (1, 699), "{:?}", &events[..5]);
     assert_eq!(*f.ran.lock().unwrap(), ["a[613]"]);
 }
+
+/// `dag plan` in `dir`: the scheduler driven by the dry-run executor, on a cache opened
+/// read-only, as the command does.
+fn plan(dir: &Path, yaml: &str, set: &[(&str, &str)]) -> crate::plan::Plan {
+    let file = dir.join("p.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let mut registry = Registry::default();
+    crate::builtin::register(&mut registry);
+    let set: Vec<(String, String)> = set.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let spec = crate::spec::load(&file, &set, &registry).unwrap();
+    let x = Expansion::new(&spec).unwrap();
+    let (listed, _) = crate::keys::list_inputs(&spec, &x.instances);
+    let mut cache = Cache::open(&dir.join("cache"), LockMode::ReadOnly, |_| {}).unwrap();
+    let mut stat = StatCache::load(dir.join("cache/statcache"));
+    crate::plan::plan(&spec, &mut cache, &mut stat, x, listed)
+}
+
+#[test]
+fn a_dry_run_resolves_as_a_run_does_and_runs_and_writes_nothing() {
+    use crate::plan::Status::{Cached, Pending, Run};
+    let dir = tempfile::tempdir().unwrap();
+    let same = || Arc::new(Fake { content: HashMap::from([("a[p]".to_owned(), "same".to_owned()), ("a[q]".to_owned(), "same".to_owned())]), ..Fake::default() });
+    run(dir.path(), CHAIN, &[], same(), false);
+    let listing = |p: &crate::plan::Plan| p.nodes.iter().map(|e| (e.id.clone(), e.status, e.reason.clone())).collect::<Vec<_>>();
+    let p = plan(dir.path(), CHAIN, &[]);
+    assert_eq!(listing(&p), [("a[p]".into(), Cached, None), ("a[q]".into(), Cached, None), ("b".into(), Cached, None), ("c".into(), Cached, None)]);
+    assert!(p.nodes.iter().all(|e| e.key.is_some() && e.output.is_some()));
+    // A changed parameter: a would run, and what needs it waits (a run would learn that its
+    // bytes are the same; a plan cannot know).
+    let files = |d: &Path| walkdir(d);
+    let before = files(&dir.path().join("cache"));
+    let p = plan(dir.path(), CHAIN, &[("x", "2")]);
+    let why = Some("parameter x changed (1 → 2)".to_owned());
+    assert_eq!(listing(&p), [("a[p]".into(), Run, why.clone()), ("a[q]".into(), Run, why), ("b".into(), Pending, Some("waits for a[p]".into())), ("c".into(), Pending, Some("waits for b".into()))]);
+    assert_eq!((p.summary.cached, p.summary.run, p.summary.pending), (0, 2, 2));
+    assert_eq!(files(&dir.path().join("cache")), before, "a plan writes nothing to the cache");
+    // And the run agrees: a reruns, b and c are cut off early.
+    let f = same();
+    let (s, _) = run(dir.path(), CHAIN, &[("x", "2")], f.clone(), false);
+    assert_eq!((s.ran, s.cached), (2, 2));
+}
+
+/// Every file under `dir` with its size and modification time.
+fn walkdir(dir: &Path) -> Vec<(std::path::PathBuf, u64, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().filter_map(Result::ok) {
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push((e.path(), m.len(), m.modified().unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
