@@ -1,8 +1,8 @@
 //! What Slurm knows of a job that ended without reporting back (killed for memory, its node
 //! lost, cancelled): from accounting (`sacct`) where it exists, its final state and the CPU
 //! time and peak memory it measured; without accounting, the state the controller
-//! (`scontrol`) remembers for a while. A job that does report back carries `dag exec`'s own
-//! measurement instead, which needs neither.
+//! (`scontrol`) remembers for a while, then the job completion log where one is kept. A job
+//! that does report back carries `dag exec`'s own measurement instead, which needs none.
 
 use super::usage::Usage;
 
@@ -99,6 +99,56 @@ pub fn is_final(state: &str) -> bool {
     !PASSING.contains(&word)
 }
 
+/// Without accounting, once the controller has forgotten the job: its line in the job
+/// completion log, where the cluster keeps one (`JobCompType=jobcomp/filetxt`, at
+/// `JobCompLoc`, as `scontrol show config` says). Only the log's end is read: a job that
+/// just ended is there, and such logs grow without bound.
+pub async fn jobcomp_state(id: &str) -> Option<String> {
+    let out = tokio::process::Command::new("scontrol").args(["show", "config"]).kill_on_drop(true).output().await.ok()?;
+    let log = jobcomp_log(&String::from_utf8_lossy(&out.stdout))?;
+    let id = id.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let tail = read_tail(&log, JOBCOMP_TAIL).ok()?;
+        find_jobcomp(&String::from_utf8_lossy(&tail), &id)
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// How much of the job completion log's end is searched.
+const JOBCOMP_TAIL: u64 = 4 << 20;
+
+/// The job completion log's path, if the configuration names a text one.
+fn jobcomp_log(config: &str) -> Option<std::path::PathBuf> {
+    let value = |name: &str| config.lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k.trim() == name).then(|| v.trim().to_owned())
+    });
+    (value("JobCompType")? == "jobcomp/filetxt").then(|| value("JobCompLoc")).flatten().filter(|p| p.starts_with('/')).map(Into::into)
+}
+
+fn read_tail(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(max)))?;
+    let mut buf = Vec::new();
+    f.take(max).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// The last line of the log for job `id` (`JobId=ID …`; an array task `A_T` is the line with
+/// `ArrayJobId=A` and `ArrayTaskId=T` where the log has them), read as `scontrol`'s record.
+fn find_jobcomp(log: &str, id: &str) -> Option<String> {
+    let field = |line: &str, name: &str| line.split_whitespace().find_map(|w| w.strip_prefix(name)).map(str::to_owned);
+    let is_job = |line: &str| match id.split_once('_') {
+        Some((array, task)) => field(line, "ArrayJobId=").as_deref() == Some(array) && field(line, "ArrayTaskId=").as_deref() == Some(task),
+        None => field(line, "JobId=").as_deref() == Some(id),
+    };
+    log.lines().rev().find(|l| is_job(l)).and_then(parse_scontrol)
+}
+
 fn parse_scontrol(text: &str) -> Option<String> {
     let field = |name: &str| text.split_whitespace().find_map(|w| w.strip_prefix(name)).map(str::to_owned);
     let state = field("JobState=")?;
@@ -149,10 +199,31 @@ mod tests {
     }
 
     #[test]
+    fn the_job_completion_log_is_found_in_the_config_and_read_from_its_end() {
+        let config = "JobAcctGatherType       = (null)\nJobCompHost             = localhost\nJobCompLoc              = /var/log/slurm/jobcomp.txt\nJobCompType             = jobcomp/filetxt\n";
+        assert_eq!(jobcomp_log(config), Some("/var/log/slurm/jobcomp.txt".into()));
+        assert_eq!(jobcomp_log(&config.replace("jobcomp/filetxt", "jobcomp/none")), None);
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("jobcomp.txt");
+        let lines = (0..5000).map(|i| format!("JobId={i} UserId=root(0) GroupId=root(0) Name=dag:x JobState=COMPLETED Partition=debug DerivedExitCode=0:0 ExitCode=0:0\n")).collect::<String>();
+        std::fs::write(&log, lines + "JobId=77 UserId=root(0) Name=dag:y JobState=CANCELLED Partition=debug DerivedExitCode=0:0 ExitCode=0:15\n").unwrap();
+        let tail = read_tail(&log, 1000).unwrap();
+        assert!(tail.len() <= 1000);
+        let tail = String::from_utf8_lossy(&tail);
+        assert_eq!(find_jobcomp(&tail, "77").as_deref(), Some("CANCELLED, exit code 0:15"));
+        assert_eq!(find_jobcomp(&tail, "7"), None, "another job's id is not a prefix match");
+        // Far back: not in the tail read.
+        assert_eq!(find_jobcomp(&tail, "12"), None);
+        let array = "JobId=90 ArrayJobId=88 ArrayTaskId=2 JobState=OUT_OF_MEMORY ExitCode=0:125\n";
+        assert_eq!(find_jobcomp(array, "88_2").as_deref(), Some("OUT_OF_MEMORY, exit code 0:125"));
+        assert_eq!(find_jobcomp(array, "88_3"), None);
+    }
+
+    #[test]
     fn a_completing_job_is_not_yet_final_and_a_cancelled_one_is() {
         assert!(!is_final("COMPLETING, exit code 1:0"));
         assert!(!is_final("RUNNING, exit code 0:0"));
-        assert!(is_final("unknown: neither sacct nor scontrol knows the job"));
+        assert!(is_final("unknown: neither sacct, scontrol nor a job completion log knows the job"));
         assert!(is_final("CANCELLED, exit code 0:15"));
         assert!(is_final("CANCELLED by 0, exit code 0:15"));
         assert!(is_final("OUT_OF_MEMORY, exit code 0:125"));

@@ -197,7 +197,10 @@ async fn state_now(id: &str, job: Option<&Job>) -> String {
     if state.is_none() {
         state = super::sacct::scontrol_state(id).await;
     }
-    state.unwrap_or_else(|| "unknown: neither sacct nor scontrol knows the job".to_owned())
+    if state.is_none() {
+        state = super::sacct::jobcomp_state(id).await;
+    }
+    state.unwrap_or_else(|| "unknown: neither sacct, scontrol nor a job completion log knows the job".to_owned())
 }
 
 /// What a job asks Slurm for, from its resources and time limit, and where it runs.
