@@ -7,7 +7,8 @@
 # and the no-op rerun. Needs root (Slurm, MariaDB and /etc/slurm/slurm.conf, which the
 # plugin's job steps need: their srun does not inherit SLURM_CONF).
 #   bench/slurm_snakemake.sh [N]     (default 1000; SNAKEMAKE=path/to/snakemake, else a venv
-#                                     in bench/out/smk-venv is made with pip)
+#                                     in bench/out/smk-venv is made with pip; ROUNDS="1" for
+#                                     the cluster with accounting only, default "1 0")
 set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
 dag=$repo/target/release/dag
@@ -65,7 +66,7 @@ smk_args=(--executor slurm --jobs 1000 --config "count=$n" "${arrays[@]}" --seco
   echo
   echo "| tool | accounting | samples | exit | cold wall | pre outputs | sbatch calls | scheduler cycles | no-op rerun |"
   echo "|---|---|---|---|---|---|---|---|---|"
-  for acct in 1 0; do
+  for acct in ${ROUNDS:-1 0}; do
     SLURM_CPUS=64 SLURM_ACCOUNTING=$acct "$repo/scripts/slurm-cluster.sh" start "$dir/cluster" > /dev/null
     export SLURM_CONF=$dir/cluster/slurm.conf
     ln -sf "$SLURM_CONF" /etc/slurm/slurm.conf
