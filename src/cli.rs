@@ -195,7 +195,7 @@ pub struct StatsArgs {
     pub seed: u64,
     /// How the Cox models handle tied event times.
     #[arg(long, value_enum, default_value = "efron")]
-    pub ties: TiesArg,
+    pub ties: dag_study::survival::cox::Ties,
     /// Also report the C-indices and AUCs within each value of this column (e.g. tumor_subtype).
     #[arg(long)]
     pub by: Option<String>,
@@ -203,12 +203,6 @@ pub struct StatsArgs {
     /// censoring from the other folds), their mean ± sd, and cross-validated Cox models.
     #[arg(long)]
     pub fold: Option<String>,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum TiesArg {
-    Efron,
-    Breslow,
 }
 
 #[derive(Args, Debug)]

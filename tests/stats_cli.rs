@@ -171,3 +171,27 @@ fn the_cli_refuses_what_the_task_refuses() {
     assert!(r.stderr.contains("error: `patients`: must be at least 1, found 0"), "{}", r.stderr);
     assert!(!p.path("s").exists(), "nothing written");
 }
+
+/// Tied event times under Breslow's approximation: one `ties` for the pipeline's
+/// `survival_stats` node and `dag stats --ties`, with the same results, which differ from
+/// Efron's (the default) on this cohort's tied times.
+#[test]
+fn ties_is_one_option_for_the_task_and_the_command_line() {
+    let csv = oracle_dir().join("cohort_days.csv");
+    let p = Project::new(&format!(
+        "name: t\nnodes:\n  s:\n    task: survival_stats\n    with: {{table: {}, time: time_days, event: event, score: dl_score, covariates: [HR, HER2], ties: breslow}}\n",
+        csv.display()
+    ));
+    let r = p.run(&[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let task: Value = serde_json::from_str(&p.read("results/s/stats.json")).unwrap();
+    let cli = |ties: &str| -> Value {
+        let r = p.dag(&["stats", csv.to_str().unwrap(), "--time", "time_days", "--event", "event", "--score", "dl_score", "--covariates", "HR,HER2", "--json", "--ties", ties]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        serde_json::from_str(&r.stdout).unwrap()
+    };
+    let (breslow, efron) = (cli("breslow"), cli("efron"));
+    assert!(breslow["tied_times"].as_u64().unwrap() > 0, "the cohort has tied times");
+    assert_eq!(task["cox"], breslow["cox"]);
+    assert_ne!(breslow["cox"]["baseline"]["loglik"], efron["cox"]["baseline"]["loglik"]);
+}

@@ -1,6 +1,6 @@
 //! `dag stats`: the study's survival statistics on any cohort table.
 
-use crate::cli::{StatsArgs, TiesArg};
+use crate::cli::StatsArgs;
 use dag_engine::error::Error;
 use dag_study::statistics::{analyse, render_text, table::Table, Config};
 
@@ -13,7 +13,7 @@ pub fn stats(a: StatsArgs) -> Result<(), Error> {
         horizons: a.horizons,
         bootstrap: a.bootstrap,
         seed: a.seed,
-        breslow: matches!(a.ties, TiesArg::Breslow),
+        ties: a.ties,
         by: a.by,
         fold: a.fold,
         // As a pipeline's `table:` would name it, so that the task's own checks apply.

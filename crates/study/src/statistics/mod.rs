@@ -47,9 +47,9 @@ pub struct Config {
     pub bootstrap: usize,
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// Tie handling of the Cox models: Efron (default, as lifelines and R) or Breslow.
+    /// Tie handling of the Cox models: `efron` (default, as lifelines and R) or `breslow`.
     #[serde(default)]
-    pub breslow: bool,
+    pub ties: Ties,
     /// A column (e.g. `tumor_subtype`) to report the C-indices and AUCs within each value of.
     #[serde(default)]
     pub by: Option<String>,
@@ -153,12 +153,12 @@ pub fn analyse_with_predictions(table: &Table, cfg: &Config) -> Result<Analysis,
         return Err(StatsError::Usage("give the baseline's clinical covariates (e.g. --covariates HR,HER2)".into()));
     }
     let constant = is_constant(&score);
-    let base = fit(&surv, &cfg.covariates, &covs, ties(cfg)).map_err(stat("Cox baseline".into()))?;
+    let base = fit(&surv, &cfg.covariates, &covs, cfg.ties).map_err(stat("Cox baseline".into()))?;
     let mut comb_names = cfg.covariates.clone();
     comb_names.push(cfg.score.clone());
     let mut comb_cols = covs.clone();
     comb_cols.push(score.clone());
-    let comb = if constant { None } else { Some(fit(&surv, &comb_names, &comb_cols, ties(cfg)).map_err(stat("Cox combined".into()))?) };
+    let comb = if constant { None } else { Some(fit(&surv, &comb_names, &comb_cols, cfg.ties).map_err(stat("Cox combined".into()))?) };
     let lp_base = linear_predictor(&base.coef, &covs);
     let lp_comb = comb.as_ref().map(|c| linear_predictor(&c.coef, &comb_cols));
     let mut named = vec![(cfg.score.clone(), score.clone()), ("baseline".to_owned(), lp_base.clone())];
@@ -211,7 +211,7 @@ where
     let per_fold = cv::per_fold(surv, score, fold, horizons);
     let mut cross = json!({ "per_fold": per_fold, "mean_sd": cv::summarise(&per_fold, horizons) });
     let score_arg = (!constant).then_some((cfg.score.as_str(), score));
-    let cvc = cv::cross_validated_cox(surv, &cfg.covariates, covs, score_arg, fold, ties(cfg))
+    let cvc = cv::cross_validated_cox(surv, &cfg.covariates, covs, score_arg, fold, cfg.ties)
         .map_err(|(f, model, source)| StatsError::Stat { file: file.to_owned(), what: format!("cross-validated Cox {model} without fold {f}"), source })?;
     let by_name = |names: &[String], b: &[f64]| -> Map<String, Value> { names.iter().cloned().zip(b.iter().map(|x| json!(x))).collect() };
     let mut models = Map::new();
@@ -228,10 +228,6 @@ where
     let mut columns = vec![("cv_baseline".to_owned(), cvc.baseline)];
     columns.extend(cvc.combined.map(|lp| ("cv_combined".to_owned(), lp)));
     Ok((cross, columns))
-}
-
-fn ties(cfg: &Config) -> Ties {
-    if cfg.breslow { Ties::Breslow } else { Ties::Efron }
 }
 
 fn without_combined(cfg: &Config) -> Value {

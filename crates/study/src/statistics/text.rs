@@ -14,7 +14,7 @@ pub fn render_text(v: &Value, table: &Table, cfg: &Config) -> String {
             out.push_str(&format!("Cox {model}: not fitted: {why}\n\n"));
             continue;
         }
-        out.push_str(&format!("Cox {model} ({}): log-likelihood", if cfg.breslow { "Breslow" } else { "Efron" }));
+        out.push_str(&format!("Cox {model} ({}): log-likelihood", match cfg.ties { crate::survival::cox::Ties::Breslow => "Breslow", crate::survival::cox::Ties::Efron => "Efron" }));
         out.push_str(&format!(" {}, concordance {}\n", f(&m["loglik"]), f(&m["concordance"])));
         out.push_str("  covariate        coef       se     HR  95% CI\n");
         // A non-finite number is written as null (JSON has no NaN): an ill-conditioned fit

@@ -6,8 +6,13 @@ use super::{Surv, SurvivalError};
 use nalgebra::{DMatrix, DVector};
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How tied event times enter the partial likelihood: Efron's approximation (the default,
+/// as lifelines and R) or Breslow's. One type for the pipeline (`ties: breslow`) and the
+/// command line (`--ties breslow`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum Ties {
+    #[default]
     Efron,
     Breslow,
 }
