@@ -38,9 +38,10 @@ pub(crate) fn read(path: &Path) -> std::io::Result<HashMap<String, ActionRecord>
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
         Err(e) => return Err(e),
     };
-    let mut map = HashMap::new();
     // Only complete lines count: a line without its newline was torn by a crash.
-    for line in text.split(|&b| b == b'\n').collect::<Vec<_>>().split_last().map_or(&[][..], |(_, l)| l) {
+    let complete = text.iter().rposition(|&b| b == b'\n').map_or(&[][..], |end| &text[..end]);
+    let mut map = HashMap::with_capacity(complete.len() / 160);
+    for line in complete.split(|&b| b == b'\n') {
         if let Some(rec) = std::str::from_utf8(line).ok().and_then(ActionRecord::parse) {
             map.insert(rec.key.clone(), rec);
         }
@@ -56,10 +57,12 @@ pub(crate) struct Journal {
 impl Journal {
     pub(crate) fn open(path: &Path) -> std::io::Result<(HashMap<String, ActionRecord>, Journal)> {
         let map = read(path)?;
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-        // Terminate a torn last line so the next record starts on a line of its own.
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).read(true).open(path)?;
+        // Terminate a torn last line so the next record starts on a line of its own (its last
+        // byte is read alone: the whole file was just read above).
         let len = file.metadata()?.len();
-        if len > 0 && std::fs::read(path)?.last() != Some(&b'\n') {
+        let mut last = [0u8];
+        if len > 0 && std::os::unix::fs::FileExt::read_exact_at(&file, &mut last, len - 1).map(|()| last[0] != b'\n')? {
             file.write_all(b"\n")?;
         }
         Ok((map, Journal { file, unsynced: false }))

@@ -27,9 +27,13 @@ pub struct Manifest {
 impl Manifest {
     /// The folder's digest: its files' names, sizes, modes and contents (not their times).
     pub fn digest(&self) -> String {
-        let mut text = String::from("dag-tree-v1\n");
+        use std::fmt::Write as _;
+        // Written into one buffer: every manifest line read back is checked against its
+        // digest, thousands of them when a cache is opened.
+        let mut text = String::with_capacity(16 + self.files.iter().map(|f| f.path.len() + 96).sum::<usize>());
+        text.push_str("dag-tree-v1\n");
         for f in &self.files {
-            text.push_str(&format!("{}\0{}\0{}\0{}\n", f.path, f.size, f.digest, u8::from(f.executable)));
+            let _ = write!(text, "{}\0{}\0{}\0{}\n", f.path, f.size, f.digest, u8::from(f.executable));
         }
         sha256_hex(text.as_bytes())
     }
@@ -170,7 +174,7 @@ pub(super) fn read_index(path: &Path) -> std::io::Result<HashMap<String, Arc<Man
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
         Err(e) => return Err(e),
     };
-    let mut map = HashMap::new();
+    let mut map = HashMap::with_capacity(text.len() / 200);
     let complete = match text.iter().rposition(|&b| b == b'\n') {
         Some(end) => &text[..end],
         None => &[][..],
