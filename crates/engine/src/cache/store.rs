@@ -33,7 +33,7 @@ impl Manifest {
         let mut text = String::with_capacity(16 + self.files.iter().map(|f| f.path.len() + 96).sum::<usize>());
         text.push_str("dag-tree-v1\n");
         for f in &self.files {
-            let _ = write!(text, "{}\0{}\0{}\0{}\n", f.path, f.size, f.digest, u8::from(f.executable));
+            let _ = writeln!(text, "{}\0{}\0{}\0{}", f.path, f.size, f.digest, u8::from(f.executable));
         }
         sha256_hex(text.as_bytes())
     }
