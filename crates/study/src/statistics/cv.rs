@@ -9,8 +9,8 @@ use crate::survival::cox::{fit, linear_predictor, Ties};
 use crate::survival::harrell::harrell;
 use crate::survival::ipcw::cumulative_dynamic_auc;
 use crate::survival::{Surv, SurvivalError};
+use super::report::{FoldSummary, Named};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
 
 /// A number, or why it could not be had (too few events in a fold, a horizon past follow-up).
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -44,7 +44,7 @@ pub struct FoldStats {
     pub events: usize,
     pub harrell_c: Estimate,
     /// Keyed by the horizon as written.
-    pub auc: Map<String, Value>,
+    pub auc: Named<Estimate>,
 }
 
 /// Mean and sample standard deviation (n − 1) over the folds where the value exists.
@@ -92,23 +92,24 @@ pub fn per_fold(surv: &Surv, score: &[f64], fold: &[usize], horizons: &[(String,
             let harrell_c = Estimate::of(harrell(&test, &sc).and_then(|c| {
                 if c.comparable > 0 { Ok(c.c) } else { Err(SurvivalError::NotEstimable("no comparable pairs".into())) }
             }));
-            let auc = horizons.iter().map(|(key, h)| (key.clone(), json!(Estimate::of(cumulative_dynamic_auc(&train, &test, &sc, *h))))).collect();
+            let auc = horizons.iter().map(|(key, h)| (key.clone(), Estimate::of(cumulative_dynamic_auc(&train, &test, &sc, *h)))).collect();
             FoldStats { fold: f, n: test.len(), events: test.events(), harrell_c, auc }
         })
         .collect()
 }
 
 /// Mean ± sd of the per-fold statistics, keyed as one fold's entry.
-pub fn summarise(folds: &[FoldStats], horizons: &[(String, f64)]) -> Value {
+pub fn summarise(folds: &[FoldStats], horizons: &[(String, f64)]) -> FoldSummary {
     let c: Vec<f64> = folds.iter().filter_map(|f| f.harrell_c.value()).collect();
-    let auc: Map<String, Value> = horizons
+    let auc = horizons
         .iter()
         .map(|(key, _)| {
-            let v: Vec<f64> = folds.iter().filter_map(|f| f.auc.get(key).and_then(Value::as_f64)).collect();
-            (key.clone(), json!(mean_sd(&v)))
+            // A fold's AUC that is not finite was `null` in its JSON and never counted.
+            let v: Vec<f64> = folds.iter().filter_map(|f| f.auc.get(key).and_then(Estimate::value)).filter(|v| v.is_finite()).collect();
+            (key.clone(), mean_sd(&v))
         })
         .collect();
-    json!({ "harrell_c": mean_sd(&c), "auc": auc })
+    FoldSummary { harrell_c: mean_sd(&c), auc }
 }
 
 /// The Cox models fitted without each fold and applied to it.

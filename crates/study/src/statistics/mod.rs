@@ -3,6 +3,7 @@
 //! each against the baseline. Used by `dag stats` and by the `survival_stats` task.
 
 pub mod cv;
+pub mod report;
 mod subgroups;
 pub mod table;
 pub mod task;
@@ -16,7 +17,7 @@ use crate::survival::harrell::harrell;
 use crate::survival::ipcw::{cumulative_dynamic_auc, uno_c};
 use crate::survival::kang::kang;
 use crate::survival::{Surv, SurvivalError};
-use serde_json::{json, Map, Value};
+use report::{Cox, CrossValidated, CvModel, FoldCoef, Fitted, Kang, Models, Named, Report, ScoreStats};
 use table::{Table, TableError};
 
 /// What to analyse. As the `survival_stats` task's parameters it also says where the table
@@ -97,8 +98,8 @@ fn tied(v: &[f64]) -> usize {
     s.windows(2).filter(|w| w[0] == w[1]).count()
 }
 
-pub fn analyse(table: &Table, cfg: &Config) -> Result<Value, StatsError> {
-    analyse_with_predictions(table, cfg).map(|a| a.json)
+pub fn analyse(table: &Table, cfg: &Config) -> Result<Report, StatsError> {
+    analyse_with_predictions(table, cfg).map(|a| a.report)
 }
 
 /// Named columns of one value per row.
@@ -107,7 +108,7 @@ type Columns = Vec<(String, Vec<f64>)>;
 /// The results, and each row's linear predictors (in-sample and, with folds, out of fold)
 /// for figures drawn from them.
 pub struct Analysis {
-    pub json: Value,
+    pub report: Report,
     /// (name, one value per row): the score, `baseline`, `combined`, and with folds `fold`,
     /// `cv_baseline`, `cv_combined`. A model that could not be fitted is absent.
     pub columns: Columns,
@@ -163,100 +164,97 @@ pub fn analyse_with_predictions(table: &Table, cfg: &Config) -> Result<Analysis,
     let lp_comb = comb.as_ref().map(|c| linear_predictor(&c.coef, &comb_cols));
     let mut named = vec![(cfg.score.clone(), score.clone()), ("baseline".to_owned(), lp_base.clone())];
     named.extend(lp_comb.clone().map(|lp| ("combined".to_owned(), lp)));
-    let mut scores = Map::new();
+    let mut scores = Named::default();
     for (name, s) in &named {
         let mut entry = score_stats(name, &surv, s, &horizons, cfg, &stat)?;
-        if name == &cfg.score && constant {
-            entry["constant"] = json!(true);
-        }
-        scores.insert(name.clone(), entry);
+        entry.constant = name == &cfg.score && constant;
+        scores.push(name.clone(), entry);
     }
-    let kangs = kang_pair(&surv, cfg, &score, &lp_base, lp_comb.as_deref(), "", &file)?;
-    let mut v = json!({
-        "n": surv.len(),
-        "events": surv.events(),
-        "tied_times": tied(&time),
-        "tied_scores": tied(&score),
-        "cox": { "baseline": cox_json(&base), "combined": comb.as_ref().map_or_else(|| without_combined(cfg), cox_json) },
-        "scores": scores,
-        "kang": kangs,
-    });
-    if constant {
-        v["constant_score"] = json!(true);
-    }
+    let kang = kang_pair(&surv, cfg, &score, &lp_base, lp_comb.as_deref(), "", &file)?;
+    let mut report = Report {
+        n: surv.len(),
+        events: surv.events(),
+        tied_times: tied(&time),
+        tied_scores: tied(&score),
+        cox: Models { baseline: cox_summary(&base), combined: comb.as_ref().map_or_else(|| without_combined(cfg), |c| Fitted::Fitted(cox_summary(c))) },
+        scores,
+        kang,
+        constant_score: constant,
+        by: None,
+        cross_validated: None,
+    };
     if let Some(column) = &cfg.by {
         let named: Vec<(String, &Vec<f64>)> = named.iter().map(|(n, s)| (n.clone(), s)).collect();
-        v["by"] = subgroups::by_group(column, &table.strings(column)?, &surv, &named, &horizons);
+        report.by = Some(subgroups::by_group(column, &table.strings(column)?, &surv, &named, &horizons));
     }
     let mut columns = named;
     if let Some(column) = &cfg.fold {
         let fold = table.folds(column)?;
         let (cross, cv_columns) = cross_validated(&surv, cfg, &covs, &score, &fold, &horizons, constant, &stat, &file)?;
-        v["cross_validated"] = cross;
+        report.cross_validated = Some(cross);
         columns.push(("fold".into(), fold.iter().map(|&f| f as f64).collect()));
         columns.extend(cv_columns);
     }
-    Ok(Analysis { json: v, columns })
+    Ok(Analysis { report, columns })
 }
 
 /// The analysis fold by fold: each held-out fold's statistics and their mean ± sd, and the
 /// Cox models fitted without each fold (pooled, with the Kang tests). Returns it and the
 /// out-of-fold linear predictors `cv_baseline` (and `cv_combined`).
 #[allow(clippy::too_many_arguments)]
-fn cross_validated<F, G>(surv: &Surv, cfg: &Config, covs: &[Vec<f64>], score: &[f64], fold: &[usize], horizons: &[(String, f64)], constant: bool, stat: &F, file: &str) -> Result<(Value, Columns), StatsError>
+fn cross_validated<F, G>(surv: &Surv, cfg: &Config, covs: &[Vec<f64>], score: &[f64], fold: &[usize], horizons: &[(String, f64)], constant: bool, stat: &F, file: &str) -> Result<(CrossValidated, Columns), StatsError>
 where
     F: Fn(String) -> G,
     G: FnOnce(SurvivalError) -> StatsError,
 {
     let per_fold = cv::per_fold(surv, score, fold, horizons);
-    let mut cross = json!({ "per_fold": per_fold, "mean_sd": cv::summarise(&per_fold, horizons) });
+    let mean_sd = cv::summarise(&per_fold, horizons);
     let score_arg = (!constant).then_some((cfg.score.as_str(), score));
     let cvc = cv::cross_validated_cox(surv, &cfg.covariates, covs, score_arg, fold, cfg.ties)
         .map_err(|(f, model, source)| StatsError::Stat { file: file.to_owned(), what: format!("cross-validated Cox {model} without fold {f}"), source })?;
-    let by_name = |names: &[String], b: &[f64]| -> Map<String, Value> { names.iter().cloned().zip(b.iter().map(|x| json!(x))).collect() };
-    let mut models = Map::new();
-    let mut base = score_stats("the cross-validated baseline", surv, &cvc.baseline, horizons, cfg, stat)?;
-    base["coef_per_fold"] = json!(cvc.coef.iter().map(|(f, b, _)| json!({ "fold": f, "coef": by_name(&cfg.covariates, b) })).collect::<Vec<_>>());
-    models.insert("baseline".into(), base);
+    let by_name = |names: &[String], b: &[f64]| -> Named<f64> { names.iter().cloned().zip(b.iter().copied()).collect() };
+    let mut cox = Named::default();
+    let base = score_stats("the cross-validated baseline", surv, &cvc.baseline, horizons, cfg, stat)?;
+    let coef_per_fold = cvc.coef.iter().map(|(f, b, _)| FoldCoef { fold: *f, coef: by_name(&cfg.covariates, b) }).collect();
+    cox.push("baseline", CvModel { stats: base, coef_per_fold });
     if let Some(lp) = &cvc.combined {
-        let mut m = score_stats("the cross-validated combined model", surv, lp, horizons, cfg, stat)?;
-        m["coef_per_fold"] = json!(cvc.coef.iter().filter_map(|(f, _, c)| c.as_ref().map(|c| json!({ "fold": f, "coef": by_name(&cvc.names, c) }))).collect::<Vec<_>>());
-        models.insert("combined".into(), m);
+        let stats = score_stats("the cross-validated combined model", surv, lp, horizons, cfg, stat)?;
+        let coef_per_fold = cvc.coef.iter().filter_map(|(f, _, c)| c.as_ref().map(|c| FoldCoef { fold: *f, coef: by_name(&cvc.names, c) })).collect();
+        cox.push("combined", CvModel { stats, coef_per_fold });
     }
-    cross["cox"] = Value::Object(models);
-    cross["kang"] = Value::Object(kang_pair(surv, cfg, score, &cvc.baseline, cvc.combined.as_deref(), "cross-validated ", file)?);
+    let kang = kang_pair(surv, cfg, score, &cvc.baseline, cvc.combined.as_deref(), "cross-validated ", file)?;
     let mut columns = vec![("cv_baseline".to_owned(), cvc.baseline)];
     columns.extend(cvc.combined.map(|lp| ("cv_combined".to_owned(), lp)));
-    Ok((cross, columns))
+    Ok((CrossValidated { per_fold, mean_sd, cox, kang }, columns))
 }
 
-fn without_combined(cfg: &Config) -> Value {
-    json!({ "not_estimable": format!("`{}` is the same for every patient, so the combined model has no coefficient to fit", cfg.score) })
+fn without_combined<T>(cfg: &Config) -> Fitted<T> {
+    Fitted::NotEstimable { not_estimable: format!("`{}` is the same for every patient, so the combined model has no coefficient to fit", cfg.score) }
 }
 
 /// The score against the baseline, and the combined model against it where there is one;
 /// an error names the comparison (`prefix` says which fit).
-fn kang_pair(surv: &Surv, cfg: &Config, score: &[f64], baseline: &[f64], combined: Option<&[f64]>, prefix: &str, file: &str) -> Result<Map<String, Value>, StatsError> {
+fn kang_pair(surv: &Surv, cfg: &Config, score: &[f64], baseline: &[f64], combined: Option<&[f64]>, prefix: &str, file: &str) -> Result<Named<Fitted<Kang>>, StatsError> {
     let named = |key: String| move |source| StatsError::Stat { file: file.to_owned(), what: format!("{prefix}Kang test {key}"), source };
-    let mut kangs = Map::new();
+    let mut kangs = Named::default();
     let key = format!("{}_vs_baseline", cfg.score);
-    kangs.insert(key.clone(), kang_json(surv, score, baseline).map_err(named(key))?);
-    kangs.insert("combined_vs_baseline".into(), match combined {
-        Some(lp) => kang_json(surv, lp, baseline).map_err(named("combined_vs_baseline".into()))?,
+    kangs.push(key.clone(), Fitted::Fitted(kang_summary(surv, score, baseline).map_err(named(key))?));
+    kangs.push("combined_vs_baseline", match combined {
+        Some(lp) => Fitted::Fitted(kang_summary(surv, lp, baseline).map_err(named("combined_vs_baseline".into()))?),
         None => without_combined(cfg),
     });
     Ok(kangs)
 }
 
 /// Harrell's and Uno's C, the AUCs and (with `bootstrap`) the C's percentile interval.
-fn score_stats<F, G>(name: &str, surv: &Surv, s: &[f64], horizons: &[(String, f64)], cfg: &Config, stat: &F) -> Result<Value, StatsError>
+fn score_stats<F, G>(name: &str, surv: &Surv, s: &[f64], horizons: &[(String, f64)], cfg: &Config, stat: &F) -> Result<ScoreStats, StatsError>
 where
     F: Fn(String) -> G,
     G: FnOnce(SurvivalError) -> StatsError,
 {
     let h = harrell(surv, s).map_err(stat(format!("Harrell's C of {name}")))?;
     let u = uno_c(surv, surv, s, None).map_err(stat(format!("Uno's C of {name}")))?;
-    let mut entry = json!({ "harrell_c": h.c, "uno_c": u.c, "auc": aucs(surv, s, horizons) });
+    let mut entry = ScoreStats { harrell_c: h.c, uno_c: u.c, auc: aucs(surv, s, horizons), harrell_c_ci95: None, constant: false };
     if cfg.bootstrap > 0 {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let ci = percentile_interval(surv.len(), cfg.bootstrap, 0.95, cfg.seed, threads, |idx| {
@@ -264,34 +262,25 @@ where
             let sc: Vec<f64> = idx.iter().map(|&i| s[i]).collect();
             harrell(&sub, &sc).ok().map(|c| c.c)
         });
-        entry["harrell_c_ci95"] = json!(ci);
+        entry.harrell_c_ci95 = Some(ci);
     }
     Ok(entry)
 }
 
-fn kang_json(surv: &Surv, a: &[f64], b: &[f64]) -> Result<Value, SurvivalError> {
+fn kang_summary(surv: &Surv, a: &[f64], b: &[f64]) -> Result<Kang, SurvivalError> {
     let k = kang(surv, a, b)?;
-    Ok(json!({ "c": k.c, "delta_c": k.delta_c, "var": k.var, "z": k.z, "p": k.p }))
+    Ok(Kang { c: k.c, delta_c: k.delta_c, var: k.var, z: k.z, p: k.p })
 }
 
 /// The cumulative/dynamic AUC at each horizon, keyed as written; where it cannot be
 /// estimated, `{"not_estimable": why}`.
-fn aucs(surv: &Surv, score: &[f64], horizons: &[(String, f64)]) -> Map<String, Value> {
-    horizons
-        .iter()
-        .map(|(key, h)| {
-            let v = match cumulative_dynamic_auc(surv, surv, score, *h) {
-                Ok(v) => json!(v),
-                Err(e) => json!({ "not_estimable": e.to_string().trim_start_matches("not estimable: ").to_owned() }),
-            };
-            (key.clone(), v)
-        })
-        .collect()
+fn aucs(surv: &Surv, score: &[f64], horizons: &[(String, f64)]) -> Named<cv::Estimate> {
+    horizons.iter().map(|(key, h)| (key.clone(), cv::Estimate::of(cumulative_dynamic_auc(surv, surv, score, *h)))).collect()
 }
 
-fn cox_json(f: &CoxFit) -> Value {
-    let by_name = |v: &[f64]| -> Map<String, Value> { f.names.iter().cloned().zip(v.iter().map(|x| json!(x))).collect() };
-    json!({ "coef": by_name(&f.coef), "se": by_name(&f.se), "loglik": f.loglik, "concordance": f.concordance })
+fn cox_summary(f: &CoxFit) -> Cox {
+    let by_name = |v: &[f64]| -> Named<f64> { f.names.iter().cloned().zip(v.iter().copied()).collect() };
+    Cox { coef: by_name(&f.coef), se: by_name(&f.se), loglik: f.loglik, concordance: f.concordance }
 }
 
 #[cfg(test)]

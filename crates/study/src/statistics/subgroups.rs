@@ -3,9 +3,10 @@
 //! linear predictors (fitted on the whole cohort). Small groups are reported, with the reason,
 //! where a statistic cannot be estimated.
 
+use super::cv::Estimate;
+use super::report::{show_estimate, ByGroup, Group, GroupScore, Named};
 use crate::survival::harrell::harrell;
 use crate::survival::Surv;
-use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 /// The name of the group of rows whose value is blank.
@@ -15,66 +16,58 @@ pub const UNKNOWN: &str = "unknown";
 pub const FEW_EVENTS: usize = 10;
 
 /// `groups[i]` is row i's value of the column; `scores` are (name, one value per row).
-pub fn by_group(column: &str, groups: &[String], surv: &Surv, scores: &[(String, &Vec<f64>)], horizons: &[(String, f64)]) -> Value {
+pub fn by_group(column: &str, groups: &[String], surv: &Surv, scores: &[(String, &Vec<f64>)], horizons: &[(String, f64)]) -> ByGroup {
     let mut rows: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, g) in groups.iter().enumerate() {
         // A blank value (about 2% of MAMA-MIA's subtypes) is a group of its own, named.
         rows.entry(if g.trim().is_empty() { UNKNOWN } else { g.as_str() }).or_default().push(i);
     }
-    let mut out = Map::new();
+    let mut out = Named::default();
     for (g, idx) in rows {
         let sub = surv.subset(&idx);
-        let mut per = Map::new();
+        let mut per = Named::default();
         for (name, s) in scores {
             let sc: Vec<f64> = idx.iter().map(|&i| s[i]).collect();
-            let c = match harrell(&sub, &sc) {
-                Ok(c) if c.comparable > 0 => json!(c.c),
-                Ok(_) => json!({ "not_estimable": "no comparable pairs" }),
-                Err(e) => json!({ "not_estimable": e.to_string() }),
+            let harrell_c = match harrell(&sub, &sc) {
+                Ok(c) if c.comparable > 0 => Estimate::Value(c.c),
+                Ok(_) => Estimate::NotEstimable { not_estimable: "no comparable pairs".into() },
+                Err(e) => Estimate::NotEstimable { not_estimable: e.to_string() },
             };
-            let mut stats = json!({ "harrell_c": c, "auc": super::aucs(&sub, &sc, horizons) });
             // A score that does not vary within the group ranks nobody: C and AUC are 0.5 by
             // the tie convention. The Cox baseline on HR and HER2 is such a score within a
             // tumour subtype, which those two define; the report says so instead of leaving
             // a row of 0.5000 unexplained.
-            if sc.windows(2).all(|w| w[0] == w[1]) {
-                stats["constant"] = json!(true);
-            }
-            per.insert(name.clone(), stats);
+            let constant = sc.windows(2).all(|w| w[0] == w[1]);
+            per.push(name.clone(), GroupScore { harrell_c, auc: super::aucs(&sub, &sc, horizons), constant });
         }
-        let mut group = json!({ "n": sub.len(), "events": sub.events(), "scores": per });
         // Too few events for a stable C-index: shown, and flagged rather than hidden.
-        if sub.events() < FEW_EVENTS {
-            group["few_events"] = json!(true);
-        }
-        out.insert(g.to_owned(), group);
+        out.push(g, Group { n: sub.len(), events: sub.events(), scores: per, few_events: sub.events() < FEW_EVENTS });
     }
-    json!({ "column": column, "groups": out })
+    ByGroup { column: column.to_owned(), groups: out }
 }
 
 /// The per-group table of `render_text`.
-pub fn render(v: &Value, horizons: &[String]) -> String {
-    let f = |x: &Value| x.as_f64().map_or_else(|| "—".to_owned(), |x| format!("{x:.4}"));
-    let mut out = format!("By {}:\n", v["column"].as_str().unwrap_or(""));
+pub fn render(v: &ByGroup, horizons: &[String]) -> String {
+    let mut out = format!("By {}:\n", v.column);
     out.push_str(&format!("  {:<18} {:>4} {:>6}  {:<14} {:>9}", "group", "n", "events", "score", "Harrell C"));
     for h in horizons {
         out.push_str(&format!(" {:>14}", format!("AUC({h})")));
     }
     out.push('\n');
     let (mut constant, mut few) = (false, false);
-    for (g, r) in v["groups"].as_object().into_iter().flatten() {
-        let g = if r["few_events"] == true {
+    for (g, r) in v.groups.iter() {
+        let g = if r.few_events {
             few = true;
             format!("{g} †")
         } else {
             g.clone()
         };
-        for (name, s) in r["scores"].as_object().into_iter().flatten() {
-            let mark = if s["constant"] == true { "*" } else { "" };
+        for (name, s) in r.scores.iter() {
+            let mark = if s.constant { "*" } else { "" };
             constant |= !mark.is_empty();
-            out.push_str(&format!("  {g:<18} {:>4} {:>6}  {name:<14} {:>9}", r["n"].to_string(), r["events"].to_string(), format!("{}{mark}", f(&s["harrell_c"]))));
+            out.push_str(&format!("  {g:<18} {:>4} {:>6}  {name:<14} {:>9}", r.n.to_string(), r.events.to_string(), format!("{}{mark}", show_estimate(Some(&s.harrell_c)))));
             for h in horizons {
-                out.push_str(&format!(" {:>14}", f(&s["auc"][h.trim()])));
+                out.push_str(&format!(" {:>14}", show_estimate(s.auc.get(h.trim()))));
             }
             out.push('\n');
         }
@@ -99,8 +92,9 @@ mod tests {
         let varying = vec![3.0, 1.0, 2.0, 0.5, 0.1, 0.9];
         let baseline = vec![0.7, 0.7, 0.7, -0.2, -0.2, -0.2];
         let v = by_group("subtype", &groups, &surv, &[("dl".into(), &varying), ("baseline".into(), &baseline)], &[]);
+        let json = serde_json::to_value(&v).unwrap();
         for g in ["a", "b"] {
-            let s = &v["groups"][g]["scores"];
+            let s = &json["groups"][g]["scores"];
             assert_eq!(s["baseline"]["constant"], true);
             assert_eq!(s["baseline"]["harrell_c"], 0.5);
             assert!(s["dl"].get("constant").is_none());

@@ -14,8 +14,10 @@ impl Task for SurvivalStats {
     // 3: the table is named by node and file, not by its path in the cache; bootstrap
     // intervals in the text. (4: scores may come from another table. 5: results `by` a column.
     // 6: a score constant within a group is marked and explained. 7: a constant score is
-    // reported as such; with `fold`, per-fold and cross-validated results; predictions.csv.)
-    const VERSION: u32 = 7;
+    // reported as such; with `fold`, per-fold and cross-validated results; predictions.csv.
+    // 8: stats.txt's per-fold rows are aligned under their headings, as the typed report
+    // prints them; stats.json is unchanged.)
+    const VERSION: u32 = 8;
     const DESCRIPTION: &'static str = "Cox baseline vs baseline + score, C-indices, time-dependent AUC, Kang test";
 
     fn input_files(p: &Config) -> Vec<PathBuf> {
@@ -55,7 +57,7 @@ impl Task for SurvivalStats {
             }
         }
         let analysis = analyse_with_predictions(&table, &p).map_err(|e| TaskError::msg(e.to_string()))?;
-        let v = analysis.json;
+        let v = analysis.report;
         write_predictions(&ctx.out.join("predictions.csv"), &table, &p, &analysis.columns)?;
         let text = render_text(&v, &table, &p);
         let _ = writeln!(ctx.log, "{text}");
