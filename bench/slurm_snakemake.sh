@@ -45,8 +45,11 @@ timed() {
   calls=$(cat sbatch.log 2> /dev/null | wc -l)
   outputs=$(find pre results/pre -mindepth 1 -maxdepth 1 2> /dev/null | wc -l)
   if [ $rc = 0 ]; then
+    # Timed on its own: sdiag's answer above is not part of the rerun.
+    local t_again
+    t_again=$(date +%s.%N)
     SBATCH_LOG=$work/rerun-sbatch.log PATH=$dir/shim:$PATH timeout -k 10 120 "$@" > rerun.log 2>&1 || true
-    again=$(printf '%.2f s' "$(echo "$(date +%s.%N) - $t1" | bc)")
+    again=$(printf '%.2f s' "$(echo "$(date +%s.%N) - $t_again" | bc)")
   else
     again="—"
   fi

@@ -5,7 +5,11 @@
 //!
 //! The first instance of a kind to arrive opens a batch that others join. It is submitted,
 //! in arrays of at most `max` tasks, once a window passes with nobody joining, or once it
-//! has gathered for `GATHER_MAX` while instances kept trickling in. Each instance
+//! has gathered for `GATHER_MAX` while instances kept trickling in. While at least half of
+//! the jobs `--slurm-jobs` allows are queued or running, the cluster has work and a batch
+//! keeps gathering for `GATHER_MAX` whatever the pauses: jobs finish in waves (a node's
+//! slots turn over together), and a pause between waves would otherwise close every batch
+//! after one wave's worth of instances. Each instance
 //! then learns its task's id (`JOBID_INDEX`) and is watched, cancelled, reported and retried
 //! as a single job would be: Slurm treats an array task as a job of its own.
 
@@ -47,6 +51,9 @@ const GATHER_MAX: Duration = Duration::from_secs(10);
 
 pub struct Arrays {
     open: Open,
+    /// The jobs this run has queued or running (each holds a permit), and how many it may.
+    in_flight: Arc<tokio::sync::Semaphore>,
+    max_jobs: usize,
     /// How long a new batch waits for others to join it.
     window: Duration,
     /// Tasks per array, at most (Slurm's `MaxArraySize` bounds it on the cluster's side).
@@ -56,8 +63,8 @@ pub struct Arrays {
 }
 
 impl Arrays {
-    pub fn new(window: Duration, max: usize, exe: PathBuf, sbatch_args: Vec<String>) -> Arrays {
-        Arrays { open: Arc::default(), window, max: max.max(1), exe, sbatch_args }
+    pub fn new(window: Duration, max: usize, in_flight: Arc<tokio::sync::Semaphore>, max_jobs: usize, exe: PathBuf, sbatch_args: Vec<String>) -> Arrays {
+        Arrays { open: Arc::default(), in_flight, max_jobs, window, max: max.max(1), exe, sbatch_args }
     }
 
     /// Queues `job` (its job file written at `file`) into an array; the answer is its array
@@ -76,6 +83,7 @@ impl Arrays {
         };
         if first {
             let (open, window, max, exe, extra) = (self.open.clone(), self.window, self.max, self.exe.clone(), self.sbatch_args.clone());
+            let (in_flight, max_jobs) = (self.in_flight.clone(), self.max_jobs);
             tokio::spawn(async move {
                 // Submitted once nobody joined for a window, or it is full, or it has
                 // gathered for GATHER_MAX.
@@ -84,7 +92,11 @@ impl Arrays {
                     tokio::time::sleep(window).await;
                     let open = open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     let Some(batch) = open.get(&kind) else { break };
-                    if batch.joined.elapsed() >= window || batch.members.len() >= max || opened.elapsed() >= GATHER_MAX {
+                    // The batch's own members hold permits too: the others are what keeps
+                    // the cluster busy meanwhile.
+                    let others = max_jobs.saturating_sub(in_flight.available_permits()).saturating_sub(batch.members.len());
+                    let busy = others * 2 >= max_jobs;
+                    if (batch.joined.elapsed() >= window && !busy) || batch.members.len() >= max || opened.elapsed() >= GATHER_MAX {
                         break;
                     }
                 }

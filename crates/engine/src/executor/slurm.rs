@@ -10,6 +10,7 @@ use super::squeue::QueueWatch;
 use super::{BoxFuture, Cancel, Executor, Job, JobError};
 use crate::task::Device;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub struct SlurmOptions {
@@ -27,7 +28,7 @@ pub struct SlurmOptions {
 
 pub struct Slurm {
     opts: SlurmOptions,
-    in_flight: tokio::sync::Semaphore,
+    in_flight: Arc<tokio::sync::Semaphore>,
     queue: QueueWatch,
     arrays: Option<Arrays>,
 }
@@ -41,11 +42,11 @@ const SBATCH_GRACE: Duration = Duration::from_secs(5);
 
 impl Slurm {
     pub fn new(opts: SlurmOptions) -> Slurm {
-        let in_flight = tokio::sync::Semaphore::new(opts.max_jobs.max(1));
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(opts.max_jobs.max(1)));
         let queue = QueueWatch::new(opts.poll);
         // A batch waits as long as a job's result is looked for: the instances that the jobs
         // finishing in one look set free join one array.
-        let arrays = (opts.array_max > 1).then(|| Arrays::new(file_poll(opts.poll), opts.array_max, opts.exe.clone(), opts.sbatch_args.clone()));
+        let arrays = (opts.array_max > 1).then(|| Arrays::new(file_poll(opts.poll), opts.array_max, in_flight.clone(), opts.max_jobs.max(1), opts.exe.clone(), opts.sbatch_args.clone()));
         Slurm { opts, in_flight, queue, arrays }
     }
 }
