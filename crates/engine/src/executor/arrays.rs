@@ -95,8 +95,8 @@ impl Arrays {
                     // The batch's own members hold permits too: the others are what keeps
                     // the cluster busy meanwhile.
                     let others = max_jobs.saturating_sub(in_flight.available_permits()).saturating_sub(batch.members.len());
-                    let busy = others * 2 >= max_jobs;
-                    if (batch.joined.elapsed() >= window && !busy) || batch.members.len() >= max || opened.elapsed() >= GATHER_MAX {
+                    let gathering = Gathering { quiet: batch.joined.elapsed(), open: opened.elapsed(), members: batch.members.len(), others };
+                    if gathering.done(window, max, max_jobs) {
                         break;
                     }
                 }
@@ -112,6 +112,24 @@ impl Arrays {
             });
         }
         rx
+    }
+}
+
+/// Where a batch stands: how long since its last member joined and since it opened, its
+/// members, and the other jobs of this run queued or running.
+struct Gathering {
+    quiet: Duration,
+    open: Duration,
+    members: usize,
+    others: usize,
+}
+
+impl Gathering {
+    /// Whether to submit now: full, or gathered for `GATHER_MAX`, or quiet for a window while
+    /// the cluster has less than half of `max_jobs` to do.
+    fn done(&self, window: Duration, max: usize, max_jobs: usize) -> bool {
+        let busy = self.others * 2 >= max_jobs;
+        self.members >= max || self.open >= GATHER_MAX || (self.quiet >= window && !busy)
     }
 }
 
@@ -175,6 +193,20 @@ fn script_text(exe: &Path, members: &[Member]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_waits_out_pauses_while_the_cluster_is_busy_and_not_past_gather_max() {
+        let (w, s) = (Duration::from_secs(1), Duration::from_secs);
+        let g = |quiet, open, members, others| Gathering { quiet: s(quiet), open: s(open), members, others };
+        // Quiet for a window: submitted when the run has little queued, not when it is busy.
+        assert!(g(1, 3, 40, 100).done(w, 1000, 1000));
+        assert!(!g(1, 3, 40, 500).done(w, 1000, 1000));
+        // Busy or not, a full batch or one open for GATHER_MAX goes.
+        assert!(g(0, 3, 1000, 900).done(w, 1000, 1000));
+        assert!(g(0, 10, 40, 900).done(w, 1000, 1000));
+        // Still joining: it waits.
+        assert!(!g(0, 3, 40, 0).done(w, 1000, 1000));
+    }
 
     #[test]
     fn each_task_runs_its_own_job_file_and_writes_its_own_output() {
