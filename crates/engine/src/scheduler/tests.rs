@@ -53,18 +53,23 @@ impl Reporter for Recorder {
 
 const CHAIN: &str = "name: t\nparams: {x: 1}\nsets:\n  s: {values: [p, q]}\nnodes:\n  a: {foreach: s, shell: 'echo {s} {params.x}'}\n  b: {needs: a, shell: 'cat {inputs.a}'}\n  c: {needs: b, shell: 'cat {inputs.b}'}\n";
 
+/// `yaml` written to `dir/p.yaml` and loaded with the built-in tasks, `set` overriding params.
+fn load(dir: &Path, yaml: &str, set: &[(&str, &str)]) -> crate::spec::Spec {
+    let file = dir.join("p.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let mut registry = Registry::default();
+    crate::builtin::register(&mut registry);
+    let set: Vec<(String, String)> = set.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    crate::spec::load(&file, &set, &registry).unwrap()
+}
+
 /// One `dag run` of `yaml` in `dir` on `fake` with one CPU slot: its summary and its events.
 fn run(dir: &Path, yaml: &str, set: &[(&str, &str)], fake: Arc<Fake>, keep_going: bool) -> (Summary, Vec<String>) {
     run_on(1, dir, yaml, set, fake, keep_going)
 }
 
 fn run_on(cpus: u32, dir: &Path, yaml: &str, set: &[(&str, &str)], fake: Arc<Fake>, keep_going: bool) -> (Summary, Vec<String>) {
-    let file = dir.join("p.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    let mut registry = Registry::default();
-    crate::builtin::register(&mut registry);
-    let set: Vec<(String, String)> = set.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    let spec = crate::spec::load(&file, &set, &registry).unwrap();
+    let spec = load(dir, yaml, set);
     let x = Expansion::new(&spec).unwrap();
     let mut cache = Cache::open(&dir.join("cache"), LockMode::Wait, |_| {}).unwrap();
     let mut stat = StatCache::load(dir.join("cache/statcache"));
@@ -180,12 +185,7 @@ fn a_damaged_output_among_many_is_found_and_only_it_is_recomputed() {
 /// `dag plan` in `dir`: the scheduler driven by the dry-run executor, on a cache opened
 /// read-only, as the command does.
 fn plan(dir: &Path, yaml: &str, set: &[(&str, &str)]) -> crate::plan::Plan {
-    let file = dir.join("p.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    let mut registry = Registry::default();
-    crate::builtin::register(&mut registry);
-    let set: Vec<(String, String)> = set.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    let spec = crate::spec::load(&file, &set, &registry).unwrap();
+    let spec = load(dir, yaml, set);
     let x = Expansion::new(&spec).unwrap();
     let (listed, _) = crate::keys::list_inputs(&spec, &x.instances);
     let mut cache = Cache::open(&dir.join("cache"), LockMode::ReadOnly, |_| {}).unwrap();
