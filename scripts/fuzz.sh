@@ -13,7 +13,7 @@ cargo build --release --bin dag
 dag=$repo/target/release/dag
 corpus=$repo/fuzz/corpus
 seeds=$(mktemp -d); trap 'rm -rf "$seeds"' EXIT
-mkdir -p "$corpus"/{spec,nifti,table,bias_field,cache_logs,cohort,job_file}
+mkdir -p "$corpus"/{spec,nifti,table,bias_field,cache_logs,cohort,job_file,npy}
 
 # What the project writes: one small patient, N4 on it, and the cache that run leaves.
 "$dag" synth --out "$seeds/data" --patients 1 --unknown 0 > /dev/null
@@ -35,6 +35,8 @@ info=$(find "$seeds/data/patient_info_files" -name '*.json' | head -1)
 printf '{"id":"a[1]","value":"1","work":{"shell":{"command":"true"}},"staging":"s","log":"l","workdir":".","inputs":{},"device":"cpu","cpu_fallback":false,"cpus":1,"timeout_s":90}' > "$corpus/job_file/job"
 printf '{"error":null,"usage":{"cpu_s":0.5,"peak_rss_mb":12,"host":"n1","executor":"local"}}' > "$corpus/job_file/result"
 cp tests/fixtures/oracles/stats/*.csv "$corpus/table/" 2>/dev/null || true
+# .npy files as the study writes them: N4's lattices (float64).
+for j in "$seeds"/results/n4/*/bias/*/*.lattice.npy; do cp "$j" "$corpus/npy/$(basename "$(dirname "$j")")-lattice.npy"; done
 # Other tools' NIfTI files, where nibabel is installed.
 nib=$("${PYTHON:-python3}" -c 'import nibabel, os; print(os.path.join(os.path.dirname(nibabel.__file__), "tests", "data"))' 2>/dev/null || true)
 if [ -n "$nib" ] && [ -d "$nib" ]; then
@@ -46,7 +48,7 @@ fi
 
 cd fuzz
 failed=()
-for t in spec nifti table bias_field cache_logs cohort job_file; do
+for t in spec nifti table bias_field cache_logs cohort job_file npy; do
   echo "fuzz: $t for ${seconds}s"
   if ! cargo +nightly fuzz run -O "$t" "corpus/$t" -- -max_total_time="$seconds" -max_len=262144 -rss_limit_mb=4096 > "corpus/$t.log" 2>&1; then
     failed+=("$t")

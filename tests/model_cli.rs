@@ -38,3 +38,35 @@ fn the_dag_binary_does_not_load_libtorch() {
     assert!(out.status.success() && text.contains("libc.so"), "{text}");
     assert!(!text.contains("libtorch"), "dag must start without libtorch (0.4 s of static init):\n{text}");
 }
+
+/// Hostile inputs to the libtorch helper (#16): an .npy whose header claims 120 GB over 16
+/// bytes is refused before libtorch allocates its claim, and a safetensors header whose
+/// tensor points past the end of the file is refused by the reader; each names its file.
+#[test]
+fn a_lying_npy_header_and_a_safetensors_header_past_the_end_are_refused() {
+    let proj = Project::new("name: unused\nnodes: {}\n");
+    let mut liar = npy_bytes(&[1, 3, 32, 32], &[0.0f32; 3 * 32 * 32]);
+    let head = liar.len() - 4 * 3 * 32 * 32;
+    liar.truncate(head);
+    let text = String::from_utf8_lossy(&liar[10..head]).replace("(1, 3, 32, 32)", "(1, 3, 100000, 100000)");
+    let mut lie = liar[..10].to_vec();
+    lie.extend(text.trim_end().as_bytes());
+    lie.extend(std::iter::repeat_n(b' ', head - 10 - text.trim_end().len() - 1));
+    lie.push(b'\n');
+    lie.extend([0u8; 16]);
+    std::fs::write(proj.path("liar.npy"), &lie).unwrap();
+    std::fs::write(proj.path("ok.npy"), npy_bytes(&[1, 3, 32, 32], &[0.0f32; 3 * 32 * 32])).unwrap();
+    let header = br#"{"features.conv0.weight":{"dtype":"F32","shape":[64,3,7,7],"data_offsets":[0,37632]}}"#;
+    let mut past = (header.len() as u64).to_le_bytes().to_vec();
+    past.extend(header);
+    past.extend([0u8; 100]);
+    std::fs::write(proj.path("past.safetensors"), &past).unwrap();
+    let r = proj.dag(&["model", "logits", "--weights", "past.safetensors", "--input", "liar.npy"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("liar.npy: not a valid .npy: its header says shape [1, 3, 100000, 100000]"), "{}", r.stderr);
+    assert!(!r.stderr.contains("alloc"), "refused before any allocation: {}", r.stderr);
+    let r = proj.dag(&["model", "logits", "--weights", "past.safetensors", "--input", "ok.npy"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("past.safetensors: cannot read safetensors"), "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}

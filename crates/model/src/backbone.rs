@@ -71,14 +71,18 @@ pub fn build(b: &Backbone, device: Device, log: &mut dyn FnMut(String)) -> Resul
     Ok(Net { vs, net, split, pretrained })
 }
 
-/// Reads a .npy array. On failure, a file that cannot be opened gets the OS's words, and a
+/// Reads a .npy array. On failure, a file that cannot be opened gets the OS's words, one whose
+/// header claims more (or less) than the file holds says so, and a
 /// Fortran-ordered one (what numpy writes for an F-contiguous array; libtorch's reader cannot
 /// open it) an error that says how to save it instead.
 pub fn read_npy(path: &std::path::Path) -> Result<Tensor, String> {
+    if let Err(io) = std::fs::File::open(path) {
+        return Err(format!("{}: cannot read .npy: {io}", path.display()));
+    }
+    // libtorch allocates what the header claims before it reads: a lying header is refused
+    // first (#16).
+    dag_study::imaging::npy::check_size(path)?;
     Tensor::read_npy(path).map_err(|e| {
-        if let Err(io) = std::fs::File::open(path) {
-            return format!("{}: cannot read .npy: {io}", path.display());
-        }
         let hint = if e.to_string().contains("fortran order") { " (save it C-ordered: np.save(path, np.ascontiguousarray(x)))" } else { "" };
         format!("{}: cannot read .npy: {e}{hint}", path.display())
     })

@@ -67,9 +67,81 @@ pub fn read_f64(file: &std::path::Path, shape: &[usize]) -> Result<Vec<f64>, Str
     Ok(raw[head.len()..].chunks_exact(f64::SIZE).map(f64::get).collect())
 }
 
+/// Checks that a .npy file holds as many bytes as its header says, before a reader (libtorch's
+/// allocates what the header claims, then reads) trusts it: a header that lies about its
+/// shape is refused in a few microseconds instead of an allocation of its claim. Headers this
+/// does not understand (an exotic dtype) are left to the reader.
+pub fn check_size(file: &std::path::Path) -> Result<(), String> {
+    use std::io::Read;
+    let bad = |why: String| format!("{}: not a valid .npy: {why}", file.display());
+    let mut f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let len = f.metadata().map_err(|e| format!("{}: {e}", file.display()))?.len();
+    let mut start = [0u8; 12];
+    let got = f.by_ref().take(12).read(&mut start).map_err(|e| format!("{}: {e}", file.display()))?;
+    if got < 10 || &start[..6] != b"\x93NUMPY" {
+        return Err(bad("no .npy magic".into()));
+    }
+    // Version 1 has a 2-byte header length; 2 and 3 have 4 bytes.
+    let (hlen, at) = match start[6] {
+        1 => (u16::from_le_bytes([start[8], start[9]]) as u64, 10),
+        2 | 3 if got == 12 => (u32::from_le_bytes([start[8], start[9], start[10], start[11]]) as u64, 12),
+        v => return Err(bad(format!("version {v}"))),
+    };
+    if at + hlen > len {
+        return Err(bad(format!("its header claims {hlen} bytes, past the end of the file ({len} bytes)")));
+    }
+    let mut header = vec![0u8; hlen as usize];
+    std::os::unix::fs::FileExt::read_exact_at(&f, &mut header, at).map_err(|e| format!("{}: {e}", file.display()))?;
+    let header = String::from_utf8_lossy(&header);
+    let Some((size, shape)) = parse_header(&header) else { return Ok(()) };
+    let count = shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d));
+    let need = count.and_then(|c| c.checked_mul(size)).and_then(|b| b.checked_add(at + hlen));
+    match need {
+        Some(need) if need == len => Ok(()),
+        Some(need) => Err(bad(format!("its header says shape {shape:?}, {need} bytes in all, but the file has {len}"))),
+        None => Err(bad(format!("its header's shape {shape:?} overflows"))),
+    }
+}
+
+/// The element size and shape of a .npy header dict, where its dtype is a plain one.
+fn parse_header(h: &str) -> Option<(u64, Vec<u64>)> {
+    let value = |key: &str| h.split_once(&format!("'{key}':")).map(|(_, rest)| rest.trim_start());
+    let descr = value("descr")?.strip_prefix('\'')?.split('\'').next()?;
+    let size: u64 = descr.trim_start_matches(['<', '>', '|', '=']).get(1..)?.parse().ok()?;
+    let shape = value("shape")?.strip_prefix('(')?.split(')').next()?;
+    let dims = shape.split(',').map(str::trim).filter(|d| !d.is_empty()).map(|d| d.parse().ok()).collect::<Option<Vec<u64>>>()?;
+    Some((size, dims))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_that_lies_about_its_shape_is_refused_before_anything_is_allocated() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = dir.path().join("ok.npy");
+        std::fs::write(&ok, bytes(&[3, 2, 2], &[0.5f32; 12])).unwrap();
+        assert_eq!(check_size(&ok), Ok(()));
+        std::fs::write(&ok, bytes(&[], &[0.5f64])).unwrap();
+        assert_eq!(check_size(&ok), Ok(()), "a scalar");
+        // A header claiming 120 GB over 16 bytes of data.
+        let mut liar = preamble::<f32>(&[1, 3, 100_000, 100_000]);
+        liar.extend([0u8; 16]);
+        let file = dir.path().join("liar.npy");
+        std::fs::write(&file, &liar).unwrap();
+        let e = check_size(&file).unwrap_err();
+        assert!(e.contains("liar.npy: not a valid .npy: its header says shape [1, 3, 100000, 100000], 120000000128 bytes in all, but the file has 144"), "{e}");
+        // A shape whose product overflows, a truncated header, and no magic at all.
+        let mut huge = preamble::<f32>(&[u32::MAX as usize; 3]);
+        huge.extend([0u8; 4]);
+        std::fs::write(&file, &huge).unwrap();
+        assert!(check_size(&file).unwrap_err().contains("overflows"));
+        std::fs::write(&file, &liar[..40]).unwrap();
+        assert!(check_size(&file).unwrap_err().contains("past the end of the file"));
+        std::fs::write(&file, b"PK\x03\x04 not numpy").unwrap();
+        assert!(check_size(&file).unwrap_err().contains("no .npy magic"));
+    }
 
     #[test]
     fn header_is_what_numpy_writes() {
