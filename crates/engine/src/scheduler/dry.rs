@@ -31,7 +31,9 @@ impl Scheduler<'_> {
     pub fn plan(mut self) -> Plan {
         assert!(self.dry.is_some(), "Scheduler::plan needs the dry-run executor");
         let hashers = std::thread::available_parallelism().map_or(1, |n| n.get());
-        while !self.ready.is_empty() {
+        // (A plan keeps going past failures, so nothing sets `stopping`; were it set, the
+        // ready queue would no longer drain.)
+        while !self.ready.is_empty() && !self.stopping {
             self.resolve_ready(hashers);
         }
         let dry = self.dry.take().expect("checked above");

@@ -93,7 +93,13 @@ fn read_in_bulk(file: &Path, handle: &File, slab: Option<Range<usize>>) -> Resul
     let f = BufReader::with_capacity(1 << 20, handle);
     let mut src: Box<dyn Read> = if gz { Box::new(GzDecoder::new(f)) } else { Box::new(f) };
     let header = NiftiHeader::from_reader(&mut src)?;
+    let mut dims: Vec<usize> = header.dim()?.iter().map(|&d| usize::from(d)).collect();
+    // What the nifti crate reads instead allocates whatever its header claims: the claim is
+    // bounded here first, as ours is (a fuzzed header claimed petabytes of float128).
+    let claimed = usize::from(header.bitpix.max(8) as u16).div_ceil(8);
     if &header.magic != b"n+1\0" {
+        // A .hdr/.img pair (or no NIfTI-1 at all): its voxels are in another file.
+        claim(&dims, claimed)?;
         return Ok(None);
     }
     let t = header.data_type()?;
@@ -102,9 +108,11 @@ fn read_in_bulk(file: &Path, handle: &File, slab: Option<Range<usize>>) -> Resul
         NiftiType::Uint16 | NiftiType::Int16 => 2,
         NiftiType::Uint32 | NiftiType::Int32 | NiftiType::Float32 => 4,
         NiftiType::Uint64 | NiftiType::Int64 | NiftiType::Float64 => 8,
-        _ => return Ok(None),
+        _ => {
+            voxel_count(handle, gz, &dims, claimed, (header.vox_offset as u64).max(348))?;
+            return Ok(None);
+        }
     };
-    let mut dims: Vec<usize> = header.dim()?.iter().map(|&d| usize::from(d)).collect();
     // Extensions lie between the 348-byte header and the voxels; a slice is further in.
     let mut skip = (header.vox_offset as u64).saturating_sub(348);
     if let Some(slab) = slab {
@@ -168,9 +176,7 @@ const MAX_VOXEL_BYTES: u64 = 16 << 30;
 /// file, not an allocation that aborts the run. `start`: where the voxels begin.
 fn voxel_count(handle: &File, gz: bool, dims: &[usize], size: usize, start: u64) -> Result<usize, nifti::NiftiError> {
     let bad = |m: String| nifti::NiftiError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, m));
-    let count = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| bad(format!("the header's dimensions {dims:?} overflow")))?;
-    let bytes = (count as u64).checked_mul(size as u64).filter(|&b| b <= MAX_VOXEL_BYTES);
-    let bytes = bytes.ok_or_else(|| bad(format!("the header's dimensions {dims:?} describe more than {} GiB of voxels", MAX_VOXEL_BYTES >> 30)))?;
+    let (count, bytes) = claim(dims, size)?;
     let len = handle.metadata()?.len();
     let holds = if gz {
         // gzip's last four bytes: the uncompressed length modulo 2³² (one member, as every
@@ -189,6 +195,16 @@ fn voxel_count(handle: &File, gz: bool, dims: &[usize], size: usize, start: u64)
         return Err(bad(format!("the header's dimensions {dims:?} need {need} bytes, the file holds {holds}")));
     }
     Ok(count)
+}
+
+/// The voxels and bytes the dimensions claim, refused when they overflow or exceed
+/// `MAX_VOXEL_BYTES`.
+fn claim(dims: &[usize], size: usize) -> Result<(usize, u64), nifti::NiftiError> {
+    let bad = |m: String| nifti::NiftiError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, m));
+    let count = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| bad(format!("the header's dimensions {dims:?} overflow")))?;
+    let bytes = (count as u64).checked_mul(size as u64).filter(|&b| b <= MAX_VOXEL_BYTES);
+    let bytes = bytes.ok_or_else(|| bad(format!("the header's dimensions {dims:?} describe more than {} GiB of voxels", MAX_VOXEL_BYTES >> 30)))?;
+    Ok((count, bytes))
 }
 
 /// Fills `buf`, or says how much of it the file held.

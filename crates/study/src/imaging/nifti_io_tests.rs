@@ -186,3 +186,48 @@ fn a_header_that_claims_more_voxels_than_the_file_holds_is_an_error_not_an_alloc
         assert!(e.contains("the file holds"), "{e}");
     }
 }
+
+/// Rewrites the (uncompressed) header bytes of `path` with `edit`.
+fn patch(path: &Path, edit: impl Fn(&mut Vec<u8>)) {
+    let gz = path.extension().is_some_and(|e| e == "gz");
+    let mut bytes = std::fs::read(path).unwrap();
+    if gz {
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut plain).unwrap();
+        bytes = plain;
+    }
+    edit(&mut bytes);
+    if gz {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut e, &bytes).unwrap();
+        bytes = e.finish().unwrap();
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Voxels that the bulk reader leaves to the nifti crate (complex ones, or a .hdr/.img
+/// pair's) are bounded the same way first: the crate allocates whatever a header claims. The
+/// nifti fuzz target found a header claiming petabytes of float128 (2026-11-28).
+#[test]
+fn a_header_left_to_the_nifti_crate_is_bounded_before_the_crate_allocates() {
+    let dir = tempfile::tempdir().unwrap();
+    let complex64 = |b: &mut Vec<u8>| {
+        b[70..72].copy_from_slice(&32i16.to_le_bytes());
+        b[72..74].copy_from_slice(&64i16.to_le_bytes());
+    };
+    for name in ["cplx.nii", "cplx.nii.gz"] {
+        let path = lying(dir.path(), name, [32767, 32767, 32767]);
+        patch(&path, complex64);
+        let e = read_with_nan(&path).err().expect("refused").to_string();
+        assert!(e.contains(name) && e.contains("describe more than 16 GiB of voxels"), "{e}");
+        let path = lying(dir.path(), name, [200, 200, 200]);
+        patch(&path, complex64);
+        let e = read_with_nan(&path).err().expect("refused").to_string();
+        assert!(e.contains(name) && e.contains("the file holds"), "{e}");
+        // A .hdr/.img pair's header: its voxels are elsewhere, but the claim is bounded.
+        let path = lying(dir.path(), name, [32767, 32767, 32767]);
+        patch(&path, |b| b[344..348].copy_from_slice(b"ni1\0"));
+        let e = read_with_nan(&path).err().expect("refused").to_string();
+        assert!(e.contains("describe more than 16 GiB of voxels"), "{e}");
+    }
+}
