@@ -13,7 +13,7 @@ cargo build --release --bin dag
 dag=$repo/target/release/dag
 corpus=$repo/fuzz/corpus
 seeds=$(mktemp -d); trap 'rm -rf "$seeds"' EXIT
-mkdir -p "$corpus"/{spec,nifti,table,bias_field,cache_logs,cohort,job_file,npy}
+mkdir -p "$corpus"/{spec,nifti,table,bias_field,cache_logs,cohort,job_file,npy,safetensors}
 
 # What the project writes: one small patient, N4 on it, and the cache that run leaves.
 "$dag" synth --out "$seeds/data" --patients 1 --unknown 0 > /dev/null
@@ -37,6 +37,20 @@ printf '{"error":null,"usage":{"cpu_s":0.5,"peak_rss_mb":12,"host":"n1","executo
 cp tests/fixtures/oracles/stats/*.csv "$corpus/table/" 2>/dev/null || true
 # .npy files as the study writes them: N4's lattices (float64).
 for j in "$seeds"/results/n4/*/bias/*/*.lattice.npy; do cp "$j" "$corpus/npy/$(basename "$(dirname "$j")")-lattice.npy"; done
+# A small safetensors file in the layout torchvision weights have (names, F32, offsets).
+"${PYTHON:-python3}" - "$corpus/safetensors/seed" <<'PYEOF'
+import json, struct, sys
+tensors = {"features.conv0.weight": ("F32", [4, 3, 1, 1]), "classifier.bias": ("F32", [2])}
+header, blob = {}, b""
+for name, (dtype, shape) in tensors.items():
+    n = 4
+    for d in shape:
+        n *= d
+    header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(blob), len(blob) + n]}
+    blob += bytes(range(n % 256)) + bytes(n - n % 256)
+h = json.dumps(header).encode()
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(h)) + h + blob)
+PYEOF
 # Other tools' NIfTI files, where nibabel is installed.
 nib=$("${PYTHON:-python3}" -c 'import nibabel, os; print(os.path.join(os.path.dirname(nibabel.__file__), "tests", "data"))' 2>/dev/null || true)
 if [ -n "$nib" ] && [ -d "$nib" ]; then
@@ -48,7 +62,7 @@ fi
 
 cd fuzz
 failed=()
-for t in spec nifti table bias_field cache_logs cohort job_file npy; do
+for t in spec nifti table bias_field cache_logs cohort job_file npy safetensors; do
   echo "fuzz: $t for ${seconds}s"
   if ! cargo +nightly fuzz run -O "$t" "corpus/$t" -- -max_total_time="$seconds" -max_len=262144 -rss_limit_mb=4096 > "corpus/$t.log" 2>&1; then
     failed+=("$t")
