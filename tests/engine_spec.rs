@@ -173,3 +173,20 @@ fn plan_why_and_graph_explain_the_pipeline() {
     let text = p.dag(&["plan", "p.yaml"]).stdout;
     assert!(text.contains("summary: 3 cached, 0 run, 0 pending"), "{text}");
 }
+
+/// Hostile YAML (#16): a "billion laughs" of nested aliases and a self-referencing alias are
+/// refused quickly by the parser's budget, pointing into the file, never expanded.
+#[test]
+fn an_alias_bomb_and_a_self_referencing_alias_are_refused_at_once() {
+    let mut bomb = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..10 {
+        bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![format!("*a{}", i - 1); 9].join(", ")));
+    }
+    bomb.push_str("name: bomb\nnodes:\n  x: {shell: echo}\n");
+    for (yaml, want) in [(bomb.as_str(), "invalid YAML: budget breached"), ("name: s\nnodes: &n\n  x: *n\n", "p.yaml:3:6: error: invalid YAML: recursive references")] {
+        let p = Project::new(yaml);
+        let r = p.dag(&["check", "p.yaml"]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(r.stderr.contains(want), "{}", r.stderr);
+    }
+}

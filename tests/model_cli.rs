@@ -61,12 +61,13 @@ fn a_lying_npy_header_and_a_safetensors_header_past_the_end_are_refused() {
     past.extend(header);
     past.extend([0u8; 100]);
     std::fs::write(proj.path("past.safetensors"), &past).unwrap();
+    // Exit 4: bad data (README), as for a file that cannot be read.
     let r = proj.dag(&["model", "logits", "--weights", "past.safetensors", "--input", "liar.npy"]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stderr.contains("liar.npy: not a valid .npy: its header says shape [1, 3, 100000, 100000]"), "{}", r.stderr);
     assert!(!r.stderr.contains("alloc"), "refused before any allocation: {}", r.stderr);
     let r = proj.dag(&["model", "logits", "--weights", "past.safetensors", "--input", "ok.npy"]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stderr.contains("past.safetensors: cannot read safetensors"), "{}", r.stderr);
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
 }
