@@ -64,15 +64,24 @@ pub fn read(file: &Path) -> Result<Volume, NiftiIoError> {
 /// for describing a file, as `dag image info` does.
 pub fn read_with_nan(file: &Path) -> Result<Volume, NiftiIoError> {
     let err = |message: String| NiftiIoError::Read { file: file.to_owned(), message };
-    let (header, data) = match read_in_bulk(file, &open(file)?, None).map_err(|e| err(e.to_string()))? {
+    let (header, data) = match read_in_bulk(file, &open(file)?, None).map_err(|e| err(describe(&e)))? {
         Some(read) => read,
         None => {
-            let obj = ReaderOptions::new().read_file(file).map_err(|e| err(e.to_string()))?;
+            let obj = ReaderOptions::new().read_file(file).map_err(|e| err(describe(&e)))?;
             let header = obj.header().clone();
             (header, obj.into_volume().into_ndarray::<f32>().map_err(|e| err(e.to_string()))?)
         }
     };
     Ok(Volume { data, header })
+}
+
+/// The nifti crate's error in words: its I/O variant displays as Rust's debug form
+/// (`Io(Custom { kind: InvalidData, error: "…" })`), which hid the bounds' own messages.
+fn describe(e: &nifti::NiftiError) -> String {
+    match e {
+        nifti::NiftiError::Io(io) => io.to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// The file, or the file system's reason it cannot be read (an I/O error, not a bad file).
@@ -229,7 +238,7 @@ pub fn read_z_slice(file: &Path, z: usize) -> Result<Volume, NiftiIoError> {
 /// `dim` is the whole volume's): a .nii.gz is decompressed only as far as the slab's end.
 pub fn read_z_slab(file: &Path, slab: Range<usize>) -> Result<Volume, NiftiIoError> {
     let err = |message: String| NiftiIoError::Read { file: file.to_owned(), message };
-    let (header, data) = match read_in_bulk(file, &open(file)?, Some(slab.clone())).map_err(|e| err(e.to_string()))? {
+    let (header, data) = match read_in_bulk(file, &open(file)?, Some(slab.clone())).map_err(|e| err(describe(&e)))? {
         Some(read) => read,
         None => {
             let v = read(file)?;

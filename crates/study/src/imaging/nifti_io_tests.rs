@@ -220,6 +220,7 @@ fn a_header_left_to_the_nifti_crate_is_bounded_before_the_crate_allocates() {
         patch(&path, complex64);
         let e = read_with_nan(&path).err().expect("refused").to_string();
         assert!(e.contains(name) && e.contains("describe more than 16 GiB of voxels"), "{e}");
+        assert!(!e.contains("Custom {"), "in words, not Rust's debug form: {e}");
         let path = lying(dir.path(), name, [200, 200, 200]);
         patch(&path, complex64);
         let e = read_with_nan(&path).err().expect("refused").to_string();
