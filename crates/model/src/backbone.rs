@@ -76,11 +76,8 @@ pub fn build(b: &Backbone, device: Device, log: &mut dyn FnMut(String)) -> Resul
 /// Fortran-ordered one (what numpy writes for an F-contiguous array; libtorch's reader cannot
 /// open it) an error that says how to save it instead.
 pub fn read_npy(path: &std::path::Path) -> Result<Tensor, String> {
-    if let Err(io) = std::fs::File::open(path) {
-        return Err(format!("{}: cannot read .npy: {io}", path.display()));
-    }
     // libtorch allocates what the header claims before it reads: a lying header is refused
-    // first (#16).
+    // first (#16), as is a file that cannot be opened.
     dag_study::imaging::npy::check_size(path)?;
     Tensor::read_npy(path).map_err(|e| {
         let hint = if e.to_string().contains("fortran order") { " (save it C-ordered: np.save(path, np.ascontiguousarray(x)))" } else { "" };

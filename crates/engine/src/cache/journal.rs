@@ -38,10 +38,8 @@ pub(crate) fn read(path: &Path) -> std::io::Result<HashMap<String, ActionRecord>
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
         Err(e) => return Err(e),
     };
-    // Only complete lines count: a line without its newline was torn by a crash.
-    let complete = text.iter().rposition(|&b| b == b'\n').map_or(&[][..], |end| &text[..end]);
-    let mut map = HashMap::with_capacity(complete.len() / 160);
-    for line in complete.split(|&b| b == b'\n') {
+    let mut map = HashMap::with_capacity(text.len() / 160);
+    for line in super::complete_lines(&text) {
         if let Some(rec) = std::str::from_utf8(line).ok().and_then(ActionRecord::parse) {
             map.insert(rec.key.clone(), rec);
         }

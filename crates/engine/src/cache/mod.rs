@@ -38,6 +38,13 @@ pub enum CacheError {
     Corrupt { digest: String, detail: String },
 }
 
+/// The complete lines of an append-only log: a last line without its newline was torn by a
+/// crash and is left out.
+pub(crate) fn complete_lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let complete = text.iter().rposition(|&b| b == b'\n').map_or(&[][..], |end| &text[..end]);
+    complete.split(|&b| b == b'\n')
+}
+
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
     move |source| CacheError::Io { path: path.to_owned(), source }
 }

@@ -175,11 +175,7 @@ pub(super) fn read_index(path: &Path) -> std::io::Result<HashMap<String, Arc<Man
         Err(e) => return Err(e),
     };
     let mut map = HashMap::with_capacity(text.len() / 200);
-    let complete = match text.iter().rposition(|&b| b == b'\n') {
-        Some(end) => &text[..end],
-        None => &[][..],
-    };
-    for line in complete.split(|&b| b == b'\n') {
+    for line in super::complete_lines(&text) {
         match std::str::from_utf8(line).ok().and_then(parse_line) {
             Some((d, Some(m))) => {
                 map.insert(d, Arc::new(m));

@@ -141,20 +141,24 @@ fn read_tail(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
 /// The last line of the log for job `id` (`JobId=ID …`; an array task `A_T` is the line with
 /// `ArrayJobId=A` and `ArrayTaskId=T` where the log has them), read as `scontrol`'s record.
 fn find_jobcomp(log: &str, id: &str) -> Option<String> {
-    let field = |line: &str, name: &str| line.split_whitespace().find_map(|w| w.strip_prefix(name)).map(str::to_owned);
     let is_job = |line: &str| match id.split_once('_') {
-        Some((array, task)) => field(line, "ArrayJobId=").as_deref() == Some(array) && field(line, "ArrayTaskId=").as_deref() == Some(task),
-        None => field(line, "JobId=").as_deref() == Some(id),
+        Some((array, task)) => field(line, "ArrayJobId=") == Some(array) && field(line, "ArrayTaskId=") == Some(task),
+        None => field(line, "JobId=") == Some(id),
     };
     log.lines().rev().find(|l| is_job(l)).and_then(parse_scontrol)
 }
 
+/// The value of `NAME=` (`name` given with its `=`) in `scontrol`'s and the job completion
+/// log's `KEY=VALUE` records.
+fn field<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    text.split_whitespace().find_map(|w| w.strip_prefix(name))
+}
+
 fn parse_scontrol(text: &str) -> Option<String> {
-    let field = |name: &str| text.split_whitespace().find_map(|w| w.strip_prefix(name)).map(str::to_owned);
-    let state = field("JobState=")?;
-    Some(match field("ExitCode=") {
+    let state = field(text, "JobState=")?;
+    Some(match field(text, "ExitCode=") {
         Some(code) => format!("{state}, exit code {code}"),
-        None => state,
+        None => state.to_owned(),
     })
 }
 

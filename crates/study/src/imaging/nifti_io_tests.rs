@@ -152,22 +152,11 @@ fn lying(dir: &Path, name: &str, dims: [i16; 3]) -> PathBuf {
     let small = v.data.slice(ndarray::s![0..4, 0..4, 0..4]).to_owned().into_dyn();
     let path = dir.join(name);
     write_f32(&path, &small, &v.header).unwrap();
-    let gz = name.ends_with(".gz");
-    let mut bytes = std::fs::read(&path).unwrap();
-    if gz {
-        let mut plain = Vec::new();
-        flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut plain).unwrap();
-        bytes = plain;
-    }
-    for (k, d) in dims.iter().enumerate() {
-        bytes[42 + 2 * k..44 + 2 * k].copy_from_slice(&d.to_le_bytes());
-    }
-    if gz {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        std::io::Write::write_all(&mut e, &bytes).unwrap();
-        bytes = e.finish().unwrap();
-    }
-    std::fs::write(&path, bytes).unwrap();
+    patch(&path, |bytes| {
+        for (k, d) in dims.iter().enumerate() {
+            bytes[42 + 2 * k..44 + 2 * k].copy_from_slice(&d.to_le_bytes());
+        }
+    });
     path
 }
 

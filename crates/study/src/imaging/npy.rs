@@ -74,7 +74,7 @@ pub fn read_f64(file: &std::path::Path, shape: &[usize]) -> Result<Vec<f64>, Str
 pub fn check_size(file: &std::path::Path) -> Result<(), String> {
     use std::io::Read;
     let bad = |why: String| format!("{}: not a valid .npy: {why}", file.display());
-    let mut f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut f = std::fs::File::open(file).map_err(|e| format!("{}: cannot read .npy: {e}", file.display()))?;
     let len = f.metadata().map_err(|e| format!("{}: {e}", file.display()))?.len();
     let mut start = [0u8; 12];
     let got = f.by_ref().take(12).read(&mut start).map_err(|e| format!("{}: {e}", file.display()))?;

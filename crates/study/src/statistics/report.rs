@@ -53,6 +53,15 @@ pub enum Fitted<T> {
     NotEstimable { not_estimable: String },
 }
 
+impl<T> Fitted<T> {
+    pub fn as_ref(&self) -> Fitted<&T> {
+        match self {
+            Fitted::Fitted(t) => Fitted::Fitted(t),
+            Fitted::NotEstimable { not_estimable } => Fitted::NotEstimable { not_estimable: not_estimable.clone() },
+        }
+    }
+}
+
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Report {
     pub n: usize,

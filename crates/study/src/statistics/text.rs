@@ -9,7 +9,7 @@ use crate::survival::cox::Ties;
 /// The same results as a table a person can read.
 pub fn render_text(v: &Report, table: &Table, cfg: &Config) -> String {
     let mut out = format!("{}: n = {}, events = {}\n\n", table.file.display(), v.n, v.events);
-    for (model, m) in [("baseline", Fitted::Fitted(v.cox.baseline.clone())), ("combined", v.cox.combined.clone())] {
+    for (model, m) in [("baseline", Fitted::Fitted(&v.cox.baseline)), ("combined", v.cox.combined.as_ref())] {
         let m = match m {
             Fitted::NotEstimable { not_estimable } => {
                 out.push_str(&format!("Cox {model}: not fitted: {not_estimable}\n\n"));
