@@ -15,7 +15,7 @@ fn info_json_equals_nibabel() {
         "affine": [[-0.800000011920929, 0.0, 0.0, -0.0], [0.0, -0.800000011920929, 0.0, -0.0], [0.0, 0.0, 2.0, 0.0], [0.0, 0.0, 0.0, 1.0]]});
     assert_eq!(got, want);
     let bad = p.dag(&["image", "info", "p.yaml"]);
-    assert_eq!(bad.code, 2);
+    assert_eq!(bad.code, 4, "bad data");
     assert!(bad.stderr.contains("p.yaml: not a readable NIfTI file"), "{}", bad.stderr);
 }
 
@@ -37,15 +37,18 @@ fn info_describes_a_volume_with_nan() {
     assert!(r.stdout.contains("2 voxels are NaN"), "{}", r.stdout);
 }
 
-/// The exit codes the README gives: a file the system cannot reach or write is an I/O error
-/// (4), a file that is not what it should be is bad input (2).
+/// The exit codes the README gives: 4 both for a file the system cannot reach or write (I/O)
+/// and for one that is not what it should be (bad data); 2 is for the command line.
 #[test]
-fn io_failures_exit_with_4_and_bad_files_with_2() {
+fn io_failures_and_bad_files_exit_with_4() {
     let p = Project::new("name: unused\nnodes: {}\n");
     let missing = p.dag(&["image", "info", "nowhere.nii.gz"]);
     assert_eq!(missing.code, 4, "{}", missing.stderr);
     assert!(missing.stderr.contains("nowhere.nii.gz"), "{}", missing.stderr);
-    assert_eq!(p.dag(&["image", "info", "p.yaml"]).code, 2);
+    let not_nifti = p.dag(&["image", "info", "p.yaml"]);
+    assert_eq!(not_nifti.code, 4, "{}", not_nifti.stderr);
+    assert!(not_nifti.stderr.contains("p.yaml"), "{}", not_nifti.stderr);
+    assert_eq!(p.dag(&["image", "info"]).code, 2, "a missing argument is usage");
     let stats = p.dag(&["stats", "nowhere.csv", "--score", "s"]);
     assert_eq!(stats.code, 4, "{}", stats.stderr);
     assert!(stats.stderr.contains("nowhere.csv"), "{}", stats.stderr);

@@ -27,7 +27,7 @@ fn logits_of_a_torchvision_checkpoint_match_the_reference() {
     // A wrong input shape is named.
     std::fs::write(proj.path("gray.npy"), npy_bytes(&[1, 1, 96, 80], &x[..96 * 80])).unwrap();
     let bad = proj.dag(&["model", "logits", "--weights", "w.safetensors", "--input", "gray.npy"]);
-    assert_eq!(bad.code, 2);
+    assert_eq!(bad.code, 4, "bad data");
     assert!(bad.stderr.contains("gray.npy: expected a float32 array of shape (1, 3, H, W)"), "{}", bad.stderr);
 }
 

@@ -17,10 +17,10 @@ fn correct(input: &Path, output: &Path, bias_out: Option<&Path>, shrink: usize, 
     let v = nifti_io::read(input).map_err(err)?;
     let m = if mask == "auto" { None } else { Some(nifti_io::read(Path::new(mask)).map_err(err)?.data) };
     let start = std::time::Instant::now();
-    let field = n4::n4(&v.data, m.as_ref(), &n4::N4Options { shrink, ..Default::default() }).map_err(|e| Error::Usage(format!("{}: {e}", input.display())))?;
+    let field = n4::n4(&v.data, m.as_ref(), &n4::N4Options { shrink, ..Default::default() }).map_err(|e| Error::BadData(format!("{}: {e}", input.display())))?;
     let header = v.header;
     let mut corrected = v.data;
-    field.correct(&mut corrected).map_err(Error::Usage)?;
+    field.correct(&mut corrected).map_err(|e| Error::BadData(format!("{}: {e}", input.display())))?;
     let secs = start.elapsed().as_secs_f64();
     nifti_io::write_f32(output, &corrected, &header).map_err(err)?;
     if let Some(b) = bias_out {
@@ -47,8 +47,8 @@ fn info(file: &Path, json: bool) -> Result<(), Error> {
     Ok(())
 }
 
-/// A file the system cannot reach or write exits with 4 (I/O); one that is not a usable
-/// NIfTI file with 2, as other bad input does.
+/// Both exit with 4 (README), but keep their kinds: a file the system cannot reach or write
+/// (I/O), and one that is not a usable NIfTI volume (bad data).
 fn nifti_error(e: nifti_io::NiftiIoError) -> Error {
-    if e.is_io() { Error::DataIo(e.to_string()) } else { Error::Usage(e.to_string()) }
+    if e.is_io() { Error::DataIo(e.to_string()) } else { Error::BadData(e.to_string()) }
 }

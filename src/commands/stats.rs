@@ -2,7 +2,7 @@
 
 use crate::cli::StatsArgs;
 use dag_engine::error::Error;
-use dag_study::statistics::{analyse, render_text, table::Table, Config};
+use dag_study::statistics::{analyse, render_text, table::Table, Config, StatsError};
 
 pub fn stats(a: StatsArgs) -> Result<(), Error> {
     let cfg = Config {
@@ -21,15 +21,20 @@ pub fn stats(a: StatsArgs) -> Result<(), Error> {
         ..Config::default()
     };
     super::validated::<dag_study::statistics::task::SurvivalStats>(&cfg)?;
-    // A file that cannot be opened is an I/O error (exit 4); one that opens but holds a bad
-    // table is bad input (exit 2, README).
     std::fs::File::open(&a.file).map_err(|source| Error::Io { path: a.file.clone(), source })?;
-    let table = Table::read(&a.file).map_err(|e| Error::Usage(e.to_string()))?;
-    let v = analyse(&table, &cfg).map_err(|e| Error::Usage(e.to_string()))?;
+    let table = Table::read(&a.file).map_err(|e| stats_error(e.into()))?;
+    let v = analyse(&table, &cfg).map_err(stats_error)?;
     if a.json {
         crate::stdout::outln!("{}", serde_json::to_string_pretty(&v).expect("json"));
     } else {
         crate::stdout::out!("{}", render_text(&v, &table, &cfg));
     }
     Ok(())
+}
+
+/// The README's exit codes: a request the table cannot answer (an option, a column it lacks)
+/// is usage (2); a table whose data is bad (a cell that is not a number, no events) is bad
+/// data (4), as a file that cannot be opened is.
+fn stats_error(e: StatsError) -> Error {
+    if e.is_usage() { Error::Usage(e.to_string()) } else { Error::BadData(e.to_string()) }
 }

@@ -20,6 +20,10 @@ pub enum Error {
     /// A file that cannot be read or written, already named in the message.
     #[error("{0}")]
     DataIo(String),
+    /// An input file that was read but holds damaged or malformed data (a volume that is not
+    /// NIfTI, a table cell that is not a number), named with what is wrong in the message.
+    #[error("{0}")]
+    BadData(String),
     /// Some instances failed; the summary has already said which.
     #[error("the run failed")]
     RunFailed,
@@ -37,7 +41,7 @@ impl Error {
             Error::RunFailed => 1,
             Error::Spec(_) | Error::Diagnostics(_) | Error::Usage(_) => 2,
             Error::Cache(CacheError::Locked(..)) => 3,
-            Error::Cache(_) | Error::Io { .. } | Error::DataIo(_) => 4,
+            Error::Cache(_) | Error::Io { .. } | Error::DataIo(_) | Error::BadData(_) => 4,
             Error::Interrupted => 130,
             Error::Child(code) => *code,
         }

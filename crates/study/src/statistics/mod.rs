@@ -92,6 +92,18 @@ pub enum StatsError {
     Usage(String),
 }
 
+impl StatsError {
+    /// Whether the request is at fault (an option, a column name the table lacks), as opposed
+    /// to the table's data: the two leave `dag stats` with different exit codes (README).
+    pub fn is_usage(&self) -> bool {
+        match self {
+            StatsError::Usage(_) => true,
+            StatsError::Table(t) => t.is_missing_column(),
+            StatsError::Stat { .. } => false,
+        }
+    }
+}
+
 fn tied(v: &[f64]) -> usize {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);

@@ -9,6 +9,17 @@ pub enum TableError {
     File { file: PathBuf, message: String },
     #[error("{file}, column `{column}`, line {line}: {message}")]
     Cell { file: PathBuf, column: String, line: usize, message: String },
+    /// A column the caller named is absent: the fault is in the request, not the file.
+    #[error("{file}: no column `{name}` (columns: {columns})")]
+    NoColumn { file: PathBuf, name: String, columns: String },
+}
+
+impl TableError {
+    /// Whether the request named a column the file lacks (a usage error) rather than the
+    /// file holding bad data.
+    pub fn is_missing_column(&self) -> bool {
+        matches!(self, TableError::NoColumn { .. })
+    }
 }
 
 /// Numeric columns of a CSV file, by name. Line numbers count the header as line 1.
@@ -48,9 +59,10 @@ impl Table {
     }
 
     fn column(&self, name: &str) -> Result<&[Option<String>], TableError> {
-        self.columns.get(name).map(Vec::as_slice).ok_or_else(|| TableError::File {
+        self.columns.get(name).map(Vec::as_slice).ok_or_else(|| TableError::NoColumn {
             file: self.file.clone(),
-            message: format!("no column `{name}` (columns: {})", self.header.join(", ")),
+            name: name.to_owned(),
+            columns: self.header.join(", "),
         })
     }
 

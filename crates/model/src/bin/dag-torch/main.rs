@@ -105,18 +105,18 @@ fn main() {
     std::process::exit(code);
 }
 
-/// Exit codes as `dag`'s (README): a file that cannot be read or is damaged is 4 (bad data
-/// or I/O); a readable array of the wrong shape, or weights of another network, is 2 (the
-/// wrong file given).
+/// Exit codes as `dag`'s (README): every fault of a file given (unreadable, damaged, an array
+/// of the wrong shape, weights of another network) is 4, bad data or I/O; clap's usage
+/// errors are 2.
 fn logits(weights: &std::path::Path, input: &std::path::Path, json: bool) -> Result<(), (i32, String)> {
     let x = dag_model::backbone::read_npy(input).map_err(|e| (4, e))?;
     let size = x.size();
     if size.len() != 4 || size[0] != 1 || size[1] != 3 || x.kind() != tch::Kind::Float {
-        return Err((2, format!("{}: expected a float32 array of shape (1, 3, H, W), found {:?} {size:?}", input.display(), x.kind())));
+        return Err((4, format!("{}: expected a float32 array of shape (1, 3, H, W), found {:?} {size:?}", input.display(), x.kind())));
     }
     let mut vs = nn::VarStore::new(tch::Device::Cpu);
     let net = DenseNet121::new(&vs.root(), 1000);
-    let report = load_torchvision(&mut vs, weights, false).map_err(|e| (if matches!(e, dag_model::weights::WeightsError::Read { .. }) { 4 } else { 2 }, e.to_string()))?;
+    let report = load_torchvision(&mut vs, weights, false).map_err(|e| (4, e.to_string()))?;
     if !report.unexpected.is_empty() {
         eprintln!("warning: {} tensors in {} have no place in DenseNet121: {}", report.unexpected.len(), weights.display(), report.unexpected.join(", "));
     }
