@@ -135,6 +135,22 @@ pub enum Command {
     /// Survival statistics of a cohort table: Cox baseline vs baseline + score, C-indices,
     /// time-dependent AUC, and the Kang test.
     Stats(StatsArgs),
+    /// PyRadiomics' 107 default features (shape, first order, GLCM, GLRLM, GLSZM, GLDM,
+    /// NGTDM) of a volume within a mask.
+    Radiomics {
+        #[arg(long)]
+        image: PathBuf,
+        #[arg(long)]
+        mask: PathBuf,
+        /// The width of the grey-level bins (PyRadiomics' binWidth).
+        #[arg(long, default_value_t = 25.0)]
+        bin_width: f64,
+        /// The mask's label for the ROI.
+        #[arg(long, default_value_t = 1)]
+        label: u32,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

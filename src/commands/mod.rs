@@ -8,6 +8,7 @@ mod graph;
 mod image;
 mod model;
 mod plan;
+mod radiomics;
 mod run;
 mod stats;
 mod synth;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Stats(a) => stats::stats(a),
         Command::Synth { out, options } => synth::synth(&out, &options),
         Command::Image(c) => image::image(c),
+        Command::Radiomics { image, mask, bin_width, label, json } => radiomics::radiomics(&image, &mask, &dag_study::radiomics::Settings { bin_width, label }, json),
         Command::Model(c) => model::model(c),
         Command::Exec { job } => exec::exec(&registry, &job),
         Command::Tasks => tasks::tasks(&registry),

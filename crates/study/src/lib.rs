@@ -5,6 +5,7 @@ use dag_engine::task::Registry;
 
 pub mod data;
 pub mod imaging;
+pub mod radiomics;
 pub mod ranges;
 pub mod report;
 // The network itself needs libtorch: it is the dag-model crate, run through `dag-torch`.
