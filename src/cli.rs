@@ -219,6 +219,9 @@ pub struct StatsArgs {
     /// censoring from the other folds), their mean ± sd, and cross-validated Cox models.
     #[arg(long)]
     pub fold: Option<String>,
+    /// Another score column to test the score against (Kang): `kang.<score>_vs_<versus>`.
+    #[arg(long)]
+    pub versus: Option<String>,
 }
 
 #[derive(Args, Debug)]

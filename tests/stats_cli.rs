@@ -198,3 +198,30 @@ fn ties_is_one_option_for_the_task_and_the_command_line() {
     assert_eq!(task["cox"], breslow["cox"]);
     assert_ne!(breslow["cox"]["baseline"]["loglik"], efron["cox"]["baseline"]["loglik"]);
 }
+
+/// `--versus`: the Kang test of the score against another column. Against a column holding
+/// the baseline Cox model's linear predictor it must give compareC's test of the score against
+/// the baseline (the test reads only the ranks, which the column and the model share).
+#[test]
+fn versus_tests_the_score_against_another_column_as_compare_c() {
+    let p = Project::new("name: unused\nnodes: {}\n");
+    let want: Value = serde_json::from_str(&std::fs::read_to_string(oracle_dir().join("cohort_days.json")).unwrap()).unwrap();
+    let (b_hr, b_her2) = (want["cox"]["baseline"]["coef"]["HR"].as_f64().unwrap(), want["cox"]["baseline"]["coef"]["HER2"].as_f64().unwrap());
+    let text = std::fs::read_to_string(oracle_dir().join("cohort_days.csv")).unwrap();
+    let mut lines = text.lines();
+    let mut csv = format!("{},base\n", lines.next().unwrap());
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        let (hr, her2): (f64, f64) = (f[3].parse().unwrap(), f[4].parse().unwrap());
+        csv.push_str(&format!("{line},{}\n", hr * b_hr + her2 * b_her2));
+    }
+    p.write("c.csv", &csv);
+    let r = p.dag(&["stats", "c.csv", "--score", "dl_score", "--covariates", "HR,HER2", "--versus", "base", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let got: Value = serde_json::from_str(&r.stdout).unwrap();
+    let (g, w) = (&got["kang"]["dl_score_vs_base"], &want["kang"]["dl_score_vs_baseline"]);
+    for key in ["delta_c", "z", "p"] {
+        assert!((g[key].as_f64().unwrap() - w[key].as_f64().unwrap()).abs() < 1e-6, "{key}: {g} against compareC {w}");
+    }
+    assert!((g["var"].as_f64().unwrap() - w["var"].as_f64().unwrap()).abs() < 1e-9, "{g}");
+}

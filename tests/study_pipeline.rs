@@ -15,7 +15,7 @@ fn the_study_runs_end_to_end_and_reruns_only_what_a_change_touches() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let ran = r.ran();
     let per_patient = |node: &str| ran.iter().filter(|i| i.starts_with(&format!("{node}["))).count();
-    assert_eq!((per_patient("n4"), per_patient("resample"), per_patient("crop"), per_patient("features")), (60, 60, 60, 60), "per kept patient: N4, resampling, crop, prefix features");
+    assert_eq!((per_patient("n4"), per_patient("resample"), per_patient("crop"), per_patient("features"), per_patient("radiomics")), (60, 60, 60, 60, 60), "per kept patient: N4, resampling, crop, prefix features, radiomics");
     assert_eq!(per_patient("train"), 5, "one training node per fold");
     // The folds train in a libtorch worker process: the trace counts what it used (it holds
     // libtorch, over 100 MB, where the task's own thread in `dag` grows by little).
@@ -26,7 +26,7 @@ fn the_study_runs_end_to_end_and_reruns_only_what_a_change_touches() {
         assert!(r["cpu_s"].as_f64().unwrap() > 0.0 && r["peak_rss_mb"].as_f64().unwrap() > 100.0, "{r}");
     }
     let rest: Vec<String> = ran.iter().filter(|i| !i.contains('[')).cloned().collect();
-    assert_eq!(rest, ids(&["cohort", "dataset", "folds", "logistic", "report", "scores", "statistics", "truth"]));
+    assert_eq!(rest, ids(&["cohort", "dataset", "folds", "logistic", "radiomics_model", "radiomics_stats", "report", "scores", "statistics", "truth"]));
     let npy = std::fs::read(p.path("results/crop").read_dir().unwrap().next().unwrap().unwrap().path().join("crop.npy")).unwrap();
     assert_eq!(npy.len(), 128 + 3 * 224 * 224 * 4);
     let report = p.read("results/report/report.txt");
@@ -34,6 +34,11 @@ fn the_study_runs_end_to_end_and_reruns_only_what_a_change_touches() {
     assert!(report.contains("Trained on the CPU.\n"), "{report}");
     assert!(report.contains("DenseNet121 (out-of-fold) — mean ± sd across folds: C ") && report.contains("Cox HR + HER2 → + score, cross-validated: "), "{report}");
     assert!(report.trim_end().ends_with("Full report: results/report/report.html"), "{report}");
+    // The radiomics baseline: its out-of-fold C, and tested against the network's score.
+    assert!(report.contains("Radiomics: L2 logistic regression on PyRadiomics' 107 features: C ") && report.contains("against the DenseNet121 score (Kang test"), "{report}");
+    let radiomics: serde_json::Value = serde_json::from_str(&p.read("results/radiomics_stats/stats.json")).unwrap();
+    assert!(radiomics["kang"]["radiomics_score_vs_dl_score"]["p"].is_number(), "{radiomics}");
+    assert_eq!(radiomics["cross_validated"]["per_fold"].as_array().unwrap().len(), 5);
     // The report's numbers for scripts: the network's held-out folds and both Cox comparisons.
     let summary: serde_json::Value = serde_json::from_str(&p.read("results/report/summary.json")).unwrap();
     let folds = summary["per_fold"].as_array().unwrap();
@@ -73,7 +78,7 @@ fn the_study_runs_end_to_end_and_reruns_only_what_a_change_touches() {
     let c = stats["scores"]["imaging_term"]["harrell_c"].as_f64().unwrap();
     assert!((c - truth["true_imaging_term"]["harrell_c"].as_f64().unwrap()).abs() < 1e-12);
     let again = p.run(&[&args[..], &["--set", "bootstrap=30"]].concat());
-    assert_eq!(again.ran(), ids(&["logistic", "report", "statistics", "truth"]));
+    assert_eq!(again.ran(), ids(&["logistic", "radiomics_stats", "report", "statistics", "truth"]));
     // More epochs retrain the folds, not the per-patient stages.
     let longer = p.run(&["--set", "patients=60", "--set", "epochs=4", "--set", "bootstrap=30"]);
     let trained: Vec<String> = longer.ran().into_iter().filter(|i| i.contains('[')).collect();
@@ -81,8 +86,18 @@ fn the_study_runs_end_to_end_and_reruns_only_what_a_change_touches() {
     // A wider crop margin reruns the crops and everything downstream of them, not N4, the data,
     // the folds or the true term's statistics.
     let wider = p.run(&["--set", "patients=60", "--set", "epochs=4", "--set", "bootstrap=30", "--set", "margin_mm=12"]);
-    assert_eq!(wider.ran().len(), 60 + 60 + 5 + 4, "{:?}", wider.ran());
-    assert!(!wider.ran().iter().any(|i| i.starts_with("n4[") || i.starts_with("resample[") || i == "truth" || i == "folds"));
+    assert_eq!(wider.ran().len(), 60 + 60 + 5 + 5, "{:?}", wider.ran());
+    assert!(!wider.ran().iter().any(|i| i.starts_with("n4[") || i.starts_with("resample[") || i.starts_with("radiomics[") || i == "radiomics_model" || i == "truth" || i == "folds"));
+    // Another bin width reruns the radiomics and what follows from them only.
+    let binned = p.run(&["--set", "patients=60", "--set", "epochs=4", "--set", "bootstrap=30", "--set", "margin_mm=12", "--set", "bin_width=50"]);
+    assert_eq!(binned.code, 0, "{}{}", binned.stdout, binned.stderr);
+    let mut expected: Vec<String> = binned.ran().iter().filter(|i| i.starts_with("radiomics[")).cloned().collect();
+    assert_eq!(expected.len(), 60);
+    expected.extend(ids(&["radiomics_model", "radiomics_stats", "report"]));
+    expected.sort();
+    let mut got = binned.ran();
+    got.sort();
+    assert_eq!(got, expected);
     // Three tumour slices per patient: resampling keeps them (its fields from N4 as they
     // were), the crop and the prefix make one row per slice, and the folds train on them.
     let three = p.run(&["--set", "patients=60", "--set", "epochs=4", "--set", "bootstrap=30", "--set", "margin_mm=12", "--set", "slices=3"]);

@@ -16,6 +16,7 @@ pub fn stats(a: StatsArgs) -> Result<(), Error> {
         ties: a.ties,
         by: a.by,
         fold: a.fold,
+        versus: a.versus,
         // As a pipeline's `table:` would name it, so that the task's own checks apply.
         table: Some(a.file.clone()),
         ..Config::default()

@@ -22,6 +22,8 @@ pub fn register(registry: &mut Registry) {
         .register(imaging::task::TumourCrop)
         .register(imaging::n4_task::N4Correct)
         .register(imaging::resample_task::Resample)
+        .register(radiomics::task::RadiomicsFeatures)
+        .register(radiomics::task::RadiomicsModel)
         .register(statistics::task::SurvivalStats)
         .register(training::tasks::CvFolds)
         .register(training::tasks::DensenetFeatures)

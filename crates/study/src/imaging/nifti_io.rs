@@ -75,6 +75,12 @@ pub fn read_with_nan(file: &Path) -> Result<Volume, NiftiIoError> {
     Ok(Volume { data, header })
 }
 
+/// The header alone (for a .nii.gz, only its first bytes are decompressed).
+pub fn read_header(file: &Path) -> Result<NiftiHeader, NiftiIoError> {
+    open(file)?;
+    NiftiHeader::from_file(file).map_err(|e| NiftiIoError::Read { file: file.to_owned(), message: describe(&e) })
+}
+
 /// The nifti crate's error in words: its I/O variant displays as Rust's debug form
 /// (`Io(Custom { kind: InvalidData, error: "…" })`), which hid the bounds' own messages.
 fn describe(e: &nifti::NiftiError) -> String {

@@ -20,15 +20,17 @@
 mod binning;
 mod firstorder;
 mod glcm;
+mod logistic;
 mod mesh;
 mod neighbours;
 mod runs;
 mod shape;
+pub mod task;
 mod volumes;
 mod zones;
 
 use std::collections::BTreeMap;
-pub use volumes::{extract_files, VolumeError};
+pub use volumes::{extract_files, MaskBox, VolumeError};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum RadiomicsError {

@@ -1,7 +1,13 @@
 //! Features of NIfTI volumes: the image and mask as read from disk.
+//!
+//! Only the mask's bounding box matters, so the image is read only over the slices the box
+//! spans (a .nii.gz is decompressed no further than its last), and only the box is
+//! converted: a DUKE-sized volume is 32 M voxels, its tumour a fraction of one percent.
 
 use super::{extract, Grid, RadiomicsError, Settings};
 use crate::imaging::nifti_io::{self, Volume};
+use ndarray::ArrayD;
+use std::ops::Range;
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -19,29 +25,87 @@ impl VolumeError {
     }
 }
 
-/// The features of `image` within `mask`: both 3D and on one grid. Errors name the file.
-pub fn extract_files(image: &Path, mask: &Path, settings: &Settings) -> Result<Vec<(String, f64)>, VolumeError> {
-    let img = nifti_io::read(image)?;
-    let msk = nifti_io::read(mask)?;
-    let bad = |file: &Path, what: String| VolumeError::Bad { file: file.display().to_string(), what };
-    let (ishape, ispacing) = grid_of(&img).map_err(|w| bad(image, w))?;
-    let (mshape, _) = grid_of(&msk).map_err(|w| bad(mask, w))?;
-    let data: Vec<f64> = nifti_io::memory_order(&img.data).iter().map(|&v| f64::from(v)).collect();
-    let labels: Vec<u32> = nifti_io::memory_order(&msk.data).iter().map(|&v| if v >= 0.0 && v.fract() == 0.0 { v as u32 } else { u32::MAX }).collect();
-    extract(&Grid { data: &data, shape: ishape, spacing: ispacing }, &Grid { data: &labels, shape: mshape, spacing: ispacing }, settings).map_err(|e| match e {
-        RadiomicsError::Grid { .. } => bad(mask, format!("{e} (image {})", image.display())),
-        RadiomicsError::NotFinite(_) => bad(image, e.to_string()),
-        _ => bad(mask, e.to_string()),
-    })
+fn bad(file: &Path, what: String) -> VolumeError {
+    VolumeError::Bad { file: file.display().to_string(), what }
 }
 
-/// (z, y, x) shape and spacing of a 3D volume (NIfTI stores x first).
-fn grid_of(v: &Volume) -> Result<([usize; 3], [f64; 3]), String> {
-    let shape = v.shape();
-    let spacing = v.spacing();
+/// A mask read whole, with its ROI's bounding box.
+pub struct MaskBox {
+    pub mask: Volume,
+    /// (z, y, x) of the whole volume.
+    pub shape: [usize; 3],
+    lo: [usize; 3],
+    hi: [usize; 3],
+}
+
+impl MaskBox {
+    pub fn read(file: &Path, label: u32) -> Result<MaskBox, VolumeError> {
+        let mask = nifti_io::read(file)?;
+        let shape = zyx(&mask.shape()).map_err(|w| bad(file, w))?;
+        let [_, ny, nx] = shape;
+        let (mut lo, mut hi) = ([usize::MAX; 3], [0usize; 3]);
+        for (i, _) in nifti_io::memory_order(&mask.data).iter().enumerate().filter(|(_, v)| **v == label as f32) {
+            let p = [i / (ny * nx), (i / nx) % ny, i % nx];
+            for d in 0..3 {
+                lo[d] = lo[d].min(p[d]);
+                hi[d] = hi[d].max(p[d]);
+            }
+        }
+        if lo[0] == usize::MAX {
+            return Err(bad(file, RadiomicsError::NoLabel(label).to_string()));
+        }
+        Ok(MaskBox { mask, shape, lo, hi })
+    }
+
+    /// The slices (z) the ROI spans: all an image needs to be read over.
+    pub fn slab(&self) -> Range<usize> {
+        self.lo[0]..self.hi[0] + 1
+    }
+
+    /// The features of `slab` (the image over `self.slab()`, x fastest as NIfTI stores it)
+    /// with voxels `spacing` (x, y, z) mm.
+    pub fn features(&self, slab: &ArrayD<f32>, spacing: [f64; 3], settings: &Settings, image: &Path, mask: &Path) -> Result<Vec<(String, f64)>, VolumeError> {
+        let [_, ny, nx] = self.shape;
+        let (labels, values) = (nifti_io::memory_order(&self.mask.data), nifti_io::memory_order(slab));
+        let (lo, hi) = (self.lo, self.hi);
+        let box_shape = [hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1];
+        let n = box_shape.iter().product();
+        let (mut data, mut roi) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for z in lo[0]..=hi[0] {
+            for y in lo[1]..=hi[1] {
+                let (m, v) = ((z * ny + y) * nx, ((z - lo[0]) * ny + y) * nx);
+                for x in lo[2]..=hi[2] {
+                    data.push(f64::from(values[v + x]));
+                    roi.push(if labels[m + x] == settings.label as f32 { settings.label } else { 0 });
+                }
+            }
+        }
+        let spacing = [spacing[2], spacing[1], spacing[0]];
+        extract(&Grid { data: &data, shape: box_shape, spacing }, &Grid { data: &roi, shape: box_shape, spacing }, settings).map_err(|e| match e {
+            RadiomicsError::NotFinite(_) => bad(image, e.to_string()),
+            _ => bad(mask, e.to_string()),
+        })
+    }
+}
+
+/// The features of `image` within `mask`: both 3D and on one grid. Errors name the file.
+pub fn extract_files(image: &Path, mask: &Path, settings: &Settings) -> Result<Vec<(String, f64)>, VolumeError> {
+    let m = MaskBox::read(mask, settings.label)?;
+    let header = nifti_io::read_header(image)?;
+    let dims: Vec<usize> = header.dim().map(|d| d.iter().map(|&n| usize::from(n)).collect()).unwrap_or_default();
+    let ishape = zyx(&dims).map_err(|w| bad(image, w))?;
+    if ishape != m.shape {
+        return Err(bad(mask, format!("{} (image {})", RadiomicsError::Grid { image: ishape, mask: m.shape }, image.display())));
+    }
+    let img = nifti_io::read_z_slab(image, m.slab())?;
+    let s = img.spacing();
+    m.features(&img.data, [s[0], s[1], s[2]], settings, image, mask)
+}
+
+/// (z, y, x) of a 3D volume's (x, y, z) shape.
+fn zyx(shape: &[usize]) -> Result<[usize; 3], String> {
     match shape[..] {
-        [nx, ny, nz] => Ok(([nz, ny, nx], [spacing[2], spacing[1], spacing[0]])),
-        [nx, ny, nz, 1] => Ok(([nz, ny, nx], [spacing[2], spacing[1], spacing[0]])),
+        [nx, ny, nz] | [nx, ny, nz, 1] => Ok([nz, ny, nx]),
         _ => Err(format!("a 3D volume is needed, found shape {shape:?}")),
     }
 }

@@ -26,6 +26,10 @@ pub struct ReportParams {
     /// The `survival_stats` node of the logistic regression on the frozen features.
     #[serde(default)]
     pub logistic: Option<String>,
+    /// The `survival_stats` node of the radiomics baseline (its score against the network's
+    /// with `versus`).
+    #[serde(default)]
+    pub radiomics: Option<String>,
     /// The `survival_stats` node of the true imaging term (synthetic cohorts only).
     #[serde(default)]
     pub truth: Option<String>,
@@ -69,7 +73,7 @@ pub struct CohortRow {
 pub struct ReportData {
     pub title: String,
     pub params: BTreeMap<String, Value>,
-    /// The network first, then the logistic baseline and the true term where given.
+    /// The network first, then the logistic baseline, radiomics and the true term where given.
     pub models: Vec<Model>,
     pub folds: Vec<Value>,
     pub cohort: Vec<CohortRow>,
@@ -119,6 +123,7 @@ fn load(p: &ReportParams, ctx: &TaskCtx<'_>) -> Result<ReportData, TaskError> {
     let named = [
         ("network", Some(&p.network), "DenseNet121 (out-of-fold)", "DenseNet121"),
         ("logistic", p.logistic.as_ref(), "Logistic regression on frozen features", "Logistic on frozen features"),
+        ("radiomics", p.radiomics.as_ref(), "Radiomics: L2 logistic regression on PyRadiomics' 107 features", "Radiomics"),
         ("truth", p.truth.as_ref(), "True imaging term (upper bound)", "True term (upper bound)"),
     ];
     for (key, node, label, short) in named {

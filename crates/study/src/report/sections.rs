@@ -51,6 +51,23 @@ fn cox_line(c: &Value) -> String {
     }
 }
 
+/// The Kang test of the radiomics score against the network's, both out of fold, where the
+/// radiomics statistics hold it.
+fn radiomics_versus_network(d: &ReportData) -> Option<String> {
+    let r = d.models.iter().find(|m| m.key == "radiomics")?;
+    let (key, k) = r.stats["kang"].as_object()?.iter().find(|(key, _)| key.starts_with(&format!("{}_vs_", r.score)) && !key.ends_with("_vs_baseline"))?;
+    let column = key.rsplit("_vs_").next().unwrap_or_default();
+    // The other score by its model's name, where it is one of the report's.
+    let other = d.models.iter().find(|m| m.score == column).map_or_else(|| format!("`{column}`"), |m| format!("the {} score", m.short));
+    Some(match k["p"].as_f64() {
+        Some(p) => format!(
+            "The radiomics score (an L2 logistic regression on the 107 features of PyRadiomics' default extractor, N4-corrected first post-contrast phase, the network's folds) against {other} (Kang test for correlated C-indices, on the whole cohort's out-of-fold scores): C {} against {}, ΔC {:+.3}, z {}, {}.",
+            f3(&k["c"][0]), f3(&k["c"][1]), k["delta_c"].as_f64().unwrap_or(f64::NAN), f3(&k["z"]), p_is(p)
+        ),
+        None => format!("The radiomics score against {other}: {}", k["not_estimable"].as_str().unwrap_or("not estimable")),
+    })
+}
+
 pub fn render(d: &ReportData) -> Result<Page, String> {
     let net = &d.models[0];
     let s = &net.stats;
@@ -88,18 +105,28 @@ pub fn render(d: &ReportData) -> Result<Page, String> {
     b.push_str(&table(&header, &rows, 0));
     b.push_str("<h3>Does the score add to HR + HER2? (Harrell's C of the Cox models, Kang test for correlated C-indices)</h3>");
     let mut rows = vec![vec!["Paper: fitted on the whole cohort".into(), pc["baseline_c"].to_string(), pc["combined_c"].to_string(), "—".into(), pc["kang_p"].to_string()]];
-    for (how, c) in [("This run: fitted on the whole cohort, as the paper (in-sample)", &cox_net["in_sample"]), ("This run: cross-validated (fitted without each fold, applied to it)", &cox_net["cross_validated"])] {
-        if c.is_null() {
-            continue;
+    // The network's rows, then the same for each other score that is a model's (not the true
+    // term, which no model could be fitted to).
+    let mut analyses = vec![("the network's score".to_owned(), cox_net.clone())];
+    analyses.extend(d.models[1..].iter().filter(|m| m.key != "truth").map(|m| (format!("the {} score", m.short.to_lowercase()), cox(&m.stats))));
+    for (score, cx) in &analyses {
+        for (how, c) in [("fitted on the whole cohort, as the paper (in-sample)", &cx["in_sample"]), ("cross-validated (fitted without each fold, applied to it)", &cx["cross_validated"])] {
+            if c.is_null() {
+                continue;
+            }
+            let k = &c["kang"];
+            rows.push(vec![esc(&format!("This run, {score}: {how}")), f3(&c["baseline_c"]), f3(&c["combined_c"]), f3(&k["z"]), k["p"].as_f64().map_or_else(|| esc(k["not_estimable"].as_str().unwrap_or("—")), fmt_p)]);
         }
-        let k = &c["kang"];
-        rows.push(vec![esc(how), f3(&c["baseline_c"]), f3(&c["combined_c"]), f3(&k["z"]), k["p"].as_f64().map_or_else(|| esc(k["not_estimable"].as_str().unwrap_or("—")), fmt_p)]);
     }
-    b.push_str(&table(&["", "HR + HER2", "+ network score", "Kang z", "p"], &rows, 0));
+    b.push_str(&table(&["", "HR + HER2", "+ score", "Kang z", "p"], &rows, 0));
     let _ = write!(b, "<p><b>What differs from the paper.</b> The data: {} — not the paper's cohort of MAMA-MIA scans. The weights: {}. The in-sample combined model is scored on the patients it was fitted to, so its gain is optimistic; the cross-validated row is the honest estimate. {}</p>",
         esc(&d.title),
         if d.trained_from_scratch() { "the network was trained from scratch, without the ImageNet weights the paper's transfer learning starts from" } else { "the network started from ImageNet-pretrained weights, as in the paper" },
         if d.models.iter().any(|m| m.key == "truth") { "On a synthetic cohort the true imaging term is known: its column is the best any model could do." } else { "" });
+    let versus = radiomics_versus_network(d);
+    if let Some(line) = &versus {
+        let _ = write!(b, "<p><b>Radiomics against the network.</b> {}</p>", esc(line));
+    }
 
     // Fold by fold.
     b.push_str("<h2>Fold by fold</h2><p class=\"note\">Each fold's held-out patients; the AUC's censoring distribution is estimated on that fold's training patients (as scikit-survival's <code>cumulative_dynamic_auc(survival_train, survival_test, …)</code>). The sd is the sample sd across folds.</p>");
@@ -140,6 +167,9 @@ pub fn render(d: &ReportData) -> Result<Page, String> {
         text.push_str(&format!("Cox HR + HER2 → + score, {how}: {}\n", cox_line(c)));
     }
     text.push_str(&format!("   (paper, in-sample: {paper_cox})\n"));
+    if let Some(line) = &versus {
+        text.push_str(&format!("{line}\n"));
+    }
 
     // Figures.
     let surv = d.predictions.surv()?;

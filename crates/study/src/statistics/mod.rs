@@ -62,6 +62,10 @@ pub struct Config {
     /// table (e.g. `cv_folds`' folds.csv), joined on `key`.
     #[serde(default)]
     pub folds_from: Option<ScoresFrom>,
+    /// Another score column of the table to test the score against (Kang), as
+    /// `kang.<score>_vs_<versus>`: e.g. the radiomics score against the network's.
+    #[serde(default)]
+    pub versus: Option<String>,
 }
 
 #[derive(Clone, Debug, serde::Deserialize)]
@@ -182,7 +186,12 @@ pub fn analyse_with_predictions(table: &Table, cfg: &Config) -> Result<Analysis,
         entry.constant = name == &cfg.score && constant;
         scores.push(name.clone(), entry);
     }
-    let kang = kang_pair(&surv, cfg, &score, &lp_base, lp_comb.as_deref(), "", &file)?;
+    let mut kang = kang_pair(&surv, cfg, &score, &lp_base, lp_comb.as_deref(), "", &file)?;
+    if let Some(other) = &cfg.versus {
+        let key = format!("{}_vs_{other}", cfg.score);
+        let k = kang_summary(&surv, &score, &table.numbers(other)?).map_err(stat(format!("Kang test {key}")))?;
+        kang.push(key, Fitted::Fitted(k));
+    }
     let mut report = Report {
         n: surv.len(),
         events: surv.events(),

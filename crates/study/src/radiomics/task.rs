@@ -1,0 +1,201 @@
+//! The study's radiomics baseline: `radiomics` (per patient, the features of its N4-corrected
+//! first post-contrast phase within the expert mask) and `radiomics_model` (an L2 logistic
+//! regression on them, cross-validated on the network's folds, giving an out-of-fold score).
+
+use super::logistic::Logistic;
+use super::{MaskBox, Settings};
+use crate::data::{dataset_root, mamamia::patient_files, one_source, patient_input_files};
+use crate::imaging::n4_task::load_field;
+use crate::imaging::nifti_io;
+use crate::ranges;
+use crate::training::tasks::{read_cohort, read_json};
+use dag_engine::params::ParamError;
+use dag_engine::task::{Task, TaskCtx, TaskError};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+pub struct RadiomicsFeatures;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeaturesParams {
+    #[serde(default)]
+    pub input: Option<String>,
+    #[serde(default)]
+    pub dataset: Option<PathBuf>,
+    pub patient: String,
+    /// The phases whose features are taken: by default the first post-contrast one.
+    #[serde(default = "phase_one")]
+    pub phases: Vec<usize>,
+    /// A needed `n4` node: its bias fields divide the phases as they are read.
+    #[serde(default)]
+    pub bias: Option<String>,
+    #[serde(default = "bin_width_default")]
+    pub bin_width: f64,
+}
+
+fn phase_one() -> Vec<usize> {
+    vec![1]
+}
+
+fn bin_width_default() -> f64 {
+    25.0
+}
+
+impl Task for RadiomicsFeatures {
+    type Params = FeaturesParams;
+    const KIND: &'static str = "radiomics";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str = "PyRadiomics' 107 default features of one patient's (N4-corrected) phases within the expert mask";
+
+    fn input_files(p: &FeaturesParams) -> Vec<PathBuf> {
+        patient_input_files(&p.dataset, &p.patient, &p.phases)
+    }
+
+    fn validate(p: &FeaturesParams) -> Vec<ParamError> {
+        let phases = if p.phases.is_empty() { Err(ParamError::at("phases", "name at least one phase")) } else { Ok(()) };
+        ranges::refused([one_source(&p.input, &p.dataset), ranges::positive("bin_width", p.bin_width), phases])
+    }
+
+    fn run(&self, p: FeaturesParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
+        let root = dataset_root(ctx, &p.input, &p.dataset)?;
+        let who = p.patient.to_uppercase();
+        let (files, mask) = patient_files(&root, &who, &p.phases).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
+        let fields = p.bias.as_deref().map(|node| ctx.input(node).map(PathBuf::from)).transpose()?;
+        let settings = Settings { bin_width: p.bin_width, label: 1 };
+        let named = |e: super::VolumeError| TaskError::msg(format!("{who}: {e}"));
+        let m = MaskBox::read(&mask, settings.label).map_err(named)?;
+        let mut phases = BTreeMap::new();
+        for (file, &ph) in files.iter().zip(&p.phases) {
+            ctx.check_cancelled()?;
+            let mut v = nifti_io::read_z_slab(file, m.slab()).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
+            let shape = v.header_shape();
+            if shape.len() < 3 || [shape[2], shape[1], shape[0]] != m.shape {
+                return Err(TaskError::msg(format!("{who}: {} has another shape ({shape:?}) than the mask {}", file.display(), mask.display())));
+            }
+            if let Some(root) = &fields {
+                load_field(root, &who, ph)?.correct_slab(m.slab().start, &mut v.data).map_err(|e| TaskError::msg(format!("{who}: {}: {e}", file.display())))?;
+            }
+            let s = v.spacing();
+            let features: BTreeMap<String, f64> = m.features(&v.data, [s[0], s[1], s[2]], &settings, file, &mask).map_err(named)?.into_iter().collect();
+            let _ = writeln!(ctx.log, "{}: {} features over slices {:?}", file.display(), features.len(), m.slab());
+            phases.insert(ph.to_string(), features);
+        }
+        let out = ctx.out.join("radiomics.json");
+        let record = serde_json::json!({ "patient": who, "bin_width": p.bin_width, "corrected": fields.is_some(), "phases": phases });
+        std::fs::write(&out, serde_json::to_vec_pretty(&record).expect("plain data")).map_err(TaskError::io(&out))
+    }
+}
+
+pub struct RadiomicsModel;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelParams {
+    /// The per-patient `radiomics` node.
+    pub input: String,
+    /// The node with cohort.csv (events).
+    pub cohort: String,
+    /// The `cv_folds` node whose folds the network is trained on.
+    pub folds: String,
+    /// Inverse L2 strength (scikit-learn's `C`), as the network's linear probe.
+    #[serde(default = "c_default")]
+    pub c: f64,
+}
+
+fn c_default() -> f64 {
+    0.01
+}
+
+impl Task for RadiomicsModel {
+    type Params = ModelParams;
+    const KIND: &'static str = "radiomics_model";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str = "an L2 logistic regression on the radiomics features, cross-validated on given folds: each patient's out-of-fold score";
+
+    fn validate(p: &ModelParams) -> Vec<ParamError> {
+        ranges::refused([ranges::positive("c", p.c)])
+    }
+
+    fn run(&self, p: ModelParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
+        let cohort = read_cohort(ctx.input(&p.cohort)?)?;
+        let folds_path = ctx.input(&p.folds)?.join("folds.csv");
+        let mut fold_of: HashMap<String, usize> = HashMap::new();
+        let mut r = csv::Reader::from_path(&folds_path).map_err(TaskError::at(&folds_path))?;
+        for (i, row) in r.deserialize::<(String, usize)>().enumerate() {
+            let (id, f) = row.map_err(|e| TaskError::msg(format!("{}: line {}: {e}", folds_path.display(), i + 2)))?;
+            fold_of.insert(id, f);
+        }
+        // Each patient's features, in one order of names (the first patient's).
+        let mut features: HashMap<String, Vec<f64>> = HashMap::new();
+        let mut names: Option<Vec<String>> = None;
+        for dir in ctx.inputs.get(&p.input).into_iter().flatten() {
+            let path = dir.join("radiomics.json");
+            let v = read_json(&path)?;
+            let mut row = Vec::new();
+            let mut these = Vec::new();
+            for (ph, map) in v["phases"].as_object().into_iter().flatten() {
+                for (name, value) in map.as_object().into_iter().flatten() {
+                    these.push(format!("{ph}:{name}"));
+                    // A feature PyRadiomics leaves undefined (null) counts as 0.
+                    row.push(value.as_f64().unwrap_or(0.0));
+                }
+            }
+            match &names {
+                None => names = Some(these),
+                Some(n) if *n != these => return Err(TaskError::msg(format!("{}: its features differ from the other patients' (another phase list?)", path.display()))),
+                Some(_) => {}
+            }
+            features.insert(v["patient"].as_str().unwrap_or_default().to_owned(), row);
+        }
+        let mut dropped = Vec::new();
+        let rows: Vec<(&str, usize, bool, &Vec<f64>)> = cohort
+            .iter()
+            .filter_map(|c| match (fold_of.get(&c.patient_id), features.get(&c.patient_id)) {
+                (Some(&f), Some(x)) => Some((c.patient_id.as_str(), f, c.event == 1, x)),
+                _ => {
+                    dropped.push(c.patient_id.clone());
+                    None
+                }
+            })
+            .collect();
+        if !dropped.is_empty() {
+            let _ = writeln!(ctx.log, "{} patients have no features or fold and are left out: {}", dropped.len(), dropped.join(", "));
+        }
+        let folds: std::collections::BTreeSet<usize> = rows.iter().map(|r| r.1).collect();
+        let mut score = vec![f64::NAN; rows.len()];
+        let mut summary = Vec::new();
+        for &fold in &folds {
+            let (train, test): (Vec<usize>, Vec<usize>) = (0..rows.len()).partition(|&i| rows[i].1 != fold);
+            let x: Vec<Vec<f64>> = train.iter().map(|&i| rows[i].3.clone()).collect();
+            let y: Vec<bool> = train.iter().map(|&i| rows[i].2).collect();
+            let events = y.iter().filter(|&&e| e).count();
+            if events == 0 || events == y.len() {
+                return Err(TaskError::msg(format!("fold {fold}: its {} training patients have {events} recurrences; the model cannot learn from one class", y.len())));
+            }
+            let model = Logistic::fit(&x, &y, p.c).map_err(|e| TaskError::msg(format!("fold {fold}: {e}")))?;
+            let held: Vec<Vec<f64>> = test.iter().map(|&i| rows[i].3.clone()).collect();
+            for (&i, s) in test.iter().zip(model.decision(&held)) {
+                score[i] = s;
+            }
+            summary.push(serde_json::json!({ "fold": fold, "n_train": train.len(), "train_events": events, "n_test": test.len() }));
+        }
+        let out = ctx.out.join("radiomics_scores.csv");
+        let mut w = csv::Writer::from_path(&out).map_err(TaskError::at(&out))?;
+        w.write_record(["patient_id", "fold", "radiomics_score"]).map_err(TaskError::at(&out))?;
+        for (r, s) in rows.iter().zip(&score) {
+            w.write_record([r.0.to_owned(), r.1.to_string(), s.to_string()]).map_err(TaskError::at(&out))?;
+        }
+        w.flush().map_err(TaskError::io(&out))?;
+        let model = serde_json::json!({
+            "model": "L2 logistic regression on the event (scikit-learn's objective), features standardised on each fold's training patients",
+            "c": p.c,
+            "features": names.map_or(0, |n| n.len()),
+            "folds": summary,
+            "left_out": dropped,
+        });
+        let path = ctx.out.join("model.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&model).expect("plain data")).map_err(TaskError::io(&path))
+    }
+}
