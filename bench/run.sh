@@ -101,3 +101,6 @@ echo
 
 echo
 "$repo/bench/study.sh"
+
+echo
+"$repo/bench/radiomics.sh"

@@ -138,10 +138,14 @@ pub enum Command {
     /// PyRadiomics' 107 default features (shape, first order, GLCM, GLRLM, GLSZM, GLDM,
     /// NGTDM) of a volume within a mask.
     Radiomics {
-        #[arg(long)]
-        image: PathBuf,
-        #[arg(long)]
-        mask: PathBuf,
+        #[arg(long, required_unless_present = "batch")]
+        image: Option<PathBuf>,
+        #[arg(long, required_unless_present = "batch")]
+        mask: Option<PathBuf>,
+        /// A CSV of many pairs, as PyRadiomics' batch mode takes it (columns `Image` and
+        /// `Mask`, paths relative to the CSV's folder): one JSON line of features per row.
+        #[arg(long, conflicts_with_all = ["image", "mask"])]
+        batch: Option<PathBuf>,
         /// The width of the grey-level bins (PyRadiomics' binWidth).
         #[arg(long, default_value_t = 25.0)]
         bin_width: f64,

@@ -84,3 +84,25 @@ fn bad_input_is_named_with_its_exit_code() {
     let r = p.dag(&["radiomics", "--image", &f("ellipsoid", "image"), "--mask", &f("ellipsoid", "mask"), "--bin-width", "0"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+/// `--batch`: PyRadiomics' batch CSV (Image, Mask, relative to the CSV); one JSON line per row
+/// equal to the single pair's, and a row that fails is named while the others go on.
+#[test]
+fn batch_mode_equals_pair_by_pair_and_names_a_failing_row() {
+    let p = Project::new("name: unused\nnodes: {}\n");
+    let dir = fixtures();
+    let rel = |case: &str, part: &str| format!("{}/{case}_{part}.nii.gz", dir.display());
+    p.write("batch.csv", &format!("Image,Mask\n{},{}\n{},{}\n{},{}\n", rel("ellipsoid", "image"), rel("ellipsoid", "mask"), rel("ellipsoid", "image"), rel("lobulated", "mask"), rel("one_slice", "image"), rel("one_slice", "mask")));
+    let r = p.dag(&["radiomics", "--batch", "batch.csv"]);
+    assert_eq!(r.code, 4, "the second row fails: {}", r.stderr);
+    assert!(r.stderr.contains("batch.csv, line 3:") && r.stderr.contains("same grid"), "{}", r.stderr);
+    let lines: Vec<serde_json::Map<String, Value>> = r.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    for (line, case) in lines.iter().zip(["ellipsoid", "one_slice"]) {
+        let single = features(&p, case, &[]);
+        assert!(line["Image"].as_str().unwrap().ends_with(&format!("{case}_image.nii.gz")));
+        for (name, v) in &single {
+            assert_eq!(&line[name], v, "{case} {name}");
+        }
+    }
+}

@@ -37,7 +37,14 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Stats(a) => stats::stats(a),
         Command::Synth { out, options } => synth::synth(&out, &options),
         Command::Image(c) => image::image(c),
-        Command::Radiomics { image, mask, bin_width, label, json } => radiomics::radiomics(&image, &mask, &dag_study::radiomics::Settings { bin_width, label }, json),
+        Command::Radiomics { image, mask, batch, bin_width, label, json } => {
+            let settings = dag_study::radiomics::Settings { bin_width, label };
+            match (batch, image, mask) {
+                (Some(csv), _, _) => radiomics::batch(&csv, &settings),
+                (None, Some(image), Some(mask)) => radiomics::radiomics(&image, &mask, &settings, json),
+                _ => Err(Error::Usage("give --image and --mask, or --batch".into())),
+            }
+        }
         Command::Model(c) => model::model(c),
         Command::Exec { job } => exec::exec(&registry, &job),
         Command::Tasks => tasks::tasks(&registry),

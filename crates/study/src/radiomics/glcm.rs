@@ -2,24 +2,25 @@
 //! distance 1, each direction's features apart, then their mean (PyRadiomics' default,
 //! `weightingNorm: None`).
 
-use super::{angles, nanmean, position, step, Roi, EPS};
+use super::{at, nanmean, Roi, EPS};
 use nalgebra::DMatrix;
 use std::collections::BTreeMap;
 
 /// Normalised matrices, one per direction that has any pair, over the grey levels present.
 fn matrices(roi: &Roi) -> Vec<Vec<f64>> {
-    let dirs = angles(roi.shape, false);
-    let (n, index, strides) = (roi.levels.len(), roi.level_index(), roi.strides());
-    let mut counts = vec![vec![0f64; n * n]; dirs.len()];
-    for (i, &g) in roi.grey.iter().enumerate().filter(|(_, g)| **g > 0) {
-        let p = position(i, strides);
-        for (a, &dir) in dirs.iter().enumerate() {
-            if let Some(j) = step(p, dir, roi.shape, strides).filter(|&j| roi.mask[j]) {
-                counts[a][index[g as usize] * n + index[roi.grey[j] as usize]] += 1.0;
+    let offsets = roi.offsets(false);
+    let (n, index) = (roi.levels.len(), roi.level_index());
+    let mut counts = vec![vec![0f64; n * n]; offsets.len()];
+    for &i in &roi.voxels {
+        let row = index[roi.padded[i] as usize] * n;
+        for (a, &off) in offsets.iter().enumerate() {
+            let h = roi.padded[at(i, off)];
+            if h > 0 {
+                counts[a][row + index[h as usize]] += 1.0;
             }
         }
     }
-    let keep_empty = dirs.len() == 1;
+    let keep_empty = offsets.len() == 1;
     counts
         .into_iter()
         .filter_map(|c| {

@@ -30,7 +30,7 @@ mod volumes;
 mod zones;
 
 use std::collections::BTreeMap;
-pub use volumes::{extract_files, MaskBox, VolumeError};
+pub use volumes::{batch_pairs, extract_files, MaskBox, VolumeError};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum RadiomicsError {
@@ -83,6 +83,12 @@ pub(crate) struct Roi {
     pub values: Vec<f64>,
     /// Grey levels present in the ROI, ascending.
     pub levels: Vec<u32>,
+    /// The box padded by one voxel of outside on every side, so that a neighbour is always
+    /// an index offset away, with no bounds to check: each voxel's grey level (0 outside the
+    /// ROI and in the padding).
+    pub padded: Vec<u32>,
+    /// The ROI's voxels as indices into `padded`, in the box's order.
+    pub voxels: Vec<usize>,
 }
 
 impl Roi {
@@ -162,7 +168,23 @@ impl Roi {
         let mut levels: Vec<u32> = grey.iter().copied().filter(|&g| g > 0).collect();
         levels.sort_unstable();
         levels.dedup();
-        Ok(Roi { shape, spacing: image.spacing, mask: roi_mask, grey, values, levels })
+        let (py, px) = (shape[1] + 2, shape[2] + 2);
+        let mut padded = vec![0u32; (shape[0] + 2) * py * px];
+        let mut voxels = Vec::with_capacity(count);
+        let mut k = 0;
+        for z in 0..shape[0] {
+            for y in 0..shape[1] {
+                for x in 0..shape[2] {
+                    if roi_mask[k] {
+                        let i = ((z + 1) * py + y + 1) * px + x + 1;
+                        padded[i] = grey[k];
+                        voxels.push(i);
+                    }
+                    k += 1;
+                }
+            }
+        }
+        Ok(Roi { shape, spacing: image.spacing, mask: roi_mask, grey, values, levels, padded, voxels })
     }
 }
 
@@ -206,18 +228,19 @@ pub(crate) fn angles(shape: [usize; 3], bidirectional: bool) -> Vec<[isize; 3]> 
     all
 }
 
-/// A neighbour's flat index in `shape`, if `a` from `p` stays inside.
-#[inline]
-pub(crate) fn step(p: [usize; 3], a: [isize; 3], shape: [usize; 3], strides: [usize; 3]) -> Option<usize> {
-    let mut j = 0usize;
-    for d in 0..3 {
-        let q = p[d] as isize + a[d];
-        if q < 0 || q >= shape[d] as isize {
-            return None;
-        }
-        j += q as usize * strides[d];
+impl Roi {
+    /// The index offsets in `padded` of `angles(self.shape, bidirectional)`.
+    pub fn offsets(&self, bidirectional: bool) -> Vec<isize> {
+        let (py, px) = ((self.shape[1] + 2) as isize, (self.shape[2] + 2) as isize);
+        angles(self.shape, bidirectional).iter().map(|a| (a[0] * py + a[1]) * px + a[2]).collect()
     }
-    Some(j)
+}
+
+/// `i + off` for an index of `Roi::padded` and one of its offsets: a voxel of the box or of
+/// its padding, never outside the array, since `i` is an ROI voxel.
+#[inline]
+pub(crate) fn at(i: usize, off: isize) -> usize {
+    i.wrapping_add_signed(off)
 }
 
 /// A flat index's (z, y, x).

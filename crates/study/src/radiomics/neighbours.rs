@@ -4,18 +4,17 @@
 
 use super::runs::Names;
 use super::zones::{emphasis, without_empty_columns};
-use super::{angles, position, step, Roi};
+use super::{angles, at, Roi};
 use std::collections::BTreeMap;
 
-/// Calls `f(voxel, neighbours in the ROI)` for every ROI voxel.
-fn each_voxel(roi: &Roi, mut f: impl FnMut(usize, &[usize])) {
-    let (strides, dirs) = (roi.strides(), angles(roi.shape, true));
-    let mut nb = Vec::with_capacity(dirs.len());
-    for i in (0..roi.grey.len()).filter(|&i| roi.mask[i]) {
-        let p = position(i, strides);
+/// Calls `f(grey level, grey levels of its neighbours in the ROI)` for every ROI voxel.
+fn each_voxel(roi: &Roi, mut f: impl FnMut(u32, &[u32])) {
+    let offsets = roi.offsets(true);
+    let mut nb = Vec::with_capacity(offsets.len());
+    for &i in &roi.voxels {
         nb.clear();
-        nb.extend(dirs.iter().filter_map(|&d| step(p, d, roi.shape, strides)).filter(|&j| roi.mask[j]));
-        f(i, &nb);
+        nb.extend(offsets.iter().map(|&off| roi.padded[at(i, off)]).filter(|&h| h > 0));
+        f(roi.padded[i], &nb);
     }
 }
 
@@ -23,9 +22,8 @@ pub fn gldm(roi: &Roi) -> BTreeMap<&'static str, f64> {
     let index = roi.level_index();
     let width = 2 * angles(roi.shape, false).len() + 1;
     let mut m = vec![vec![0f64; width]; roi.levels.len()];
-    each_voxel(roi, |i, nb| {
-        let g = roi.grey[i];
-        let dependent = nb.iter().filter(|&&j| roi.grey[j] == g).count();
+    each_voxel(roi, |g, nb| {
+        let dependent = nb.iter().filter(|&&h| h == g).count();
         // Column `dependent` is a dependence of dependent + 1: the voxel counts itself.
         m[index[g as usize]][dependent] += 1.0;
     });
@@ -37,10 +35,9 @@ pub fn gldm(roi: &Roi) -> BTreeMap<&'static str, f64> {
 pub fn ngtdm(roi: &Roi) -> BTreeMap<&'static str, f64> {
     let index = roi.level_index();
     let (mut n, mut s) = (vec![0f64; roi.levels.len()], vec![0f64; roi.levels.len()]);
-    each_voxel(roi, |i, nb| {
-        let g = roi.grey[i];
+    each_voxel(roi, |g, nb| {
         // PyRadiomics: a voxel without neighbours in the ROI counts, with a difference of 0.
-        let diff = if nb.is_empty() { 0.0 } else { (g as f64 - nb.iter().map(|&j| roi.grey[j] as f64).sum::<f64>() / nb.len() as f64).abs() };
+        let diff = if nb.is_empty() { 0.0 } else { (g as f64 - nb.iter().map(|&h| h as f64).sum::<f64>() / nb.len() as f64).abs() };
         n[index[g as usize]] += 1.0;
         s[index[g as usize]] += diff;
     });

@@ -1,62 +1,40 @@
 //! Grey-level run-length matrix (16 features): runs of one grey level along each of the 13
 //! directions, each direction's features apart, then their mean.
 
-use super::{angles, nanmean, position, Roi};
+use super::{angles, at, nanmean, position, Roi};
 use std::collections::BTreeMap;
 
 /// One direction's run counts, [level index][run length − 1].
 type Matrix = Vec<Vec<f64>>;
 
 fn matrices(roi: &Roi) -> Vec<Matrix> {
-    let (n, index, strides, shape) = (roi.levels.len(), roi.level_index(), roi.strides(), roi.shape);
+    let (n, index) = (roi.levels.len(), roi.level_index());
     // Columns for runs up to the box's longest side (PyRadiomics' Nr).
-    let nr = *shape.iter().max().expect("3 dimensions");
+    let nr = *roi.shape.iter().max().expect("3 dimensions");
     let mut out = Vec::new();
-    for dir in angles(shape, false) {
+    for (dir, off) in angles(roi.shape, false).into_iter().zip(roi.offsets(false)) {
         let mut m = vec![vec![0f64; nr]; n];
-        let mut multi = false;
-        // A line starts at every voxel whose predecessor along `dir` is outside the box.
-        for start in 0..roi.grey.len() {
-            let p = position(start, strides);
-            let before_inside = (0..3).all(|d| {
-                let q = p[d] as isize - dir[d];
-                q >= 0 && q < shape[d] as isize
-            });
-            if before_inside {
+        let mut longest = 0;
+        // A run starts at an ROI voxel whose predecessor along the direction is not of its grey
+        // level (outside the ROI, in the padding, or another level), and goes on while the
+        // next voxel is: PyRadiomics' runs along each line of the box, found without walking
+        // the lines.
+        for &i in &roi.voxels {
+            let g = roi.padded[i];
+            if roi.padded[at(i, -off)] == g {
                 continue;
             }
-            let (mut q, mut run, mut elements) = (p.map(|v| v as isize), None::<(u32, usize)>, 0);
-            loop {
-                let i = (q[0] as usize) * strides[0] + (q[1] as usize) * strides[1] + q[2] as usize;
-                let g = roi.grey[i];
-                if roi.mask[i] {
-                    elements += 1;
-                    run = match run {
-                        Some((h, len)) if h == g => Some((h, len + 1)),
-                        Some((h, len)) => {
-                            m[index[h as usize]][len - 1] += 1.0;
-                            Some((g, 1))
-                        }
-                        None => Some((g, 1)),
-                    };
-                } else if let Some((h, len)) = run.take() {
-                    m[index[h as usize]][len - 1] += 1.0;
-                }
-                for d in 0..3 {
-                    q[d] += dir[d];
-                }
-                if (0..3).any(|d| q[d] < 0 || q[d] >= shape[d] as isize) {
-                    break;
-                }
+            let (mut len, mut j) = (1, at(i, off));
+            while roi.padded[j] == g {
+                len += 1;
+                j = at(j, off);
             }
-            if let Some((h, len)) = run {
-                m[index[h as usize]][len - 1] += 1.0;
-            }
-            multi |= elements > 1;
+            m[index[g as usize]][len - 1] += 1.0;
+            longest = longest.max(len);
         }
-        if !multi {
-            // No line holds two ROI voxels: the ROI is flat for this direction. PyRadiomics
-            // empties it, and then drops it below.
+        // PyRadiomics empties a direction in which no line of the box holds two ROI voxels
+        // (then drops it below). A run of two settles it; otherwise the lines are looked at.
+        if longest < 2 && !some_line_holds_two(roi, dir) {
             m.iter_mut().for_each(|row| row.iter_mut().for_each(|v| *v = 0.0));
         }
         out.push(m);
@@ -66,6 +44,26 @@ fn matrices(roi: &Roi) -> Vec<Matrix> {
         out.retain(|m| total(m) > 0.0);
     }
     out
+}
+
+/// Whether a line of the box along `dir` holds two ROI voxels (not necessarily adjacent).
+fn some_line_holds_two(roi: &Roi, dir: [isize; 3]) -> bool {
+    let (shape, strides) = (roi.shape, roi.strides());
+    (0..roi.mask.len()).any(|start| {
+        let p = position(start, strides);
+        // Lines start where the predecessor leaves the box.
+        if (0..3).all(|d| (0..shape[d] as isize).contains(&(p[d] as isize - dir[d]))) {
+            return false;
+        }
+        let (mut q, mut count) = (p.map(|v| v as isize), 0);
+        while (0..3).all(|d| (0..shape[d] as isize).contains(&q[d])) {
+            count += usize::from(roi.mask[(q[0] as usize) * strides[0] + (q[1] as usize) * strides[1] + q[2] as usize]);
+            for d in 0..3 {
+                q[d] += dir[d];
+            }
+        }
+        count >= 2
+    })
 }
 
 pub fn features(roi: &Roi) -> BTreeMap<&'static str, f64> {

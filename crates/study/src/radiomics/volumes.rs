@@ -16,12 +16,18 @@ pub enum VolumeError {
     Read(#[from] nifti_io::NiftiIoError),
     #[error("{file}: {what}")]
     Bad { file: String, what: String },
+    #[error("{0}")]
+    Io(String),
 }
 
 impl VolumeError {
     /// Whether the file system failed, as opposed to a file that holds the wrong thing.
     pub fn is_io(&self) -> bool {
-        matches!(self, VolumeError::Read(e) if e.is_io())
+        match self {
+            VolumeError::Read(e) => e.is_io(),
+            VolumeError::Io(_) => true,
+            VolumeError::Bad { .. } => false,
+        }
     }
 }
 
@@ -108,4 +114,20 @@ fn zyx(shape: &[usize]) -> Result<[usize; 3], String> {
         [nx, ny, nz] | [nx, ny, nz, 1] => Ok([nz, ny, nx]),
         _ => Err(format!("a 3D volume is needed, found shape {shape:?}")),
     }
+}
+
+/// The (image, mask) pairs of a CSV in PyRadiomics' batch format: columns `Image` and `Mask`,
+/// paths relative to the CSV's folder.
+pub fn batch_pairs(csv_path: &Path) -> Result<Vec<(std::path::PathBuf, std::path::PathBuf)>, VolumeError> {
+    let mut r = csv::Reader::from_path(csv_path).map_err(|e| if e.is_io_error() { VolumeError::Io(format!("{}: {e}", csv_path.display())) } else { bad(csv_path, e.to_string()) })?;
+    let header = r.headers().map_err(|e| bad(csv_path, e.to_string()))?.clone();
+    let column = |name: &str| header.iter().position(|h| h.trim() == name).ok_or_else(|| bad(csv_path, format!("no column `{name}` (PyRadiomics' batch format: Image,Mask)")));
+    let (ci, cm) = (column("Image")?, column("Mask")?);
+    let base = csv_path.parent().unwrap_or(Path::new("."));
+    let mut pairs = Vec::new();
+    for (line, row) in r.records().enumerate() {
+        let row = row.map_err(|e| bad(csv_path, format!("line {}: {e}", line + 2)))?;
+        pairs.push((base.join(row.get(ci).unwrap_or_default().trim()), base.join(row.get(cm).unwrap_or_default().trim())));
+    }
+    Ok(pairs)
 }

@@ -2,32 +2,30 @@
 //! emphasis formulas that GLRLM, GLSZM and GLDM share.
 
 use super::runs::Names;
-use super::{angles, position, step, Roi, EPS};
+use super::{at, Roi, EPS};
 use std::collections::BTreeMap;
 
 pub fn features(roi: &Roi) -> BTreeMap<&'static str, f64> {
-    let (index, strides) = (roi.level_index(), roi.strides());
-    let dirs = angles(roi.shape, true);
-    let mut seen = vec![false; roi.grey.len()];
+    let (index, offsets) = (roi.level_index(), roi.offsets(true));
+    let mut seen = vec![false; roi.padded.len()];
     let mut zones: Vec<(usize, usize)> = Vec::new(); // (level index, size)
     let mut stack = Vec::new();
-    for i in 0..roi.grey.len() {
-        if !roi.mask[i] || seen[i] {
+    for &i in &roi.voxels {
+        if seen[i] {
             continue;
         }
-        let g = roi.grey[i];
+        let g = roi.padded[i];
         seen[i] = true;
         stack.push(i);
         let mut size = 0;
         while let Some(k) = stack.pop() {
             size += 1;
-            let p = position(k, strides);
-            for &dir in &dirs {
-                if let Some(j) = step(p, dir, roi.shape, strides) {
-                    if roi.mask[j] && !seen[j] && roi.grey[j] == g {
-                        seen[j] = true;
-                        stack.push(j);
-                    }
+            for &off in &offsets {
+                let j = at(k, off);
+                // Padding and voxels outside the ROI hold 0, never a grey level.
+                if roi.padded[j] == g && !seen[j] {
+                    seen[j] = true;
+                    stack.push(j);
                 }
             }
         }
