@@ -7,6 +7,7 @@ use super::{MaskBox, Settings};
 use crate::data::{dataset_root, mamamia::patient_files, one_source, patient_input_files};
 use crate::imaging::n4_task::load_field;
 use crate::imaging::nifti_io;
+use crate::imaging::resample::resample;
 use crate::ranges;
 use crate::training::tasks::{read_cohort, read_json};
 use dag_engine::params::ParamError;
@@ -33,6 +34,11 @@ pub struct FeaturesParams {
     pub bias: Option<String>,
     #[serde(default = "bin_width_default")]
     pub bin_width: f64,
+    /// In-plane resampling before the features, as the network's input is resampled
+    /// (`[0.8, 0.8, null]`); none (the default): the acquired grid, PyRadiomics' default.
+    /// The slice axis must be kept (null), as only the ROI's slices are read.
+    #[serde(default)]
+    pub spacing_mm: Option<[Option<f64>; 3]>,
 }
 
 fn phase_one() -> Vec<usize> {
@@ -55,7 +61,12 @@ impl Task for RadiomicsFeatures {
 
     fn validate(p: &FeaturesParams) -> Vec<ParamError> {
         let phases = if p.phases.is_empty() { Err(ParamError::at("phases", "name at least one phase")) } else { Ok(()) };
-        ranges::refused([one_source(&p.input, &p.dataset), ranges::positive("bin_width", p.bin_width), phases])
+        let spacing = match p.spacing_mm {
+            Some([_, _, Some(_)]) => Err(ParamError::at("spacing_mm", "the slice axis is kept as acquired (third value null): only the ROI's slices are read")),
+            Some(s) if s.iter().flatten().any(|v| !(v.is_finite() && *v > 0.0)) => Err(ParamError::at("spacing_mm", "spacings must be positive numbers or null")),
+            _ => Ok(()),
+        };
+        ranges::refused([one_source(&p.input, &p.dataset), ranges::positive("bin_width", p.bin_width), phases, spacing])
     }
 
     fn run(&self, p: FeaturesParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
@@ -78,14 +89,39 @@ impl Task for RadiomicsFeatures {
                 load_field(root, &who, ph)?.correct_slab(m.slab().start, &mut v.data).map_err(|e| TaskError::msg(format!("{who}: {}: {e}", file.display())))?;
             }
             let s = v.spacing();
-            let features: BTreeMap<String, f64> = m.features(&v.data, [s[0], s[1], s[2]], &settings, file, &mask).map_err(named)?.into_iter().collect();
+            let features: BTreeMap<String, f64> = match p.spacing_mm {
+                None => m.features(&v.data, [s[0], s[1], s[2]], &settings, file, &mask).map_err(named)?,
+                Some(target) => resampled(&m, &v.data, &s, &target, &settings).map_err(|e| TaskError::msg(format!("{who}: {}: {e}", file.display())))?,
+            }
+            .into_iter()
+            .collect();
             let _ = writeln!(ctx.log, "{}: {} features over slices {:?}", file.display(), features.len(), m.slab());
             phases.insert(ph.to_string(), features);
         }
         let out = ctx.out.join("radiomics.json");
-        let record = serde_json::json!({ "patient": who, "bin_width": p.bin_width, "corrected": fields.is_some(), "phases": phases });
+        let record = serde_json::json!({ "patient": who, "bin_width": p.bin_width, "corrected": fields.is_some(), "spacing_mm": p.spacing_mm, "phases": phases });
         std::fs::write(&out, serde_json::to_vec_pretty(&record).expect("plain data")).map_err(TaskError::io(&out))
     }
+}
+
+/// The features after resampling the image slab (linear) and the mask's slab (nearest) to
+/// `target` (x, y, z; null keeps an axis), as the `resample` node resamples.
+fn resampled(m: &MaskBox, slab: &ndarray::ArrayD<f32>, spacing: &[f64], target: &[Option<f64>; 3], settings: &Settings) -> Result<Vec<(String, f64)>, String> {
+    let mask_slab = m.mask.data.slice_axis(ndarray::Axis(2), ndarray::Slice::from(m.slab())).to_owned();
+    let (image, mask) = (resample(slab, spacing, target, false)?, resample(&mask_slab, spacing, target, true)?);
+    let [nx, ny, nz] = [image.shape()[0], image.shape()[1], image.shape()[2]];
+    let (mut data, mut labels) = (Vec::with_capacity(nx * ny * nz), Vec::with_capacity(nx * ny * nz));
+    for z in 0..nz {
+        for y in 0..ny {
+            for x in 0..nx {
+                data.push(f64::from(image[[x, y, z]]));
+                labels.push(if mask[[x, y, z]] == settings.label as f32 { settings.label } else { 0 });
+            }
+        }
+    }
+    let sp: Vec<f64> = (0..3).map(|a| target[a].unwrap_or(spacing[a])).collect();
+    let spacing = [sp[2], sp[1], sp[0]];
+    super::extract(&super::Grid { data: &data, shape: [nz, ny, nx], spacing }, &super::Grid { data: &labels, shape: [nz, ny, nx], spacing }, settings).map_err(|e| e.to_string())
 }
 
 pub struct RadiomicsModel;
@@ -197,5 +233,42 @@ impl Task for RadiomicsModel {
         });
         let path = ctx.out.join("model.json");
         std::fs::write(&path, serde_json::to_vec_pretty(&model).expect("plain data")).map_err(TaskError::io(&path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imaging::nifti_io::{write_f32, write_u8};
+    use ndarray::{ArrayD, IxDyn};
+    use nifti::NiftiHeader;
+
+    /// Resampling to the grid the volume already has changes nothing: the resampled path
+    /// computes the same features as the acquired one (a plumbing check of axes and spacing).
+    #[test]
+    fn resampling_to_the_acquired_spacing_gives_the_acquired_features() {
+        let dir = tempfile::tempdir().unwrap();
+        let (nx, ny, nz) = (20, 16, 6);
+        let h = NiftiHeader { pixdim: [1.0, 0.8, 0.8, 2.0, 1.0, 1.0, 1.0, 1.0], ..Default::default() };
+        let image = ArrayD::from_shape_fn(IxDyn(&[nx, ny, nz]), |i| (100 + 7 * i[0] + 13 * i[1] * i[2] + (i[0] * i[1]) % 11 * 9) as f32);
+        let mask = ArrayD::from_shape_fn(IxDyn(&[nx, ny, nz]), |i| u8::from((i[0] as f64 - 9.5).powi(2) / 49.0 + (i[1] as f64 - 8.0).powi(2) / 25.0 + (i[2] as f64 - 3.0).powi(2) / 4.0 <= 1.0));
+        let (ip, mp) = (dir.path().join("i.nii"), dir.path().join("m.nii"));
+        write_f32(&ip, &image, &h).unwrap();
+        write_u8(&mp, &mask, &h).unwrap();
+        let settings = Settings::default();
+        let m = MaskBox::read(&mp, 1).unwrap();
+        let slab = nifti_io::read_z_slab(&ip, m.slab()).unwrap();
+        let spacing: Vec<f64> = slab.spacing();
+        let acquired = m.features(&slab.data, [spacing[0], spacing[1], spacing[2]], &settings, &ip, &mp).unwrap();
+        let same = resampled(&m, &slab.data, &spacing, &[Some(spacing[0]), Some(spacing[1]), None], &settings).unwrap();
+        assert_eq!(acquired.len(), 107);
+        for ((name, a), (other, b)) in acquired.iter().zip(&same) {
+            assert_eq!(name, other);
+            assert!((a - b).abs() <= 1e-9 * a.abs().max(1.0), "{name}: {a} against {b}");
+        }
+        // A coarser grid is another set of voxels: the voxel count changes with it.
+        let coarse = resampled(&m, &slab.data, &spacing, &[Some(1.6), Some(1.6), None], &settings).unwrap();
+        let volume = |f: &[(String, f64)]| f.iter().find(|(n, _)| n == "original_shape_VoxelVolume").unwrap().1;
+        assert!((volume(&coarse) - volume(&acquired)).abs() / volume(&acquired) < 0.5 && volume(&coarse) != volume(&acquired));
     }
 }
