@@ -9,7 +9,7 @@ use crate::imaging::n4_task::load_field;
 use crate::imaging::nifti_io;
 use crate::imaging::resample::resample;
 use crate::ranges;
-use crate::training::tasks::{read_cohort, read_json};
+use crate::training::tasks::{read_cohort, read_folds, read_json};
 use dag_engine::params::ParamError;
 use dag_engine::task::{Task, TaskCtx, TaskError};
 use serde::Deserialize;
@@ -156,13 +156,7 @@ impl Task for RadiomicsModel {
 
     fn run(&self, p: ModelParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
         let cohort = read_cohort(ctx.input(&p.cohort)?)?;
-        let folds_path = ctx.input(&p.folds)?.join("folds.csv");
-        let mut fold_of: HashMap<String, usize> = HashMap::new();
-        let mut r = csv::Reader::from_path(&folds_path).map_err(TaskError::at(&folds_path))?;
-        for (i, row) in r.deserialize::<(String, usize)>().enumerate() {
-            let (id, f) = row.map_err(|e| TaskError::msg(format!("{}: line {}: {e}", folds_path.display(), i + 2)))?;
-            fold_of.insert(id, f);
-        }
+        let fold_of = read_folds(ctx.input(&p.folds)?)?;
         // Each patient's features, in one order of names (the first patient's).
         let mut features: HashMap<String, Vec<f64>> = HashMap::new();
         let mut names: Option<Vec<String>> = None;

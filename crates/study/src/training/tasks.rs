@@ -59,6 +59,13 @@ pub(crate) fn read_cohort(dir: &Path) -> Result<Vec<CohortRow>, TaskError> {
     r.deserialize().enumerate().map(|(i, row)| row.map_err(|e| TaskError::msg(format!("{}: line {}: {e}", path.display(), i + 2)))).collect()
 }
 
+/// Each patient's fold, from a `cv_folds` node's folds.csv (in `dir`).
+pub(crate) fn read_folds(dir: &Path) -> Result<std::collections::HashMap<String, usize>, TaskError> {
+    let path = dir.join("folds.csv");
+    let mut r = csv::Reader::from_path(&path).map_err(TaskError::at(&path))?;
+    r.deserialize::<(String, usize)>().enumerate().map(|(i, row)| row.map_err(|e| TaskError::msg(format!("{}: line {}: {e}", path.display(), i + 2)))).collect()
+}
+
 pub(super) fn stratum(row: &CohortRow) -> String {
     format!("{}|{}", row.site, row.event)
 }

@@ -3,7 +3,7 @@
 
 use super::folds::stratified_holdout;
 use super::protocol::{Backbone, Hyper, Job, Sample, TrainJob};
-use super::tasks::{fraction_default, read_cohort, read_json, request, stratum};
+use super::tasks::{fraction_default, read_cohort, read_folds, read_json, request, stratum};
 use super::worker;
 use dag_engine::params::ParamError;
 use dag_engine::task::{Task, TaskCtx, TaskError};
@@ -97,12 +97,7 @@ impl Task for DensenetTrain {
         };
         let cohort = read_cohort(ctx.input(&p.cohort)?)?;
         let folds_path = ctx.input(&p.folds)?.join("folds.csv");
-        let mut fold_of: HashMap<String, usize> = HashMap::new();
-        let mut r = csv::Reader::from_path(&folds_path).map_err(TaskError::at(&folds_path))?;
-        for (i, row) in r.deserialize::<(String, usize)>().enumerate() {
-            let (id, f) = row.map_err(|e| TaskError::msg(format!("{}: line {}: {e}", folds_path.display(), i + 2)))?;
-            fold_of.insert(id, f);
-        }
+        let fold_of = read_folds(ctx.input(&p.folds)?)?;
         let backbone = Backbone { weights: p.weights.clone(), seed: p.seed, unfreeze_fraction: p.unfreeze_fraction };
         // Each per-patient output names its patient; the network's input file sits beside it.
         let (meta, file) = if p.end_to_end { ("crop.json", "crop.npy") } else { ("features.json", "features.npy") };
