@@ -46,7 +46,14 @@ pub enum RadiomicsError {
     NotFinite(usize),
     #[error("bin width must be a positive number, not {0}")]
     BinWidth(f64),
+    /// The texture matrices grow with the square of the grey levels (the GLCM is levels² per
+    /// direction), so a bin width far below the ROI's range is refused before any is built.
+    #[error("a bin width of {width} gives the ROI {levels} grey levels; at most {max} are supported (widen the bins)")]
+    TooManyLevels { width: f64, levels: u64, max: u64 },
 }
+
+/// The most grey levels a ROI may have: its 13 GLCMs then take at most ~110 MB.
+pub const MAX_LEVELS: u64 = 1024;
 
 /// What PyRadiomics' extractor is given: its defaults are `Settings::default()`.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,6 +163,12 @@ impl Roi {
         let bad = values.iter().filter(|v| !v.is_finite()).count();
         if bad > 0 {
             return Err(RadiomicsError::NotFinite(bad));
+        }
+        let (min, max) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        // The bins the range spans, before `edges` allocates them (at most 2 more than this).
+        let spanned = ((max - min) / settings.bin_width).ceil() + 1.0;
+        if spanned > MAX_LEVELS as f64 {
+            return Err(RadiomicsError::TooManyLevels { width: settings.bin_width, levels: spanned as u64, max: MAX_LEVELS });
         }
         let edges = binning::edges(&values, settings.bin_width);
         let mut grey = vec![0u32; n];
@@ -287,6 +300,11 @@ mod tests {
         assert_eq!(g(&m), Some(RadiomicsError::SingleVoxel { label: 1 }));
         m[14] = 1;
         assert_eq!(g(&m), Some(RadiomicsError::TooFewDimensions { label: 1, dims: 1, min: 2 }));
+        // A bin width that would give the ROI millions of grey levels is refused, not built.
+        let wide: Vec<f64> = (0..27).map(|i| i as f64 * 1e6).collect();
+        let plane: Vec<u32> = (0..27).map(|i| u32::from(i < 9)).collect();
+        let r = Roi::new(&Grid { data: &wide, shape: [3, 3, 3], spacing: [1.0; 3] }, &Grid { data: &plane, shape: [3, 3, 3], spacing: [1.0; 3] }, &Settings { bin_width: 1e-3, label: 1 });
+        assert!(matches!(r.err(), Some(RadiomicsError::TooManyLevels { max: MAX_LEVELS, .. })));
         assert_eq!(g(&[0; 27]), Some(RadiomicsError::NoLabel(1)));
     }
 }

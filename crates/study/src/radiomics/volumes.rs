@@ -88,7 +88,7 @@ impl MaskBox {
         }
         let spacing = [spacing[2], spacing[1], spacing[0]];
         extract(&Grid { data: &data, shape: box_shape, spacing }, &Grid { data: &roi, shape: box_shape, spacing }, settings).map_err(|e| match e {
-            RadiomicsError::NotFinite(_) => bad(image, e.to_string()),
+            RadiomicsError::NotFinite(_) | RadiomicsError::TooManyLevels { .. } => bad(image, e.to_string()),
             _ => bad(mask, e.to_string()),
         })
     }
