@@ -134,7 +134,7 @@ pub enum Command {
     },
     /// Survival statistics of a cohort table: Cox baseline vs baseline + score, C-indices,
     /// time-dependent AUC, and the Kang test.
-    Stats(StatsArgs),
+    Stats(Box<StatsArgs>),
     /// PyRadiomics' 107 default features (shape, first order, GLCM, GLRLM, GLSZM, GLDM,
     /// NGTDM) of a volume within a mask.
     Radiomics {
@@ -192,40 +192,12 @@ pub enum ModelCommand {
 pub struct StatsArgs {
     /// The cohort table (CSV with a header).
     pub file: PathBuf,
-    #[arg(long, default_value = "time_days")]
-    pub time: String,
-    #[arg(long, default_value = "event")]
-    pub event: String,
-    /// The risk score to evaluate (higher = riskier).
-    #[arg(long)]
-    pub score: String,
-    /// The baseline's covariates, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    pub covariates: Vec<String>,
-    /// Horizons for the time-dependent AUC, in the time column's unit, comma-separated.
-    #[arg(long = "horizons-days", value_delimiter = ',', default_value = "1095.75,1826.25")]
-    pub horizons: Vec<String>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Bootstrap replicates for 95% intervals of the C-indices.
-    #[arg(long, default_value_t = 0)]
-    pub bootstrap: usize,
-    #[arg(long, default_value_t = dag_study::statistics::default_seed())]
-    pub seed: u64,
-    /// How the Cox models handle tied event times.
-    #[arg(long, value_enum, default_value = "efron")]
-    pub ties: dag_study::survival::cox::Ties,
-    /// Also report the C-indices and AUCs within each value of this column (e.g. tumor_subtype).
-    #[arg(long)]
-    pub by: Option<String>,
-    /// The column of each row's cross-validation fold: adds per-fold statistics (AUC
-    /// censoring from the other folds), their mean ± sd, and cross-validated Cox models.
-    #[arg(long)]
-    pub fold: Option<String>,
-    /// Another score column to test the score against (Kang): `kang.<score>_vs_<versus>`.
-    #[arg(long)]
-    pub versus: Option<String>,
+    /// What to analyse: the `survival_stats` task's own parameters.
+    #[command(flatten)]
+    pub config: dag_study::statistics::Config,
 }
 
 #[derive(Args, Debug)]

@@ -34,7 +34,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Graph { pipeline, format, instances } => graph::graph(&registry, &pipeline, format, instances),
         Command::Check { pipeline } => check::check(&registry, &pipeline),
         Command::Gc { cache, keep_runs, dry_run } => gc::gc(&cache, keep_runs, dry_run),
-        Command::Stats(a) => stats::stats(a),
+        Command::Stats(a) => stats::stats(*a),
         Command::Synth { out, options } => synth::synth(&out, &options),
         Command::Image(c) => image::image(c),
         Command::Radiomics { image, mask, batch, bin_width, label, json } => {

@@ -5,22 +5,8 @@ use dag_engine::error::Error;
 use dag_study::statistics::{analyse, render_text, table::Table, Config, StatsError};
 
 pub fn stats(a: StatsArgs) -> Result<(), Error> {
-    let cfg = Config {
-        time: a.time,
-        event: a.event,
-        score: a.score,
-        covariates: a.covariates,
-        horizons: a.horizons,
-        bootstrap: a.bootstrap,
-        seed: a.seed,
-        ties: a.ties,
-        by: a.by,
-        fold: a.fold,
-        versus: a.versus,
-        // As a pipeline's `table:` would name it, so that the task's own checks apply.
-        table: Some(a.file.clone()),
-        ..Config::default()
-    };
+    // As a pipeline's `table:` would name it, so that the task's own checks apply.
+    let cfg = Config { table: Some(a.file.clone()), ..a.config };
     super::validated::<dag_study::statistics::task::SurvivalStats>(&cfg)?;
     std::fs::File::open(&a.file).map_err(|source| Error::Io { path: a.file.clone(), source })?;
     let table = Table::read(&a.file).map_err(|e| stats_error(e.into()))?;

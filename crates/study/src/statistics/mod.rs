@@ -20,51 +20,72 @@ use crate::survival::{Surv, SurvivalError};
 use report::{Cox, CrossValidated, CvModel, FoldCoef, Fitted, Kang, Models, Named, Report, ScoreStats};
 use table::{Table, TableError};
 
-/// What to analyse. As the `survival_stats` task's parameters it also says where the table
-/// is (`input` + `file`, or `table`) and where the score comes from (`scores`); the command
-/// line gives the table itself.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
+/// What to analyse: the `survival_stats` task's parameters and `dag stats`' options, one
+/// struct for both (the command line's defaults are clap's, the task's serde's). As the task's
+/// parameters it also says where the table is (`input` + `file`, or `table`) and where the
+/// score comes from (`scores`); the command line gives the table itself.
+#[derive(Clone, Debug, Default, serde::Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
+    #[arg(skip)]
     pub input: Option<String>,
     #[serde(default)]
+    #[arg(skip)]
     pub file: Option<String>,
     #[serde(default)]
+    #[arg(skip)]
     pub table: Option<std::path::PathBuf>,
     /// The score column from a needed node's table, joined on `key` (default `patient_id`).
     #[serde(default)]
+    #[arg(skip)]
     pub scores: Option<ScoresFrom>,
+    #[arg(long, default_value = "time_days")]
     pub time: String,
+    #[arg(long, default_value = "event")]
     pub event: String,
+    /// The risk score to evaluate (higher = riskier).
+    #[arg(long)]
     pub score: String,
+    /// The baseline's covariates, comma-separated.
     #[serde(default)]
+    #[arg(long, value_delimiter = ',')]
     pub covariates: Vec<String>,
-    /// Horizons in the time unit, as written (they key the JSON output).
+    /// Horizons for the time-dependent AUC, in the time column's unit, comma-separated (as
+    /// written, they key the JSON output).
     #[serde(default)]
+    #[arg(long = "horizons-days", value_delimiter = ',', default_value = "1095.75,1826.25")]
     pub horizons: Vec<String>,
-    /// Bootstrap replicates for percentile intervals of the C-indices (0: none).
+    /// Bootstrap replicates for 95% percentile intervals of the C-indices (0: none).
     #[serde(default)]
+    #[arg(long, default_value_t = 0)]
     pub bootstrap: usize,
     #[serde(default = "default_seed")]
+    #[arg(long, default_value_t = default_seed())]
     pub seed: u64,
-    /// Tie handling of the Cox models: `efron` (default, as lifelines and R) or `breslow`.
+    /// How the Cox models handle tied event times: efron (as lifelines and R) or breslow.
     #[serde(default)]
+    #[arg(long, value_enum, default_value = "efron")]
     pub ties: Ties,
-    /// A column (e.g. `tumor_subtype`) to report the C-indices and AUCs within each value of.
+    /// Also report the C-indices and AUCs within each value of this column (e.g. tumor_subtype).
     #[serde(default)]
+    #[arg(long)]
     pub by: Option<String>,
     /// The column of each row's cross-validation fold (whole numbers): adds the statistics
-    /// per held-out fold, their mean ± sd, and the Cox models cross-validated.
+    /// per held-out fold (AUC censoring from the other folds), their mean ± sd, and the Cox
+    /// models cross-validated.
     #[serde(default)]
+    #[arg(long)]
     pub fold: Option<String>,
     /// Where the `fold` column comes from when the table lacks it: another needed node's
     /// table (e.g. `cv_folds`' folds.csv), joined on `key`.
     #[serde(default)]
+    #[arg(skip)]
     pub folds_from: Option<ScoresFrom>,
-    /// Another score column of the table to test the score against (Kang), as
-    /// `kang.<score>_vs_<versus>`: e.g. the radiomics score against the network's.
+    /// Another score column to test the score against (Kang): `kang.<score>_vs_<versus>`,
+    /// e.g. the radiomics score against the network's.
     #[serde(default)]
+    #[arg(long)]
     pub versus: Option<String>,
 }
 
