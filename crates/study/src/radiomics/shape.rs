@@ -64,25 +64,7 @@ fn axis_eigenvalues(inside: &[[usize; 3]], spacing: [f64; 3]) -> [f64; 3] {
 /// near-linear for compact shapes instead of quadratic.
 pub fn diameters(vertices: &[[f64; 3]]) -> [f64; 4] {
     let mut best = [0f64; 4];
-    if vertices.is_empty() {
-        return best;
-    }
-    let n = vertices.len() as f64;
-    let c: Vec<f64> = (0..3).map(|d| vertices.iter().map(|v| v[d]).sum::<f64>() / n).collect();
-    let mut order: Vec<(f64, usize)> = vertices.iter().enumerate().map(|(k, v)| (((v[0] - c[0]).powi(2) + (v[1] - c[1]).powi(2) + (v[2] - c[2]).powi(2)).sqrt(), k)).collect();
-    order.sort_by(|a, b| b.0.total_cmp(&a.0));
-    // The overall diameter, pruned.
-    for (a, &(ra, ka)) in order.iter().enumerate() {
-        if 2.0 * ra < best[3].sqrt() * (1.0 - 1e-12) {
-            break;
-        }
-        for &(rb, kb) in &order[a + 1..] {
-            if ra + rb < best[3].sqrt() * (1.0 - 1e-12) {
-                break;
-            }
-            best[3] = best[3].max(dist2(&vertices[ka], &vertices[kb]));
-        }
-    }
+    best[3] = farthest_pair(vertices);
     // Within planes: group by the exact coordinate, and search each group the same way.
     for axis in 0..3 {
         let mut groups: std::collections::HashMap<u64, Vec<[f64; 3]>> = std::collections::HashMap::new();
@@ -90,13 +72,19 @@ pub fn diameters(vertices: &[[f64; 3]]) -> [f64; 4] {
             groups.entry(v[axis].to_bits()).or_default().push(*v);
         }
         for g in groups.values() {
-            best[axis] = best[axis].max(diameters_flat(g));
+            best[axis] = best[axis].max(farthest_pair(g));
         }
     }
     best.map(f64::sqrt)
 }
 
-fn diameters_flat(vs: &[[f64; 3]]) -> f64 {
+/// The largest squared distance between two of `vs` (0 for fewer than two), pruned: points
+/// in order of their distance from the centroid, and a pair skipped once the sum of the two
+/// distances cannot beat the best so far.
+fn farthest_pair(vs: &[[f64; 3]]) -> f64 {
+    if vs.is_empty() {
+        return 0.0;
+    }
     let n = vs.len() as f64;
     let c: Vec<f64> = (0..3).map(|d| vs.iter().map(|v| v[d]).sum::<f64>() / n).collect();
     let mut order: Vec<(f64, usize)> = vs.iter().enumerate().map(|(k, v)| (((v[0] - c[0]).powi(2) + (v[1] - c[1]).powi(2) + (v[2] - c[2]).powi(2)).sqrt(), k)).collect();
