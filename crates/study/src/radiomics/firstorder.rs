@@ -46,8 +46,8 @@ pub fn features(roi: &Roi) -> BTreeMap<&'static str, f64> {
 fn grey_level_probabilities(roi: &Roi) -> Vec<f64> {
     let index = roi.level_index();
     let mut counts = vec![0usize; roi.levels.len()];
-    for &g in roi.grey.iter().filter(|&&g| g > 0) {
-        counts[index[g as usize]] += 1;
+    for &i in &roi.voxels {
+        counts[index[roi.padded[i] as usize]] += 1;
     }
     let n = roi.values.len() as f64;
     counts.into_iter().map(|c| c as f64 / n).collect()

@@ -175,7 +175,7 @@ mod tests {
     #[test]
     fn one_voxel_is_an_octahedron() {
         // The eight cubes around a lone voxel each hold its single-corner case.
-        let roi = Roi { shape: [1, 1, 1], spacing: [1.0; 3], mask: vec![true], grey: vec![1], values: vec![1.0], levels: vec![1], padded: vec![], voxels: vec![] };
+        let roi = Roi { shape: [1, 1, 1], spacing: [1.0; 3], mask: vec![true], values: vec![1.0], levels: vec![1], padded: vec![], voxels: vec![] };
         let m = Mesh::of(&roi);
         // An octahedron with vertices at ±0.5 along each axis: volume 4/3 · 0.5³ = 1/6.
         assert!((m.volume - 1.0 / 6.0).abs() < 1e-12, "{}", m.volume);
@@ -189,7 +189,7 @@ mod tests {
         // A 3×4×5 block: the surface is its voxel box cut back by half a voxel at the edges.
         let shape = [3, 4, 5];
         let n = 60;
-        let roi = Roi { shape, spacing: [1.0; 3], mask: vec![true; n], grey: vec![1; n], values: vec![1.0; n], levels: vec![1], padded: vec![], voxels: vec![] };
+        let roi = Roi { shape, spacing: [1.0; 3], mask: vec![true; n], values: vec![1.0; n], levels: vec![1], padded: vec![], voxels: vec![] };
         let m = Mesh::of(&roi);
         // The box of faces at the voxels' outer half (60) loses, along each of its 12
         // edges, a prism of cross-section 1/8: the volume lies below 60 and above that.

@@ -84,15 +84,13 @@ pub(crate) struct Roi {
     pub shape: [usize; 3],
     pub spacing: [f64; 3],
     pub mask: Vec<bool>,
-    /// The discretised grey level of each voxel (1-based); 0 outside the ROI.
-    pub grey: Vec<u32>,
     /// The intensity of each ROI voxel, in the box's order.
     pub values: Vec<f64>,
     /// Grey levels present in the ROI, ascending.
     pub levels: Vec<u32>,
     /// The box padded by one voxel of outside on every side, so that a neighbour is always
-    /// an index offset away, with no bounds to check: each voxel's grey level (0 outside the
-    /// ROI and in the padding).
+    /// an index offset away, with no bounds to check: each voxel's discretised grey level
+    /// (1-based; 0 outside the ROI and in the padding).
     pub padded: Vec<u32>,
     /// The ROI's voxels as indices into `padded`, in the box's order.
     pub voxels: Vec<usize>,
@@ -125,18 +123,7 @@ impl Roi {
             return Err(RadiomicsError::BinWidth(settings.bin_width));
         }
         let [_, ny, nx] = image.shape;
-        let (mut lo, mut hi, mut count) = ([usize::MAX; 3], [0usize; 3], 0usize);
-        for (i, _) in mask.data.iter().enumerate().filter(|(_, m)| **m == settings.label) {
-            let p = [i / (ny * nx), (i / nx) % ny, i % nx];
-            for d in 0..3 {
-                lo[d] = lo[d].min(p[d]);
-                hi[d] = hi[d].max(p[d]);
-            }
-            count += 1;
-        }
-        if count == 0 {
-            return Err(RadiomicsError::NoLabel(settings.label));
-        }
+        let (lo, hi, count) = bounding_box(mask.data, image.shape, |&m| m == settings.label).ok_or(RadiomicsError::NoLabel(settings.label))?;
         let dims = (0..3).filter(|&d| hi[d] > lo[d]).count();
         if dims == 0 {
             return Err(RadiomicsError::SingleVoxel { label: settings.label });
@@ -147,7 +134,9 @@ impl Roi {
         }
         let shape = [hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1];
         let n = shape.iter().product();
-        let (mut roi_mask, mut values) = (Vec::with_capacity(n), Vec::with_capacity(count));
+        // The mask of the box, its ROI voxels' values, and where each sits in the padded copy.
+        let (py, px) = (shape[1] + 2, shape[2] + 2);
+        let (mut roi_mask, mut values, mut voxels) = (Vec::with_capacity(n), Vec::with_capacity(count), Vec::with_capacity(count));
         for z in lo[0]..=hi[0] {
             for y in lo[1]..=hi[1] {
                 let row = (z * ny + y) * nx;
@@ -156,6 +145,7 @@ impl Roi {
                     roi_mask.push(inside);
                     if inside {
                         values.push(image.data[row + x]);
+                        voxels.push(((z - lo[0] + 1) * py + y - lo[1] + 1) * px + x - lo[2] + 1);
                     }
                 }
             }
@@ -171,33 +161,14 @@ impl Roi {
             return Err(RadiomicsError::TooManyLevels { width: settings.bin_width, levels: spanned as u64, max: MAX_LEVELS });
         }
         let edges = binning::edges(&values, settings.bin_width);
-        let mut grey = vec![0u32; n];
-        let mut values_iter = values.iter();
-        for (g, &m) in grey.iter_mut().zip(&roi_mask) {
-            if m {
-                *g = binning::digitize(*values_iter.next().expect("one value per ROI voxel"), &edges);
-            }
+        let mut padded = vec![0u32; (shape[0] + 2) * py * px];
+        for (&i, &v) in voxels.iter().zip(&values) {
+            padded[i] = binning::digitize(v, &edges);
         }
-        let mut levels: Vec<u32> = grey.iter().copied().filter(|&g| g > 0).collect();
+        let mut levels: Vec<u32> = voxels.iter().map(|&i| padded[i]).collect();
         levels.sort_unstable();
         levels.dedup();
-        let (py, px) = (shape[1] + 2, shape[2] + 2);
-        let mut padded = vec![0u32; (shape[0] + 2) * py * px];
-        let mut voxels = Vec::with_capacity(count);
-        let mut k = 0;
-        for z in 0..shape[0] {
-            for y in 0..shape[1] {
-                for x in 0..shape[2] {
-                    if roi_mask[k] {
-                        let i = ((z + 1) * py + y + 1) * px + x + 1;
-                        padded[i] = grey[k];
-                        voxels.push(i);
-                    }
-                    k += 1;
-                }
-            }
-        }
-        Ok(Roi { shape, spacing: image.spacing, mask: roi_mask, grey, values, levels, padded, voxels })
+        Ok(Roi { shape, spacing: image.spacing, mask: roi_mask, values, levels, padded, voxels })
     }
 }
 
@@ -254,6 +225,22 @@ impl Roi {
 #[inline]
 pub(crate) fn at(i: usize, off: isize) -> usize {
     i.wrapping_add_signed(off)
+}
+
+/// The bounding box (lowest and highest (z, y, x)) of the voxels of `data` (x fastest, of
+/// (z, y, x) `shape`) that `inside` accepts, and how many there are; None if there are none.
+pub(crate) fn bounding_box<T>(data: &[T], shape: [usize; 3], inside: impl Fn(&T) -> bool) -> Option<([usize; 3], [usize; 3], usize)> {
+    let [_, ny, nx] = shape;
+    let (mut lo, mut hi, mut count) = ([usize::MAX; 3], [0usize; 3], 0usize);
+    for (i, _) in data.iter().enumerate().filter(|(_, v)| inside(v)) {
+        let p = [i / (ny * nx), (i / nx) % ny, i % nx];
+        for d in 0..3 {
+            lo[d] = lo[d].min(p[d]);
+            hi[d] = hi[d].max(p[d]);
+        }
+        count += 1;
+    }
+    (count > 0).then_some((lo, hi, count))
 }
 
 /// A flat index's (z, y, x).

@@ -48,18 +48,9 @@ impl MaskBox {
     pub fn read(file: &Path, label: u32) -> Result<MaskBox, VolumeError> {
         let mask = nifti_io::read(file)?;
         let shape = zyx(&mask.shape()).map_err(|w| bad(file, w))?;
-        let [_, ny, nx] = shape;
-        let (mut lo, mut hi) = ([usize::MAX; 3], [0usize; 3]);
-        for (i, _) in nifti_io::memory_order(&mask.data).iter().enumerate().filter(|(_, v)| **v == label as f32) {
-            let p = [i / (ny * nx), (i / nx) % ny, i % nx];
-            for d in 0..3 {
-                lo[d] = lo[d].min(p[d]);
-                hi[d] = hi[d].max(p[d]);
-            }
-        }
-        if lo[0] == usize::MAX {
+        let Some((lo, hi, _)) = super::bounding_box(&nifti_io::memory_order(&mask.data), shape, |&v| v == label as f32) else {
             return Err(bad(file, RadiomicsError::NoLabel(label).to_string()));
-        }
+        };
         Ok(MaskBox { mask, shape, lo, hi })
     }
 
