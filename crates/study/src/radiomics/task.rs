@@ -6,7 +6,6 @@ use super::logistic::Logistic;
 use super::{MaskBox, Settings};
 use crate::data::{dataset_root, mamamia::patient_files, one_source, patient_input_files};
 use crate::imaging::n4_task::load_field;
-use crate::imaging::nifti_io;
 use crate::imaging::resample::resample;
 use crate::ranges;
 use crate::training::tasks::{read_cohort, read_folds, read_json};
@@ -80,11 +79,7 @@ impl Task for RadiomicsFeatures {
         let mut phases = BTreeMap::new();
         for (file, &ph) in files.iter().zip(&p.phases) {
             ctx.check_cancelled()?;
-            let mut v = nifti_io::read_z_slab(file, m.slab()).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
-            let shape = v.header_shape();
-            if shape.len() < 3 || [shape[2], shape[1], shape[0]] != m.shape {
-                return Err(TaskError::msg(format!("{who}: {} has another shape ({shape:?}) than the mask {}", file.display(), mask.display())));
-            }
+            let mut v = m.read_slab(file, &mask).map_err(named)?;
             if let Some(root) = &fields {
                 load_field(root, &who, ph)?.correct_slab(m.slab().start, &mut v.data).map_err(|e| TaskError::msg(format!("{who}: {}: {e}", file.display())))?;
             }
@@ -233,7 +228,7 @@ impl Task for RadiomicsModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::imaging::nifti_io::{write_f32, write_u8};
+    use crate::imaging::nifti_io::{self, write_f32, write_u8};
     use ndarray::{ArrayD, IxDyn};
     use nifti::NiftiHeader;
 

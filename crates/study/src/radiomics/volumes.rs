@@ -59,6 +59,18 @@ impl MaskBox {
         self.lo[0]..self.hi[0] + 1
     }
 
+    /// `image` over the slices the ROI spans, once its header shows it on the mask's grid (a
+    /// volume with fewer slices would otherwise fail the read with a less useful message).
+    pub fn read_slab(&self, image: &Path, mask: &Path) -> Result<Volume, VolumeError> {
+        let header = nifti_io::read_header(image)?;
+        let dims: Vec<usize> = header.dim().map(|d| d.iter().map(|&n| usize::from(n)).collect()).unwrap_or_default();
+        let ishape = zyx(&dims).map_err(|w| bad(image, w))?;
+        if ishape != self.shape {
+            return Err(bad(mask, format!("{} (image {})", RadiomicsError::Grid { image: ishape, mask: self.shape }, image.display())));
+        }
+        Ok(nifti_io::read_z_slab(image, self.slab())?)
+    }
+
     /// The features of `slab` (the image over `self.slab()`, x fastest as NIfTI stores it)
     /// with voxels `spacing` (x, y, z) mm.
     pub fn features(&self, slab: &ArrayD<f32>, spacing: [f64; 3], settings: &Settings, image: &Path, mask: &Path) -> Result<Vec<(String, f64)>, VolumeError> {
@@ -88,13 +100,7 @@ impl MaskBox {
 /// The features of `image` within `mask`: both 3D and on one grid. Errors name the file.
 pub fn extract_files(image: &Path, mask: &Path, settings: &Settings) -> Result<Vec<(String, f64)>, VolumeError> {
     let m = MaskBox::read(mask, settings.label)?;
-    let header = nifti_io::read_header(image)?;
-    let dims: Vec<usize> = header.dim().map(|d| d.iter().map(|&n| usize::from(n)).collect()).unwrap_or_default();
-    let ishape = zyx(&dims).map_err(|w| bad(image, w))?;
-    if ishape != m.shape {
-        return Err(bad(mask, format!("{} (image {})", RadiomicsError::Grid { image: ishape, mask: m.shape }, image.display())));
-    }
-    let img = nifti_io::read_z_slab(image, m.slab())?;
+    let img = m.read_slab(image, mask)?;
     let s = img.spacing();
     m.features(&img.data, [s[0], s[1], s[2]], settings, image, mask)
 }
