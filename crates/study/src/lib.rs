@@ -4,6 +4,7 @@
 use dag_engine::task::Registry;
 
 pub mod data;
+pub mod groups;
 pub mod imaging;
 pub mod radiomics;
 pub mod ranges;

@@ -5,7 +5,6 @@ use super::synth::{write_dataset, SynthOptions};
 use dag_engine::params::ParamError;
 use dag_engine::task::{Task, TaskCtx, TaskError};
 use crate::ranges;
-use serde::Deserialize;
 use std::path::PathBuf;
 
 pub struct SynthDataset;
@@ -32,17 +31,13 @@ impl Task for SynthDataset {
 
 pub struct MamaMiaCohort;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CohortParams {
-    /// The dataset: a needed node's output (`input`) or a folder (`dataset`).
-    #[serde(default)]
-    pub input: Option<String>,
-    #[serde(default)]
-    pub dataset: Option<PathBuf>,
-    /// DCE phases every patient must have (0 pre-contrast, 1 first post-contrast, …).
-    #[serde(default = "super::default_phases")]
-    pub phases: Vec<usize>,
+crate::groups::with_source! {
+    /// The dataset (`input` or `dataset`), and the phases every patient must have.
+    pub struct CohortParams {
+        /// DCE phases every patient must have (0 pre-contrast, 1 first post-contrast, …).
+        #[serde(default = "super::default_phases")]
+        pub phases: Vec<usize>,
+    }
 }
 
 
@@ -52,17 +47,13 @@ impl Task for MamaMiaCohort {
     const VERSION: u32 = 1;
     const DESCRIPTION: &'static str = "recurrence cohort from a MAMA-MIA folder, with every exclusion and its reason";
 
-    fn validate(p: &CohortParams) -> Vec<ParamError> {
-        super::one_source(&p.input, &p.dataset).err().into_iter().collect()
-    }
-
     fn input_files(p: &CohortParams) -> Vec<PathBuf> {
         // The clinical table and which image files exist decide the cohort.
-        p.dataset.as_deref().map(|d| super::mamamia::cohort_input_files(d, &p.phases)).unwrap_or_default()
+        p.source.folder().map(|d| super::mamamia::cohort_input_files(d, &p.phases)).unwrap_or_default()
     }
 
     fn run(&self, p: CohortParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
-        let root = super::dataset_root(ctx, &p.input, &p.dataset)?;
+        let root = p.source.root(ctx)?;
         let (kept, excluded) = recurrence_cohort(&root, &p.phases).map_err(|e| TaskError::msg(e.to_string()))?;
         let path = ctx.out.join("cohort.csv");
         let mut w = csv::Writer::from_path(&path).map_err(TaskError::at(&path))?;

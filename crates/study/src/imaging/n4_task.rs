@@ -13,7 +13,7 @@ use super::bias_field::BiasField;
 use super::nifti_io::read;
 use super::task::PatientBack;
 use crate::data::mamamia::patient_files;
-use crate::data::{dataset_root, patient_input_files};
+use crate::data::patient_input_files;
 use crate::ranges;
 use dag_engine::params::ParamError;
 use dag_engine::task::{Task, TaskCtx, TaskError};
@@ -22,24 +22,20 @@ use std::path::{Path, PathBuf};
 
 pub struct N4Correct;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct N4Params {
-    #[serde(default)]
-    pub input: Option<String>,
-    #[serde(default)]
-    pub dataset: Option<PathBuf>,
-    pub patient: String,
-    #[serde(default = "crate::data::default_phases")]
-    pub phases: Vec<usize>,
-    #[serde(default = "default_shrink")]
-    pub shrink: usize,
-    /// Also write the corrected phases, whole, as float32 NIfTI.
-    #[serde(default)]
-    pub corrected: bool,
-    /// One field per phase (N4 as ITK users run it), or one per patient.
-    #[serde(default)]
-    pub bias: BiasPer,
+crate::groups::with_source! {
+    pub struct N4Params {
+        pub patient: String,
+        #[serde(default = "crate::data::default_phases")]
+        pub phases: Vec<usize>,
+        #[serde(default = "default_shrink")]
+        pub shrink: usize,
+        /// Also write the corrected phases, whole, as float32 NIfTI.
+        #[serde(default)]
+        pub corrected: bool,
+        /// One field per phase (N4 as ITK users run it), or one per patient.
+        #[serde(default)]
+        pub bias: BiasPer,
+    }
 }
 
 /// Which phases N4 fits a field to.
@@ -72,18 +68,18 @@ impl Task for N4Correct {
     const DESCRIPTION: &'static str = "N4 bias-field estimate of one patient's phases (Otsu mask): the fields, and with corrected: true the corrected phases";
 
     fn input_files(p: &N4Params) -> Vec<PathBuf> {
-        patient_input_files(&p.dataset, &p.patient, &p.phases)
+        patient_input_files(&p.source, &p.patient, &p.phases)
     }
 
     fn validate(p: &N4Params) -> Vec<ParamError> {
         let phases = if p.phases.is_empty() { Err(ParamError::at("phases", "needs at least one phase")) } else { Ok(()) };
-        ranges::refused([crate::data::one_source(&p.input, &p.dataset), ranges::at_least("shrink", p.shrink, 1), phases])
+        ranges::refused([ranges::at_least("shrink", p.shrink, 1), phases])
     }
 
     fn run(&self, p: N4Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
         let who = p.patient.to_uppercase();
-        let back = if p.corrected { Some(PatientBack::open(ctx, &p.input, &p.dataset, &p.patient, &p.phases)?) } else { None };
-        let root = dataset_root(ctx, &p.input, &p.dataset)?;
+        let back = if p.corrected { Some(PatientBack::open(ctx, &p.source, &p.patient, &p.phases)?) } else { None };
+        let root = p.source.root(ctx)?;
         let (files, mask) = patient_files(&root, &who, &p.phases).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
         let fields = ctx.out.join("bias").join(&who);
         std::fs::create_dir_all(&fields).map_err(TaskError::io(&fields))?;

@@ -18,29 +18,24 @@ use dag_engine::params::ParamError;
 use dag_engine::task::{Task, TaskCtx, TaskError};
 use ndarray::{Axis, Slice};
 use nifti::NiftiHeader;
-use serde::Deserialize;
 use std::ops::Range;
 use std::path::PathBuf;
 
 pub struct Resample;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ResampleParams {
-    #[serde(default)]
-    pub input: Option<String>,
-    #[serde(default)]
-    pub dataset: Option<PathBuf>,
-    pub patient: String,
-    #[serde(default = "crate::data::default_phases")]
-    pub phases: Vec<usize>,
-    /// Target spacing per axis in mm; `null` keeps an axis (e.g. `[0.8, 0.8, null]`).
-    pub spacing_mm: Vec<Option<f64>>,
-    /// A needed `n4` node: its bias fields divide the phases as they are read.
-    #[serde(default)]
-    pub bias: Option<String>,
-    #[serde(default)]
-    pub slices: Slices,
+crate::groups::with_source! {
+    pub struct ResampleParams {
+        pub patient: String,
+        #[serde(default = "crate::data::default_phases")]
+        pub phases: Vec<usize>,
+        /// Target spacing per axis in mm; `null` keeps an axis (e.g. `[0.8, 0.8, null]`).
+        pub spacing_mm: Vec<Option<f64>>,
+        /// A needed `n4` node: its bias fields divide the phases as they are read.
+        #[serde(default)]
+        pub bias: Option<String>,
+        #[serde(default)]
+        pub slices: Slices,
+    }
 }
 
 impl Task for Resample {
@@ -51,7 +46,7 @@ impl Task for Resample {
     const DESCRIPTION: &'static str = "one patient's phases (linear, bias-corrected with bias:) and mask (nearest) resampled to a target spacing, whole or the tumour's slices";
 
     fn input_files(p: &ResampleParams) -> Vec<PathBuf> {
-        patient_input_files(&p.dataset, &p.patient, &p.phases)
+        patient_input_files(&p.source, &p.patient, &p.phases)
     }
 
     fn validate(p: &ResampleParams) -> Vec<ParamError> {
@@ -59,12 +54,12 @@ impl Task for Resample {
             Ok([_, _, Some(_)]) if p.slices != Slices::All => Err(ParamError::at("slices", "keeping some slices needs the slice axis kept as acquired (spacing_mm's third value null): resampling along it needs the neighbouring slices")),
             other => other.map(drop),
         };
-        [crate::data::one_source(&p.input, &p.dataset), z_kept].into_iter().filter_map(Result::err).collect()
+        z_kept.err().into_iter().collect()
     }
 
     fn run(&self, p: ResampleParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
         let target = target(&p.spacing_mm).map_err(|e| TaskError::msg(e.to_string()))?;
-        let back = PatientBack::open(ctx, &p.input, &p.dataset, &p.patient, &p.phases)?;
+        let back = PatientBack::open(ctx, &p.source, &p.patient, &p.phases)?;
         let who = &back.who;
         let fields = p.bias.as_deref().map(|node| ctx.input(node).map(PathBuf::from)).transpose()?;
         // The mask first: it says which slices are kept.

@@ -6,35 +6,31 @@ use super::nifti_io::{read, read_z_slice};
 use dag_engine::params::ParamError;
 use dag_engine::task::{Task, TaskCtx, TaskError};
 use crate::data::mamamia::patient_files;
-use crate::data::{dataset_root, patient_input_files};
+use crate::data::patient_input_files;
+use crate::groups::Source;
 use crate::ranges;
 use serde::Deserialize;
 use std::path::PathBuf;
 
 pub struct TumourCrop;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {
-    /// The dataset: a needed node's output (`input`) or a folder (`dataset`).
-    #[serde(default)]
-    pub input: Option<String>,
-    #[serde(default)]
-    pub dataset: Option<PathBuf>,
-    pub patient: String,
-    /// The three channels: DCE phases (default pre-contrast, first and second post-contrast).
-    #[serde(default = "crate::data::default_phases")]
-    pub phases: Vec<usize>,
-    #[serde(default = "default_spacing")]
-    pub spacing_mm: f64,
-    #[serde(default = "default_margin")]
-    pub margin_mm: f64,
-    #[serde(default = "default_size")]
-    pub size: u32,
-    /// The middle tumour slice (the paper's input), `tumour` (every slice of it) or an odd
-    /// number centred on the middle one; with more than one, `slices.npy` holds them all.
-    #[serde(default = "middle")]
-    pub slices: Slices,
+crate::groups::with_source! {
+    pub struct Params {
+        pub patient: String,
+        /// The three channels: DCE phases (default pre-contrast, first and second post-contrast).
+        #[serde(default = "crate::data::default_phases")]
+        pub phases: Vec<usize>,
+        #[serde(default = "default_spacing")]
+        pub spacing_mm: f64,
+        #[serde(default = "default_margin")]
+        pub margin_mm: f64,
+        #[serde(default = "default_size")]
+        pub size: u32,
+        /// The middle tumour slice (the paper's input), `tumour` (every slice of it) or an odd
+        /// number centred on the middle one; with more than one, `slices.npy` holds them all.
+        #[serde(default = "middle")]
+        pub slices: Slices,
+    }
 }
 
 fn middle() -> Slices {
@@ -59,16 +55,16 @@ impl Task for TumourCrop {
     const DESCRIPTION: &'static str = "middle tumour slice (or more around it), cropped, resized and normalised to three channels (.npy and a PNG preview)";
 
     fn input_files(p: &Params) -> Vec<PathBuf> {
-        patient_input_files(&p.dataset, &p.patient, &p.phases)
+        patient_input_files(&p.source, &p.patient, &p.phases)
     }
 
     fn validate(p: &Params) -> Vec<ParamError> {
         let phases = if p.phases.len() == 3 { Ok(()) } else { Err(ParamError::at("phases", format!("three phases make the three channels; got {:?}", p.phases))) };
-        ranges::refused([crate::data::one_source(&p.input, &p.dataset), phases, ranges::positive("spacing_mm", p.spacing_mm), ranges::non_negative("margin_mm", p.margin_mm), ranges::at_least("size", p.size as usize, 1), whole_volume(p.slices)])
+        ranges::refused([phases, ranges::positive("spacing_mm", p.spacing_mm), ranges::non_negative("margin_mm", p.margin_mm), ranges::at_least("size", p.size as usize, 1), whole_volume(p.slices)])
     }
 
     fn run(&self, p: Params, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
-        let root = dataset_root(ctx, &p.input, &p.dataset)?;
+        let root = p.source.root(ctx)?;
         let who = &p.patient;
         let (files, mask_file) = patient_files(&root, who, &p.phases).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
         let mask = read(&mask_file).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
@@ -146,8 +142,8 @@ pub(super) struct PatientBack {
 }
 
 impl PatientBack {
-    pub fn open(ctx: &TaskCtx<'_>, input: &Option<String>, dataset: &Option<PathBuf>, patient: &str, phases: &[usize]) -> Result<PatientBack, TaskError> {
-        let root = dataset_root(ctx, input, dataset)?;
+    pub fn open(ctx: &TaskCtx<'_>, source: &Source, patient: &str, phases: &[usize]) -> Result<PatientBack, TaskError> {
+        let root = source.root(ctx)?;
         let who = patient.to_uppercase();
         let (files, mask) = patient_files(&root, &who, phases).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
         let images = ctx.out.join("images").join(&who);

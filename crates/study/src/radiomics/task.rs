@@ -4,7 +4,7 @@
 
 use super::logistic::Logistic;
 use super::{MaskBox, Settings};
-use crate::data::{dataset_root, mamamia::patient_files, one_source, patient_input_files};
+use crate::data::{mamamia::patient_files, patient_input_files};
 use crate::imaging::n4_task::load_field;
 use crate::imaging::resample::resample;
 use crate::ranges;
@@ -17,27 +17,23 @@ use std::path::PathBuf;
 
 pub struct RadiomicsFeatures;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FeaturesParams {
-    #[serde(default)]
-    pub input: Option<String>,
-    #[serde(default)]
-    pub dataset: Option<PathBuf>,
-    pub patient: String,
-    /// The phases whose features are taken: by default the first post-contrast one.
-    #[serde(default = "phase_one")]
-    pub phases: Vec<usize>,
-    /// A needed `n4` node: its bias fields divide the phases as they are read.
-    #[serde(default)]
-    pub bias: Option<String>,
-    #[serde(default = "bin_width_default")]
-    pub bin_width: f64,
-    /// In-plane resampling before the features, as the network's input is resampled
-    /// (`[0.8, 0.8, null]`); none (the default): the acquired grid, PyRadiomics' default.
-    /// The slice axis must be kept (null), as only the ROI's slices are read.
-    #[serde(default)]
-    pub spacing_mm: Option<[Option<f64>; 3]>,
+crate::groups::with_source! {
+    pub struct FeaturesParams {
+        pub patient: String,
+        /// The phases whose features are taken: by default the first post-contrast one.
+        #[serde(default = "phase_one")]
+        pub phases: Vec<usize>,
+        /// A needed `n4` node: its bias fields divide the phases as they are read.
+        #[serde(default)]
+        pub bias: Option<String>,
+        #[serde(default = "bin_width_default")]
+        pub bin_width: f64,
+        /// In-plane resampling before the features, as the network's input is resampled
+        /// (`[0.8, 0.8, null]`); none (the default): the acquired grid, PyRadiomics' default.
+        /// The slice axis must be kept (null), as only the ROI's slices are read.
+        #[serde(default)]
+        pub spacing_mm: Option<[Option<f64>; 3]>,
+    }
 }
 
 fn phase_one() -> Vec<usize> {
@@ -55,7 +51,7 @@ impl Task for RadiomicsFeatures {
     const DESCRIPTION: &'static str = "PyRadiomics' 107 default features of one patient's (N4-corrected) phases within the expert mask";
 
     fn input_files(p: &FeaturesParams) -> Vec<PathBuf> {
-        patient_input_files(&p.dataset, &p.patient, &p.phases)
+        patient_input_files(&p.source, &p.patient, &p.phases)
     }
 
     fn validate(p: &FeaturesParams) -> Vec<ParamError> {
@@ -65,11 +61,11 @@ impl Task for RadiomicsFeatures {
             Some(s) if s.iter().flatten().any(|v| !(v.is_finite() && *v > 0.0)) => Err(ParamError::at("spacing_mm", "spacings must be positive numbers or null")),
             _ => Ok(()),
         };
-        ranges::refused([one_source(&p.input, &p.dataset), ranges::positive("bin_width", p.bin_width), phases, spacing])
+        ranges::refused([ranges::positive("bin_width", p.bin_width), phases, spacing])
     }
 
     fn run(&self, p: FeaturesParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
-        let root = dataset_root(ctx, &p.input, &p.dataset)?;
+        let root = p.source.root(ctx)?;
         let who = p.patient.to_uppercase();
         let (files, mask) = patient_files(&root, &who, &p.phases).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
         let fields = p.bias.as_deref().map(|node| ctx.input(node).map(PathBuf::from)).transpose()?;

@@ -28,6 +28,19 @@ pub struct Backbone {
     pub unfreeze_fraction: f64,
 }
 
+impl Backbone {
+    /// From a node's `weights`, `seed` and `unfreeze_fraction` (`groups::with_backbone!`);
+    /// the share is checked by the task's `validate`, where its error names the key.
+    pub fn new(weights: Option<PathBuf>, seed: u64, unfreeze_fraction: f64) -> Result<Backbone, std::convert::Infallible> {
+        Ok(Backbone { weights, seed, unfreeze_fraction })
+    }
+
+    /// The paper's top 10% of layers.
+    pub fn default_unfreeze_fraction() -> f64 {
+        0.10
+    }
+}
+
 /// The frozen prefix's output for one patient's crop.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FeaturesJob {

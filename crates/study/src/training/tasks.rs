@@ -2,7 +2,7 @@
 //! training (handed to a `dag-torch` worker), and the gathering of out-of-fold scores.
 
 use super::folds::stratified_folds;
-use super::protocol::{Backbone, FeaturesJob, Job, Request};
+use super::protocol::{FeaturesJob, Job, Request};
 use super::worker;
 use dag_engine::params::ParamError;
 use dag_engine::task::{Task, TaskCtx, TaskError};
@@ -11,10 +11,6 @@ use crate::ranges;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-pub(super) fn fraction_default() -> f64 {
-    0.10
-}
 
 /// Above 0 (the head always trains) and at most 1 (the whole network). A 10 meant as 10%
 /// would otherwise train all 121 layers without a word.
@@ -72,18 +68,11 @@ pub(super) fn stratum(row: &CohortRow) -> String {
 
 pub struct DensenetFeatures;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FeaturesParams {
-    /// The needed node whose output holds this patient's `crop.npy`.
-    pub input: String,
-    /// torchvision DenseNet121 weights as safetensors; none: a seeded initialisation.
-    #[serde(default)]
-    pub weights: Option<PathBuf>,
-    #[serde(default)]
-    pub seed: u64,
-    #[serde(default = "fraction_default")]
-    pub unfreeze_fraction: f64,
+crate::groups::with_backbone! {
+    pub struct FeaturesParams {
+        /// The needed node whose output holds this patient's `crop.npy`.
+        pub input: String,
+    }
 }
 
 impl Task for DensenetFeatures {
@@ -95,19 +84,18 @@ impl Task for DensenetFeatures {
     const DESCRIPTION: &'static str = "DenseNet121's frozen prefix on one patient's crop (features at the first unfrozen layer)";
 
     fn input_files(p: &FeaturesParams) -> Vec<PathBuf> {
-        p.weights.iter().cloned().collect()
+        p.backbone.weights.iter().cloned().collect()
     }
 
     fn validate(p: &FeaturesParams) -> Vec<ParamError> {
-        ranges::refused([unfreeze_share(p.unfreeze_fraction)])
+        ranges::refused([unfreeze_share(p.backbone.unfreeze_fraction)])
     }
 
     fn run(&self, p: FeaturesParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
         let dir = ctx.input(&p.input)?.to_owned();
         let patient = read_json(&dir.join("crop.json"))?["patient"].as_str().map(str::to_owned).or(ctx.value.map(str::to_owned)).unwrap_or_default();
-        let backbone = Backbone { weights: p.weights, seed: p.seed, unfreeze_fraction: p.unfreeze_fraction };
         let slices = Some(dir.join(SLICES_NPY)).filter(|f| f.exists());
-        let job = Job::Features(FeaturesJob { backbone, patient, crop: dir.join("crop.npy"), slices, out: ctx.out.to_owned() });
+        let job = Job::Features(FeaturesJob { backbone: p.backbone, patient, crop: dir.join("crop.npy"), slices, out: ctx.out.to_owned() });
         worker::call(&request(ctx, job), ctx).map(drop)
     }
 }

@@ -3,7 +3,7 @@
 
 use super::folds::stratified_holdout;
 use super::protocol::{Backbone, Hyper, Job, Sample, TrainJob};
-use super::tasks::{fraction_default, read_cohort, read_folds, read_json, request, stratum};
+use super::tasks::{read_cohort, read_folds, read_json, request, stratum};
 use super::worker;
 use dag_engine::params::ParamError;
 use dag_engine::task::{Task, TaskCtx, TaskError};
@@ -16,33 +16,27 @@ use std::path::PathBuf;
 
 pub struct DensenetTrain;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrainParams {
-    /// The needed per-patient node: `densenet_features` outputs, or crops with `end_to_end`.
-    pub input: String,
-    /// The needed node with cohort.csv (times and events).
-    pub cohort: String,
-    /// The needed node with folds.csv.
-    pub folds: String,
-    /// Which fold to hold out; by default the node's set value (`foreach: fold`).
-    #[serde(default)]
-    pub fold: Option<usize>,
-    /// Train from the crops, running the frozen prefix at every step (with random flips),
-    /// instead of from its cached output. For GPUs; on a CPU it is many times slower.
-    #[serde(default)]
-    pub end_to_end: bool,
-    #[serde(default)]
-    pub weights: Option<PathBuf>,
-    #[serde(default)]
-    pub seed: u64,
-    #[serde(default = "fraction_default")]
-    pub unfreeze_fraction: f64,
-    /// Share of the fold's training patients held out (stratified) for early stopping.
-    #[serde(default = "val_default")]
-    pub val_fraction: f64,
-    #[serde(default)]
-    pub train: Hyper,
+crate::groups::with_backbone! {
+    pub struct TrainParams {
+        /// The needed per-patient node: `densenet_features` outputs, or crops with `end_to_end`.
+        pub input: String,
+        /// The needed node with cohort.csv (times and events).
+        pub cohort: String,
+        /// The needed node with folds.csv.
+        pub folds: String,
+        /// Which fold to hold out; by default the node's set value (`foreach: fold`).
+        #[serde(default)]
+        pub fold: Option<usize>,
+        /// Train from the crops, running the frozen prefix at every step (with random flips),
+        /// instead of from its cached output. For GPUs; on a CPU it is many times slower.
+        #[serde(default)]
+        pub end_to_end: bool,
+        /// Share of the fold's training patients held out (stratified) for early stopping.
+        #[serde(default = "val_default")]
+        pub val_fraction: f64,
+        #[serde(default)]
+        pub train: Hyper,
+    }
 }
 
 fn val_default() -> f64 {
@@ -65,7 +59,7 @@ impl Task for DensenetTrain {
     const DESCRIPTION: &'static str = "trains DenseNet121's unfrozen tail on one cross-validation fold and scores its held-out patients";
 
     fn input_files(p: &TrainParams) -> Vec<PathBuf> {
-        p.weights.iter().cloned().collect()
+        p.backbone.weights.iter().cloned().collect()
     }
 
     fn validate(p: &TrainParams) -> Vec<ParamError> {
@@ -76,7 +70,7 @@ impl Task for DensenetTrain {
         };
         let h = &p.train;
         ranges::refused([
-            super::tasks::unfreeze_share(p.unfreeze_fraction),
+            super::tasks::unfreeze_share(p.backbone.unfreeze_fraction),
             val,
             ranges::at_least("train.epochs", h.epochs, 1),
             ranges::at_least("train.batch_size", h.batch_size, 1),
@@ -98,7 +92,6 @@ impl Task for DensenetTrain {
         let cohort = read_cohort(ctx.input(&p.cohort)?)?;
         let folds_path = ctx.input(&p.folds)?.join("folds.csv");
         let fold_of = read_folds(ctx.input(&p.folds)?)?;
-        let backbone = Backbone { weights: p.weights.clone(), seed: p.seed, unfreeze_fraction: p.unfreeze_fraction };
         // Each per-patient output names its patient; the network's input file sits beside it.
         let (meta, file) = if p.end_to_end { ("crop.json", "crop.npy") } else { ("features.json", "features.npy") };
         let mut file_of: HashMap<String, PathBuf> = HashMap::new();
@@ -107,10 +100,11 @@ impl Task for DensenetTrain {
             let m = read_json(&dir.join(meta))?;
             if !p.end_to_end {
                 let made_with: Backbone = serde_json::from_value(m["backbone"].clone()).map_err(TaskError::at(&dir.join(meta)))?;
-                if made_with != backbone {
+                if made_with != p.backbone {
                     return Err(TaskError::msg(format!(
-                        "{}: the features were computed with {made_with:?}, but this node trains {backbone:?}; give both nodes the same weights, seed and unfreeze_fraction",
-                        dir.join(meta).display()
+                        "{}: the features were computed with {made_with:?}, but this node trains {:?}; give both nodes the same weights, seed and unfreeze_fraction",
+                        dir.join(meta).display(),
+                        p.backbone
                     )));
                 }
             }
@@ -148,13 +142,13 @@ impl Task for DensenetTrain {
         if events == 0 || events == train.len() {
             return Err(TaskError::msg(format!("fold {fold}: its {} training patients have {events} recurrences; the model cannot learn from one class", train.len())));
         }
-        let held = stratified_holdout(&strata, p.val_fraction, p.seed ^ (fold as u64).wrapping_mul(0x9e37_79b9));
+        let held = stratified_holdout(&strata, p.val_fraction, p.backbone.seed ^ (fold as u64).wrapping_mul(0x9e37_79b9));
         let (mut val, mut rest) = (Vec::new(), Vec::new());
         for (s, h) in train.into_iter().zip(held) {
             if h { val.push(s) } else { rest.push(s) }
         }
         let job = TrainJob {
-            backbone,
+            backbone: p.backbone,
             fold,
             train: rest,
             val,
