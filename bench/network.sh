@@ -8,13 +8,13 @@
 # every seed and configuration (instances are keyed by content).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-dag=$repo/target/release/dag
+dag=${DAG:-$repo/target/release/dag}   # DAG: another build, e.g. a frozen copy while this one is rebuilt
 out=$repo/bench/out/network
 mkdir -p "$out"
 seeds=$1; shift
-config="${*:-paper protocol}"
+config="${STUDY:+$(basename "$STUDY" .yaml) }${*:-paper protocol}"
 tag=$(echo "$config" | tr -c 'a-zA-Z0-9.=\n' '_')
-cp "$repo/pipelines/study.yaml" "$out/study.yaml"
+cp "${STUDY:-$repo/pipelines/study.yaml}" "$out/study.yaml"   # STUDY: a variant of the spec to try
 for s in $seeds; do
   t0=$(date +%s%N)
   (cd "$out" && "$dag" run study.yaml --progress quiet --cache cache --results "results-$s-$tag" --set seed="$s" --set bootstrap=200 "$@" > "last.log" 2>&1) || { echo "seed $s failed (see $out/last.log)" >&2; exit 1; }
