@@ -8,7 +8,7 @@ pub fn synth(out: &Path, options: &SynthOptions) -> Result<(), Error> {
     super::validated::<dag_study::data::tasks::SynthDataset>(options)?;
     // Writing the cohort fails only on the file system (its options are checked above).
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let r = write_dataset(out, options, threads, &Default::default()).map_err(Error::DataIo)?;
+    let r = write_dataset(out, options, threads, &Default::default()).map_err(|e| Error::DataIo(e.to_string()))?;
     crate::stdout::outln!(
         "{}: {} patients ({} with known recurrence status, {} recurrences); the true imaging term reaches C = {:.3}",
         out.display(),

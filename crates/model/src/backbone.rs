@@ -78,7 +78,7 @@ pub fn build(b: &Backbone, device: Device, log: &mut dyn FnMut(String)) -> Resul
 pub fn read_npy(path: &std::path::Path) -> Result<Tensor, String> {
     // libtorch allocates what the header claims before it reads: a lying header is refused
     // first (#16), as is a file that cannot be opened.
-    dag_study::imaging::npy::check_size(path)?;
+    dag_study::imaging::npy::check_size(path).map_err(|e| e.to_string())?;
     Tensor::read_npy(path).map_err(|e| {
         let hint = if e.to_string().contains("fortran order") { " (save it C-ordered: np.save(path, np.ascontiguousarray(x)))" } else { "" };
         format!("{}: cannot read .npy: {e}{hint}", path.display())

@@ -15,7 +15,7 @@ use crate::survival::{harrell::harrell, Surv};
 use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
@@ -172,25 +172,43 @@ fn header(dims: [usize; 3], spacing: [f64; 3]) -> nifti::NiftiHeader {
     }
 }
 
+/// Why the synthetic dataset could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Image(#[from] nifti_io::NiftiIoError),
+    #[error("the clinical table (clinical_and_imaging_info.xlsx): {0}")]
+    Table(#[from] rust_xlsxwriter::XlsxError),
+    #[error("the true imaging term's statistics: {0}")]
+    Truth(#[from] crate::survival::SurvivalError),
+    /// The run was cancelled (`stop` set).
+    #[error("stopped")]
+    Stopped,
+    #[error("a synthesis thread panicked")]
+    Panicked,
+}
+
 /// A file-system failure, naming the file.
-fn io(p: &Path) -> impl FnOnce(std::io::Error) -> String + '_ {
-    move |e| format!("{}: {e}", p.display())
+fn io(p: &Path) -> impl FnOnce(std::io::Error) -> SynthError + '_ {
+    move |source| SynthError::Io { path: p.to_owned(), source }
 }
 
 /// The images of every patient. The small cohort draws them from one stream in patient order
 /// (its voxels are what every recorded result was computed on); the larger sizes give each
 /// patient its own stream of the same seed and write patients on `threads` threads.
-fn write_images(dir: &Path, all: &[Patient], geometries: &[Geometry], o: &SynthOptions, threads: usize, stop: &AtomicBool) -> Result<(), String> {
-    let one = |k: usize, rng: &mut ChaCha8Rng| -> Result<(), String> {
+fn write_images(dir: &Path, all: &[Patient], geometries: &[Geometry], o: &SynthOptions, threads: usize, stop: &AtomicBool) -> Result<(), SynthError> {
+    let one = |k: usize, rng: &mut ChaCha8Rng| -> Result<(), SynthError> {
         let (p, g) = (&all[k], &geometries[k]);
         let (phases, mask) = volumes(p, g, rng);
         let h = header(g.dims, g.spacing);
         let folder = dir.join("images").join(&p.id);
         std::fs::create_dir_all(&folder).map_err(io(&folder))?;
         for (i, ph) in phases.iter().enumerate() {
-            nifti_io::write_i16(&folder.join(format!("{}_{i:04}.nii.gz", p.id.to_lowercase())), ph, &h).map_err(|e| e.to_string())?;
+            nifti_io::write_i16(&folder.join(format!("{}_{i:04}.nii.gz", p.id.to_lowercase())), ph, &h)?;
         }
-        nifti_io::write_u8(&dir.join("segmentations/expert").join(format!("{}.nii.gz", p.id)), &mask, &h).map_err(|e| e.to_string())
+        Ok(nifti_io::write_u8(&dir.join("segmentations/expert").join(format!("{}.nii.gz", p.id)), &mask, &h)?)
     };
     let seeded = || ChaCha8Rng::seed_from_u64(o.seed ^ 0x5eed);
     if o.size == Size::Small {
@@ -199,14 +217,14 @@ fn write_images(dir: &Path, all: &[Patient], geometries: &[Geometry], o: &SynthO
     }
     let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
-        let work = || -> Result<(), String> {
+        let work = || -> Result<(), SynthError> {
             loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 if k >= all.len() {
                     return Ok(());
                 }
                 if stop.load(Ordering::Relaxed) {
-                    return Err("stopped".into());
+                    return Err(SynthError::Stopped);
                 }
                 // Stream k of the seed: patient 0 draws what a one-patient cohort always drew.
                 let mut rng = seeded();
@@ -218,9 +236,10 @@ fn write_images(dir: &Path, all: &[Patient], geometries: &[Geometry], o: &SynthO
             }
         };
         let workers: Vec<_> = (0..threads.clamp(1, all.len().max(1))).map(|_| s.spawn(work)).collect();
-        let results: Vec<Result<(), String>> = workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err("a synthesis thread panicked".into()))).collect();
+        let errors = workers.into_iter().filter_map(|w| w.join().unwrap_or(Err(SynthError::Panicked)).err());
         // The first real failure, not a "stopped" of a thread it stopped.
-        results.iter().find(|r| r.as_ref().is_err_and(|e| e != "stopped")).or_else(|| results.iter().find(|r| r.is_err())).cloned().unwrap_or(Ok(()))
+        let (stopped, failed): (Vec<_>, Vec<_>) = errors.partition(|e| matches!(e, SynthError::Stopped));
+        failed.into_iter().chain(stopped).next().map_or(Ok(()), Err)
     })
 }
 
@@ -233,7 +252,7 @@ pub struct SynthReport {
 
 /// Writes the cohort under `dir`; larger sizes on up to `threads` threads. `stop` set (by a
 /// cancelled run) ends it early with an error.
-pub fn write_dataset(dir: &Path, o: &SynthOptions, threads: usize, stop: &AtomicBool) -> Result<SynthReport, String> {
+pub fn write_dataset(dir: &Path, o: &SynthOptions, threads: usize, stop: &AtomicBool) -> Result<SynthReport, SynthError> {
     let all = generate(&Params { patients: o.patients + o.unknown, seed: o.seed, imaging_effect: o.imaging_effect });
     // The table's labels draw from their own stream, so the images stay as they were.
     let mut labels = ChaCha8Rng::seed_from_u64(o.seed ^ 0x1abe1);
@@ -244,11 +263,11 @@ pub fn write_dataset(dir: &Path, o: &SynthOptions, threads: usize, stop: &Atomic
     }
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
-    sheet.set_name("dataset_info").map_err(|e| e.to_string())?;
+    sheet.set_name("dataset_info")?;
     // The real sheet's columns the study reads, and some it must tolerate.
     let cols = ["patient_id", "dataset", "age", "hr", "her2", "tumor_subtype", "days_to_recurrence", "days_to_follow_up", "pcr", "days_to_metastasis", "days_to_death"];
     for (c, name) in cols.iter().enumerate() {
-        sheet.write_string(0, c as u16, *name).map_err(|e| e.to_string())?;
+        sheet.write_string(0, c as u16, *name)?;
     }
     let mut truth = String::from("patient_id,site,known,time_days,event,HR,HER2,imaging_term,heterogeneity,rim,necrosis,radius_mm\n");
     let mut geo = ChaCha8Rng::seed_from_u64(o.seed ^ 0x6e0_6e0);
@@ -257,17 +276,17 @@ pub fn write_dataset(dir: &Path, o: &SynthOptions, threads: usize, stop: &Atomic
     for (k, (p, g)) in all.iter().zip(&geometries).enumerate() {
         let known = !unknown.contains(&k);
         let row = (k + 1) as u32;
-        sheet.write_string(row, 0, &p.id).map_err(|e| e.to_string())?;
-        sheet.write_string(row, 1, p.site).map_err(|e| e.to_string())?;
-        sheet.write_number(row, 2, f64::from(p.age)).map_err(|e| e.to_string())?;
-        sheet.write_number(row, 3, f64::from(p.hr)).map_err(|e| e.to_string())?;
-        sheet.write_number(row, 4, f64::from(p.her2)).map_err(|e| e.to_string())?;
+        sheet.write_string(row, 0, &p.id)?;
+        sheet.write_string(row, 1, p.site)?;
+        sheet.write_number(row, 2, f64::from(p.age))?;
+        sheet.write_number(row, 3, f64::from(p.hr))?;
+        sheet.write_number(row, 4, f64::from(p.her2))?;
         let label = subtype(p.site, p.hr, p.her2, &mut labels);
-        sheet.write_string(row, 5, label).map_err(|e| e.to_string())?;
+        sheet.write_string(row, 5, label)?;
         if known {
-            sheet.write_number(row, 6, if p.event { p.time_days } else { 0.0 }).map_err(|e| e.to_string())?;
+            sheet.write_number(row, 6, if p.event { p.time_days } else { 0.0 })?;
         }
-        sheet.write_number(row, 7, p.time_days).map_err(|e| e.to_string())?;
+        sheet.write_number(row, 7, p.time_days)?;
         let info = patient_info(p, label, g.spacing, g.dims);
         let ipath = dir.join("patient_info_files").join(format!("{}.json", p.id.to_lowercase()));
         std::fs::write(&ipath, serde_json::to_vec_pretty(&info).unwrap()).map_err(io(&ipath))?;
@@ -277,12 +296,12 @@ pub fn write_dataset(dir: &Path, o: &SynthOptions, threads: usize, stop: &Atomic
         ));
     }
     let xlsx = dir.join("clinical_and_imaging_info.xlsx");
-    book.save(&xlsx).map_err(|e| format!("{}: {e}", xlsx.display()))?;
+    book.save(&xlsx)?;
     let tpath = dir.join("ground_truth.csv");
     std::fs::write(&tpath, truth).map_err(io(&tpath))?;
     // The best any model can do: the true imaging term's own C-index and AUCs.
     let eligible: Vec<&Patient> = all.iter().enumerate().filter(|(k, _)| !unknown.contains(k)).map(|(_, p)| p).collect();
-    let s = Surv::new(eligible.iter().map(|p| p.time_days).collect(), eligible.iter().map(|p| p.event).collect()).map_err(|e| e.to_string())?;
+    let s = Surv::new(eligible.iter().map(|p| p.time_days).collect(), eligible.iter().map(|p| p.event).collect())?;
     let term: Vec<f64> = eligible.iter().map(|p| p.imaging_term).collect();
     // A tiny cohort may have no comparable pair: the truth then says so (null).
     let true_c = harrell(&s, &term).map(|c| c.c).unwrap_or(f64::NAN);

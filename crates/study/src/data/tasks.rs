@@ -23,7 +23,7 @@ impl Task for SynthDataset {
         // The real size writes patients in parallel, on the slots the node was given.
         let written = write_dataset(ctx.out, &p, ctx.cpus as usize, ctx.cancel);
         ctx.check_cancelled()?;
-        let r = written.map_err(TaskError::msg)?;
+        let r = written.map_err(|e| TaskError::msg(e.to_string()))?;
         let _ = writeln!(ctx.log, "{} patients, {} eligible, {} recurrences; true imaging term C = {:.3}", r.written, r.eligible, r.events, r.true_c);
         Ok(())
     }

@@ -16,6 +16,29 @@ use std::path::{Path, PathBuf};
 /// Per-axis B-spline weights at every voxel of one axis.
 type AxisWeights = Vec<(usize, [f64; 4])>;
 
+/// Why a field cannot be built, applied or read back.
+#[derive(Debug, thiserror::Error)]
+pub enum FieldError {
+    #[error("a lattice of {0:?} control points is not a cubic spline's")]
+    NotCubic([usize; 3]),
+    #[error("a field of shape {shape:?}, shrink {shrink} and {values} control values does not hold together")]
+    Inconsistent { shape: [usize; 3], shrink: usize, values: usize },
+    #[error("slices {z0}.. of shape {slab:?} are not part of the {grid:?} grid the bias field was estimated for")]
+    OffGrid { z0: usize, slab: Vec<usize>, grid: [usize; 3] },
+    #[error("{}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    /// A stored field's files are there but are not one (`what` says how).
+    #[error("{}: {what}", path.display())]
+    Damaged { path: PathBuf, what: String },
+}
+
+impl FieldError {
+    /// The files could not be read at all (as against read and found wrong).
+    pub fn is_io(&self) -> bool {
+        matches!(self, FieldError::Read { .. })
+    }
+}
+
 /// The estimated log bias field: the finest lattice, with its weights at the full grid. It
 /// is evaluated one row at a time, so correcting a volume needs no second volume-sized buffer.
 pub struct BiasField {
@@ -43,10 +66,10 @@ const FORMAT: &str = "dag n4 log bias field, cubic B-spline lattice v1";
 impl BiasField {
     /// The field of `lattice` on the full grid `shape`, fitted on a copy shrunk by `shrink`
     /// (subsampled at offset (shrink − 1) / 2, as ITK's shrink filter does).
-    pub fn new(shape: [usize; 3], shrink: usize, lattice: Lattice, iterations: Vec<usize>) -> Result<BiasField, String> {
-        let spans = lattice.dims[0].checked_sub(3).filter(|&s| s > 0 && lattice.dims == [s + 3; 3]).ok_or_else(|| format!("a lattice of {:?} control points is not a cubic spline's", lattice.dims))?;
+    pub fn new(shape: [usize; 3], shrink: usize, lattice: Lattice, iterations: Vec<usize>) -> Result<BiasField, FieldError> {
+        let spans = lattice.dims[0].checked_sub(3).filter(|&s| s > 0 && lattice.dims == [s + 3; 3]).ok_or(FieldError::NotCubic(lattice.dims))?;
         if lattice.phi.len() != lattice.dims.iter().product::<usize>() || shrink == 0 || shape.contains(&0) {
-            return Err(format!("a field of shape {shape:?}, shrink {shrink} and {} control values does not hold together", lattice.phi.len()));
+            return Err(FieldError::Inconsistent { shape, shrink, values: lattice.phi.len() });
         }
         let (s, off) = (shrink, (shrink - 1) / 2);
         // The full grid's voxel i sits at shrunk coordinate (i − off) / s, and the shrunk
@@ -91,16 +114,16 @@ impl BiasField {
     }
 
     /// Divides `volume` by the bias, in place.
-    pub fn correct(&self, volume: &mut ArrayD<f32>) -> Result<(), String> {
+    pub fn correct(&self, volume: &mut ArrayD<f32>) -> Result<(), FieldError> {
         self.correct_slab(0, volume)
     }
 
     /// Divides `slab`, slices `z0..` of the volume the field was estimated for, by the bias
     /// there, in place: the same rows, in the same arithmetic, as correcting the whole volume.
-    pub fn correct_slab(&self, z0: usize, slab: &mut ArrayD<f32>) -> Result<(), String> {
+    pub fn correct_slab(&self, z0: usize, slab: &mut ArrayD<f32>) -> Result<(), FieldError> {
         let sh = slab.shape().to_vec();
         if sh.len() != 3 || sh[0] != self.shape[0] || sh[1] != self.shape[1] || z0 + sh[2] > self.shape[2] {
-            return Err(format!("slices {z0}.. of shape {sh:?} are not part of the {:?} grid the bias field was estimated for", self.shape));
+            return Err(FieldError::OffGrid { z0, slab: sh, grid: self.shape });
         }
         let mut v = slab.view_mut().into_dimensionality::<Ix3>().expect("checked 3D");
         self.rows(z0..z0 + sh[2], |y, z, row| {
@@ -134,20 +157,23 @@ impl BiasField {
     }
 
     /// Reads a field written by `save`; an error names the file and what is wrong with it.
-    pub fn load(stem: &Path) -> Result<BiasField, String> {
+    pub fn load(stem: &Path) -> Result<BiasField, FieldError> {
         let (json, npy) = Self::files(stem);
-        let text = std::fs::read_to_string(&json).map_err(|e| format!("{}: {e}", json.display()))?;
-        let st: Stored = serde_json::from_str(&text).map_err(|e| format!("{}: not a stored bias field: {e}", json.display()))?;
+        let damaged = |what: String| FieldError::Damaged { path: json.clone(), what };
+        let text = std::fs::read_to_string(&json).map_err(|source| FieldError::Read { path: json.clone(), source })?;
+        let st: Stored = serde_json::from_str(&text).map_err(|e| damaged(format!("not a stored bias field: {e}")))?;
         if st.format != FORMAT {
-            return Err(format!("{}: format {:?}, expected {FORMAT:?}", json.display(), st.format));
+            return Err(damaged(format!("format {:?}, expected {FORMAT:?}", st.format)));
         }
         let d = st.lattice_dims;
         // The lattice is ~11³ values; a damaged record must not ask for more than that order.
         if d.iter().any(|&n| !(4..=1024).contains(&n)) {
-            return Err(format!("{}: lattice dimensions {d:?} out of range", json.display()));
+            return Err(damaged(format!("lattice dimensions {d:?} out of range")));
         }
-        let phi = super::npy::read_f64(&npy, &[d[2], d[1], d[0]])?;
-        BiasField::new(st.shape, st.shrink, Lattice { dims: d, phi }, st.iterations).map_err(|e| format!("{}: {e}", json.display()))
+        let shape = [d[2], d[1], d[0]];
+        let raw = std::fs::read(&npy).map_err(|source| FieldError::Read { path: npy.clone(), source })?;
+        let phi = super::npy::f64_values(&raw, &shape).ok_or_else(|| FieldError::Damaged { path: npy.clone(), what: format!("not a float64 .npy of shape {shape:?} as dag writes it") })?;
+        BiasField::new(st.shape, st.shrink, Lattice { dims: d, phi }, st.iterations).map_err(|e| damaged(e.to_string()))
     }
 }
 
@@ -172,10 +198,13 @@ mod tests {
         back.correct_slab(z0, &mut slab).unwrap();
         let expect = whole.slice_axis(ndarray::Axis(2), ndarray::Slice::from(z0..z1));
         assert!(slab.iter().zip(expect.iter()).all(|(a, b)| a.to_bits() == b.to_bits()), "a reloaded field's slab differs from the whole volume's correction");
-        assert!(back.correct_slab(o.vol.data.shape()[2] - 2, &mut slab).unwrap_err().contains("not part of"));
+        assert!(back.correct_slab(o.vol.data.shape()[2] - 2, &mut slab).unwrap_err().to_string().contains("not part of"));
         // A damaged record is an error naming the file.
         std::fs::write(dir.path().join("phase.lattice.npy"), b"\x93NUMPY\x01\x00garbage").unwrap();
         let e = BiasField::load(&dir.path().join("phase")).err().unwrap();
-        assert!(e.contains("phase.lattice.npy"), "{e}");
+        assert!(matches!(e, FieldError::Damaged { .. }) && e.to_string().contains("phase.lattice.npy"), "{e}");
+        std::fs::remove_file(dir.path().join("phase.lattice.npy")).unwrap();
+        let e = BiasField::load(&dir.path().join("phase")).err().unwrap();
+        assert!(e.is_io() && e.to_string().contains("phase.lattice.npy"), "a missing file is a read error: {e}");
     }
 }

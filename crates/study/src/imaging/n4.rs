@@ -5,7 +5,7 @@
 //! volume; the final log field is evaluated at full resolution.
 
 use super::bspline::{fit, grid_weights, Lattice};
-pub use super::bias_field::BiasField;
+pub use super::bias_field::{BiasField, FieldError};
 use super::nifti_io::memory_order;
 use ndarray::{ArrayD, Ix3};
 use rustfft::{num_complex::Complex, FftPlanner};
@@ -125,15 +125,28 @@ fn sharpen(values: &[f64], o: &N4Options, fft: &mut FftPlanner<f64>) -> Vec<f64>
         .collect()
 }
 
+/// Why N4 cannot fit a field to a volume.
+#[derive(Debug, thiserror::Error)]
+pub enum N4Error {
+    #[error("N4 needs a 3D volume, got shape {0:?}")]
+    NotThreeD(Vec<usize>),
+    #[error("mask shape {mask:?} differs from the volume's {volume:?}")]
+    MaskShape { mask: Vec<usize>, volume: Vec<usize> },
+    #[error("the mask is empty (no voxel above the Otsu threshold or given)")]
+    EmptyMask,
+    #[error(transparent)]
+    Field(#[from] FieldError),
+}
+
 /// Estimates the bias field of `volume` (x, y, z); `mask` (None: Otsu) selects the voxels
 /// the field is fitted to.
-pub fn n4(volume: &ArrayD<f32>, mask: Option<&ArrayD<f32>>, o: &N4Options) -> Result<BiasField, String> {
+pub fn n4(volume: &ArrayD<f32>, mask: Option<&ArrayD<f32>>, o: &N4Options) -> Result<BiasField, N4Error> {
     let shape = volume.shape().to_vec();
     if shape.len() != 3 {
-        return Err(format!("N4 needs a 3D volume, got shape {shape:?}"));
+        return Err(N4Error::NotThreeD(shape));
     }
     if let Some(m) = mask.filter(|m| m.shape() != volume.shape()) {
-        return Err(format!("mask shape {:?} differs from the volume's {shape:?}", m.shape()));
+        return Err(N4Error::MaskShape { mask: m.shape().to_vec(), volume: shape });
     }
     // Otsu's mask is only looked at where the volume is sampled; no full-size copy of it.
     let threshold = if mask.is_none() { otsu_threshold(&memory_order(volume), 200) } else { 0.0 };
@@ -147,7 +160,7 @@ pub fn n4(volume: &ArrayD<f32>, mask: Option<&ArrayD<f32>>, o: &N4Options) -> Re
     // Subsample, as ITK's shrink does: block averages would mix the background into the
     // body's edge and bend the field there.
     let off = (s - 1) / 2;
-    let vol3 = volume.view().into_dimensionality::<ndarray::Ix3>().map_err(|e| e.to_string())?;
+    let vol3 = volume.view().into_dimensionality::<ndarray::Ix3>().map_err(|_| N4Error::NotThreeD(shape.clone()))?;
     let mut img = vec![0.0f64; n[0] * n[1] * n[2]];
     let mut inside = vec![false; img.len()];
     for z in 0..n[2] {
@@ -162,7 +175,7 @@ pub fn n4(volume: &ArrayD<f32>, mask: Option<&ArrayD<f32>>, o: &N4Options) -> Re
         }
     }
     if !inside.iter().any(|&b| b) {
-        return Err("the mask is empty (no voxel above the Otsu threshold or given)".into());
+        return Err(N4Error::EmptyMask);
     }
     let log_img: Vec<f64> = (0..img.len()).map(|k| if inside[k] { img[k].ln() } else { 0.0 }).collect();
     let idx: Vec<usize> = (0..img.len()).filter(|&k| inside[k]).collect();
@@ -205,7 +218,7 @@ pub fn n4(volume: &ArrayD<f32>, mask: Option<&ArrayD<f32>>, o: &N4Options) -> Re
     }
     let spans = o.initial_spans << (o.iterations.len().max(1) - 1);
     let lattice = total.unwrap_or(Lattice { dims: [spans + 3; 3], phi: vec![0.0; (spans + 3).pow(3)] });
-    BiasField::new([shape[0], shape[1], shape[2]], s, lattice, done)
+    Ok(BiasField::new([shape[0], shape[1], shape[2]], s, lattice, done)?)
 }
 
 #[cfg(test)]

@@ -108,7 +108,7 @@ impl Task for N4Correct {
             let _ = writeln!(ctx.log, "{}: iterations per level {:?}{}", f.display(), field.iterations, if once.is_some() { " (the patient's field)" } else { "" });
             if let (Some(back), Some(v)) = (&back, v) {
                 let mut corrected = v.data;
-                field.correct(&mut corrected).map_err(TaskError::msg)?;
+                field.correct(&mut corrected).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
                 super::nifti_io::write_f32(&back.phase_out(ph), &corrected, &v.header).map_err(|e| TaskError::msg(e.to_string()))?;
             }
         }

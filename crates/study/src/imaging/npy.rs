@@ -2,6 +2,8 @@
 //! (float32) and N4's lattices (float64). Only what this module writes is read back, and it is
 //! read strictly: the header must be the one `bytes` would write for the expected shape.
 
+use std::path::{Path, PathBuf};
+
 /// An element type .npy can describe.
 pub trait Element: Copy {
     const DESCR: &'static str;
@@ -56,28 +58,37 @@ pub fn bytes<T: Element>(shape: &[usize], data: &[T]) -> Vec<u8> {
     out
 }
 
-/// A float64 array of `shape` written by `bytes`; anything else is an error naming the file.
-pub fn read_f64(file: &std::path::Path, shape: &[usize]) -> Result<Vec<f64>, String> {
-    let raw = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+/// The values of a float64 array of `shape` written by `bytes`; None for anything else.
+pub fn f64_values(raw: &[u8], shape: &[usize]) -> Option<Vec<f64>> {
     let head = preamble::<f64>(shape);
     let count: usize = shape.iter().product();
     if !raw.starts_with(&head) || raw.len() != head.len() + count * f64::SIZE {
-        return Err(format!("{}: not a float64 .npy of shape {shape:?} as dag writes it", file.display()));
+        return None;
     }
-    Ok(raw[head.len()..].chunks_exact(f64::SIZE).map(f64::get).collect())
+    Some(raw[head.len()..].chunks_exact(f64::SIZE).map(f64::get).collect())
+}
+
+/// Why a .npy file is refused before it is read.
+#[derive(Debug, thiserror::Error)]
+pub enum NpyError {
+    #[error("{}: cannot read .npy: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}: not a valid .npy: {why}", path.display())]
+    Invalid { path: PathBuf, why: String },
 }
 
 /// Checks that a .npy file holds as many bytes as its header says, before a reader (libtorch's
 /// allocates what the header claims, then reads) trusts it: a header that lies about its
 /// shape is refused in a few microseconds instead of an allocation of its claim. Headers this
 /// does not understand (an exotic dtype) are left to the reader.
-pub fn check_size(file: &std::path::Path) -> Result<(), String> {
+pub fn check_size(file: &Path) -> Result<(), NpyError> {
     use std::io::Read;
-    let bad = |why: String| format!("{}: not a valid .npy: {why}", file.display());
-    let mut f = std::fs::File::open(file).map_err(|e| format!("{}: cannot read .npy: {e}", file.display()))?;
-    let len = f.metadata().map_err(|e| format!("{}: {e}", file.display()))?.len();
+    let bad = |why: String| NpyError::Invalid { path: file.to_owned(), why };
+    let read = |source| NpyError::Read { path: file.to_owned(), source };
+    let mut f = std::fs::File::open(file).map_err(read)?;
+    let len = f.metadata().map_err(read)?.len();
     let mut start = [0u8; 12];
-    let got = f.by_ref().take(12).read(&mut start).map_err(|e| format!("{}: {e}", file.display()))?;
+    let got = f.by_ref().take(12).read(&mut start).map_err(read)?;
     if got < 10 || &start[..6] != b"\x93NUMPY" {
         return Err(bad("no .npy magic".into()));
     }
@@ -91,7 +102,7 @@ pub fn check_size(file: &std::path::Path) -> Result<(), String> {
         return Err(bad(format!("its header claims {hlen} bytes, past the end of the file ({len} bytes)")));
     }
     let mut header = vec![0u8; hlen as usize];
-    std::os::unix::fs::FileExt::read_exact_at(&f, &mut header, at).map_err(|e| format!("{}: {e}", file.display()))?;
+    std::os::unix::fs::FileExt::read_exact_at(&f, &mut header, at).map_err(read)?;
     let header = String::from_utf8_lossy(&header);
     let Some((size, shape)) = parse_header(&header) else { return Ok(()) };
     let count = shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d));
@@ -122,25 +133,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ok = dir.path().join("ok.npy");
         std::fs::write(&ok, bytes(&[3, 2, 2], &[0.5f32; 12])).unwrap();
-        assert_eq!(check_size(&ok), Ok(()));
+        assert!(check_size(&ok).is_ok());
         std::fs::write(&ok, bytes(&[], &[0.5f64])).unwrap();
-        assert_eq!(check_size(&ok), Ok(()), "a scalar");
+        assert!(check_size(&ok).is_ok(), "a scalar");
         // A header claiming 120 GB over 16 bytes of data.
         let mut liar = preamble::<f32>(&[1, 3, 100_000, 100_000]);
         liar.extend([0u8; 16]);
         let file = dir.path().join("liar.npy");
         std::fs::write(&file, &liar).unwrap();
-        let e = check_size(&file).unwrap_err();
+        let e = check_size(&file).unwrap_err().to_string();
         assert!(e.contains("liar.npy: not a valid .npy: its header says shape [1, 3, 100000, 100000], 120000000128 bytes in all, but the file has 144"), "{e}");
         // A shape whose product overflows, a truncated header, and no magic at all.
         let mut huge = preamble::<f32>(&[u32::MAX as usize; 3]);
         huge.extend([0u8; 4]);
         std::fs::write(&file, &huge).unwrap();
-        assert!(check_size(&file).unwrap_err().contains("overflows"));
+        assert!(check_size(&file).unwrap_err().to_string().contains("overflows"));
         std::fs::write(&file, &liar[..40]).unwrap();
-        assert!(check_size(&file).unwrap_err().contains("past the end of the file"));
+        assert!(check_size(&file).unwrap_err().to_string().contains("past the end of the file"));
         std::fs::write(&file, b"PK\x03\x04 not numpy").unwrap();
-        assert!(check_size(&file).unwrap_err().contains("no .npy magic"));
+        assert!(check_size(&file).unwrap_err().to_string().contains("no .npy magic"));
     }
 
     #[test]
@@ -155,12 +166,11 @@ mod tests {
 
     #[test]
     fn float64_comes_back_bit_for_bit_and_a_wrong_shape_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = dir.path().join("a.npy");
         let v = [0.1, -1e-300, f64::MAX, 1.0 / 3.0];
-        std::fs::write(&f, bytes(&[2, 2], &v)).unwrap();
-        let back = read_f64(&f, &[2, 2]).unwrap();
+        let raw = bytes(&[2, 2], &v);
+        let back = f64_values(&raw, &[2, 2]).unwrap();
         assert!(back.iter().zip(&v).all(|(a, b)| a.to_bits() == b.to_bits()));
-        assert!(read_f64(&f, &[4]).unwrap_err().contains("a.npy"));
+        assert!(f64_values(&raw, &[4]).is_none());
+        assert!(f64_values(&raw[..raw.len() - 1], &[2, 2]).is_none());
     }
 }
