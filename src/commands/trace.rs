@@ -8,7 +8,7 @@ use dag_engine::report::trace::{stored_runs, StoredRun};
 use std::path::Path;
 
 fn runs_of(cache: &Path) -> Result<Vec<StoredRun>, Error> {
-    stored_runs(cache).map_err(Error::DataIo)
+    stored_runs(cache).map_err(history)
 }
 
 fn when(unix: f64) -> String {
@@ -77,7 +77,7 @@ fn chosen(cache: &Path, run: Option<usize>) -> Result<(usize, StoredRun), Error>
 
 pub fn report(cache: &Path, run: Option<usize>, output: &Path) -> Result<(), Error> {
     let (n, chosen) = chosen(cache, run)?;
-    let rows = chosen.trace().map_err(Error::DataIo)?;
+    let rows = chosen.trace().map_err(history)?;
     let page = dag_engine::report::timeline::render(n, &chosen, &rows);
     std::fs::write(output, page).map_err(|source| Error::Io { path: output.to_owned(), source })?;
     outln!("{}: run {n}, {} rows of trace", output.display(), rows.len());
@@ -86,7 +86,7 @@ pub fn report(cache: &Path, run: Option<usize>, output: &Path) -> Result<(), Err
 
 pub fn trace(cache: &Path, run: Option<usize>, json: bool, csv: bool) -> Result<(), Error> {
     let (_, chosen) = chosen(cache, run)?;
-    let rows = chosen.trace().map_err(Error::DataIo)?;
+    let rows = chosen.trace().map_err(history)?;
     if json {
         for r in &rows {
             outln!("{}", serde_json::to_string(r).unwrap_or_default());
@@ -134,6 +134,10 @@ pub fn trace(cache: &Path, run: Option<usize>, json: bool, csv: bool) -> Result<
         );
     }
     Ok(())
+}
+
+fn history(e: dag_engine::report::trace::HistoryError) -> Error {
+    Error::Io { path: e.path, source: e.source }
 }
 
 #[cfg(test)]

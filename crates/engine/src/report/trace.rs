@@ -130,6 +130,14 @@ impl Reporter for TraceReporter {
     }
 }
 
+/// A run's history (the `runs/` folder, a trace) that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct HistoryError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
 /// A run kept in the cache: its record (None while running, or if it was killed) and trace.
 pub struct StoredRun {
     pub stem: PathBuf,
@@ -137,12 +145,12 @@ pub struct StoredRun {
 }
 
 impl StoredRun {
-    pub fn trace(&self) -> Result<Vec<AttemptRecord>, String> {
+    pub fn trace(&self) -> Result<Vec<AttemptRecord>, HistoryError> {
         let path = self.stem.with_extension("trace.jsonl");
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(format!("{}: {e}", path.display())),
+            Err(source) => return Err(HistoryError { path, source }),
         };
         // A run killed mid-line leaves a torn last line: skipped, not fatal.
         Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
@@ -150,9 +158,9 @@ impl StoredRun {
 }
 
 /// The runs in the cache's `runs/`, oldest first (`dag runs` numbers them from 1).
-pub fn stored_runs(cache_root: &Path) -> Result<Vec<StoredRun>, String> {
+pub fn stored_runs(cache_root: &Path) -> Result<Vec<StoredRun>, HistoryError> {
     let dir = cache_root.join("runs");
-    let stems = crate::cache::history_stems(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let stems = crate::cache::history_stems(&dir).map_err(|source| HistoryError { path: dir.clone(), source })?;
     Ok(stems
         .into_iter()
         .map(|stem| {
