@@ -255,3 +255,7 @@ pub fn shell_command(spec: &Spec, inst: &Instance, template: &Template, out: &Pa
 pub fn missing_input_error(spec: &Spec, inst: &Instance, path: &Path) -> Diagnostic {
     spec.diagnostic(spec.nodes[inst.node].pos, format!("{}: input file {} does not exist", inst.id, path.display()))
 }
+
+#[cfg(test)]
+#[path = "expand_tests.rs"]
+mod tests;

@@ -105,3 +105,58 @@ pub fn list_inputs(spec: &Spec, instances: &[Instance]) -> (Vec<Result<Vec<PathB
         .collect();
     (listed, missing)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expand::Expansion;
+    use crate::test_spec::load;
+    use std::path::Path;
+
+    /// The key of instance `id` of `yaml` (with `set`), its upstream outputs all `digest`.
+    fn key(dir: &Path, yaml: &str, set: &[(&str, &str)], id: &str, digest: &str) -> String {
+        let spec = load(dir, yaml, set);
+        let x = Expansion::new(&spec).unwrap();
+        let inst = x.instances.iter().find(|i| i.id == id).unwrap();
+        let files = instance_files(&spec, inst).unwrap();
+        // A fresh stat cache: the key must come from the files' content, not remembered digests.
+        let mut stat = StatCache::load(dir.join(format!("statcache-{}", rand_suffix())));
+        hash_inputs(&spec, inst, &params_used(&spec, inst.node), files, |d| (x.instances[d].id.clone(), digest.to_owned()), &mut stat).unwrap().key()
+    }
+
+    fn rand_suffix() -> u128 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    }
+
+    /// `a` uses x; `b` needs `a` and reads `dir/data.txt` (inputs are paths as written).
+    fn spec(dir: &Path) -> String {
+        format!("name: t\nparams: {{x: 1, y: 2}}\nnodes:\n  a: {{shell: 'echo {{params.x}}'}}\n  b: {{needs: a, inputs: ['{}'], shell: 'cat {{inputs.a}}'}}\n", dir.join("data.txt").display())
+    }
+
+    #[test]
+    fn a_key_moves_with_the_parameters_its_node_uses_and_no_others() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("data.txt"), "one").unwrap();
+        let k = |set: &[(&str, &str)]| key(dir.path(), &spec(dir.path()), set, "a", "");
+        assert_eq!(k(&[]), k(&[("y", "3")]), "`a` does not use y");
+        assert_ne!(k(&[]), k(&[("x", "3")]));
+        assert_eq!(k(&[("x", "1")]), k(&[]), "a value set to what it was is the same key");
+    }
+
+    #[test]
+    fn upstream_enters_by_its_output_digest_and_input_files_by_their_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data.txt");
+        std::fs::write(&data, "one").unwrap();
+        let k = |set: &[(&str, &str)], digest: &str| key(dir.path(), &spec(dir.path()), set, "b", digest);
+        let before = k(&[], "d1");
+        // `a` reran (its key changed with x) but wrote the same output: early cutoff.
+        assert_eq!(k(&[("x", "9")], "d1"), before);
+        assert_ne!(k(&[], "d2"), before);
+        std::fs::write(&data, "two").unwrap();
+        let changed = k(&[], "d1");
+        assert_ne!(changed, before);
+        std::fs::write(&data, "one").unwrap();
+        assert_eq!(k(&[], "d1"), before, "the same bytes again: the same key, whatever the file's times");
+    }
+}

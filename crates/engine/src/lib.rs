@@ -20,4 +20,6 @@ pub mod spec;
 pub mod statcache;
 pub mod task;
 pub mod template;
+#[cfg(test)]
+mod test_spec;
 pub mod yaml;

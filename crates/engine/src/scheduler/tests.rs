@@ -8,9 +8,10 @@ use crate::events::{Event, EventBus, Reporter, Summary};
 use crate::executor::{BoxFuture, Cancel, Executor, Job, JobError};
 use crate::expand::Expansion;
 use crate::statcache::StatCache;
-use crate::task::Registry;
+use crate::test_spec::load;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 
 /// Writes `v` into each job's output (its content chosen per instance id; the id itself by
@@ -20,12 +21,22 @@ struct Fake {
     content: HashMap<String, String>,
     fail: Vec<String>,
     ran: Mutex<Vec<String>>,
+    /// Each job takes this long; `busy` and `peak` count the jobs running at once.
+    hold: Option<std::time::Duration>,
+    busy: AtomicUsize,
+    peak: AtomicUsize,
 }
 
 impl Executor for Fake {
     fn run<'a>(&'a self, job: &'a Job, _cancel: Cancel) -> BoxFuture<'a, Result<(), JobError>> {
         Box::pin(async move {
             self.ran.lock().unwrap().push(job.id.to_string());
+            if let Some(hold) = self.hold {
+                let now = self.busy.fetch_add(1, SeqCst) + 1;
+                self.peak.fetch_max(now, SeqCst);
+                tokio::time::sleep(hold).await;
+                self.busy.fetch_sub(1, SeqCst);
+            }
             if self.fail.iter().any(|f| **f == *job.id) {
                 return Err(JobError::Task("the fake was told to fail".into()));
             }
@@ -53,15 +64,6 @@ impl Reporter for Recorder {
 
 const CHAIN: &str = "name: t\nparams: {x: 1}\nsets:\n  s: {values: [p, q]}\nnodes:\n  a: {foreach: s, shell: 'echo {s} {params.x}'}\n  b: {needs: a, shell: 'cat {inputs.a}'}\n  c: {needs: b, shell: 'cat {inputs.b}'}\n";
 
-/// `yaml` written to `dir/p.yaml` and loaded with the built-in tasks, `set` overriding params.
-fn load(dir: &Path, yaml: &str, set: &[(&str, &str)]) -> crate::spec::Spec {
-    let file = dir.join("p.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    let mut registry = Registry::default();
-    crate::builtin::register(&mut registry);
-    let set: Vec<(String, String)> = set.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    crate::spec::load(&file, &set, &registry).unwrap()
-}
 
 /// One `dag run` of `yaml` in `dir` on `fake` with one CPU slot: its summary and its events.
 fn run(dir: &Path, yaml: &str, set: &[(&str, &str)], fake: Arc<Fake>, keep_going: bool) -> (Summary, Vec<String>) {
@@ -234,4 +236,18 @@ fn walkdir(dir: &Path) -> Vec<(std::path::PathBuf, u64, std::time::SystemTime)> 
     }
     out.sort();
     out
+}
+
+#[test]
+fn weighted_slots_bound_how_many_instances_run_at_once() {
+    // Four instances on four CPUs: two at a time when each asks for two, all four when each
+    // asks for one, and one at a time when each asks for more than there are (clamped).
+    for (cpu, peak) in [(2, 2), (1, 4), (8, 1)] {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = format!("name: w\nsets:\n  s: {{range: 4}}\nnodes:\n  a: {{foreach: s, resources: {{cpu: {cpu}}}, shell: 'true'}}\n");
+        let f = Arc::new(Fake { hold: Some(std::time::Duration::from_millis(100)), ..Fake::default() });
+        let (s, events) = run_on(4, dir.path(), &yaml, &[], f.clone(), false);
+        assert_eq!(s.ran, 4, "{events:?}");
+        assert_eq!(f.peak.load(SeqCst), peak, "cpu {cpu}");
+    }
 }
