@@ -24,14 +24,16 @@ done
 python3 - "$out" "$tag" "$config" $seeds <<'PY' | tee -a "$out/runs.md"
 import json, statistics, sys
 out, tag, config, seeds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-rows = {k: [] for k in ("network", "logistic", "truth")}
+models = [json.load(open(f"{out}/results-{s}-{tag}/report/summary.json"))["models"] for s in seeds]
+# Radiomics (the PyRadiomics-style baseline) where every cohort's report has it.
+rows = {k: [] for k in ("network", "logistic", "radiomics", "truth") if all(k in m for m in models)}
 print(f"\n### {config} — seeds {' '.join(seeds)}\n")
-print("| seed | network C | probe C | true term C | network − probe | truth − network |\n|---|---|---|---|---|---|")
-for s in seeds:
-    m = json.load(open(f"{out}/results-{s}-{tag}/report/summary.json"))["models"]
+rad = "radiomics" in rows
+print("| seed | network C | probe C |" + (" radiomics C |" if rad else "") + " true term C | network − probe | truth − network |\n|---|---|---|" + ("---|" if rad else "") + "---|---|---|")
+for s, m in zip(seeds, models):
     c = {k: m[k]["pooled"]["harrell_c"] for k in rows}
     for k in rows: rows[k].append(m[k])
-    print(f"| {s} | {c['network']:.3f} | {c['logistic']:.3f} | {c['truth']:.3f} | {c['network'] - c['logistic']:+.3f} | {c['truth'] - c['network']:+.3f} |")
+    print(f"| {s} | {c['network']:.3f} | {c['logistic']:.3f} |" + (f" {c['radiomics']:.3f} |" if rad else "") + f" {c['truth']:.3f} | {c['network'] - c['logistic']:+.3f} | {c['truth'] - c['network']:+.3f} |")
 def ms(v): return f"{statistics.mean(v):.3f} ± {statistics.stdev(v):.3f}" if len(v) > 1 else f"{v[0]:.3f}"
 print("\n| score (mean ± sd over seeds) | C pooled | C fold mean | AUC 3 y fold mean | AUC 5 y fold mean |\n|---|---|---|---|---|")
 for k, ms_ in rows.items():
