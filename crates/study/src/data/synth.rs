@@ -179,8 +179,10 @@ pub enum SynthError {
     Io { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Image(#[from] nifti_io::NiftiIoError),
-    #[error("the clinical table (clinical_and_imaging_info.xlsx): {0}")]
+    #[error("the clinical table: {0}")]
     Table(#[from] rust_xlsxwriter::XlsxError),
+    #[error("{}: {source}", path.display())]
+    SaveTable { path: PathBuf, source: rust_xlsxwriter::XlsxError },
     #[error("the true imaging term's statistics: {0}")]
     Truth(#[from] crate::survival::SurvivalError),
     /// The run was cancelled (`stop` set).
@@ -296,7 +298,7 @@ pub fn write_dataset(dir: &Path, o: &SynthOptions, threads: usize, stop: &Atomic
         ));
     }
     let xlsx = dir.join("clinical_and_imaging_info.xlsx");
-    book.save(&xlsx)?;
+    book.save(&xlsx).map_err(|source| SynthError::SaveTable { path: xlsx.clone(), source })?;
     let tpath = dir.join("ground_truth.csv");
     std::fs::write(&tpath, truth).map_err(io(&tpath))?;
     // The best any model can do: the true imaging term's own C-index and AUCs.
