@@ -32,13 +32,6 @@ pub enum FieldError {
     Damaged { path: PathBuf, what: String },
 }
 
-impl FieldError {
-    /// The files could not be read at all (as against read and found wrong).
-    pub fn is_io(&self) -> bool {
-        matches!(self, FieldError::Read { .. })
-    }
-}
-
 /// The estimated log bias field: the finest lattice, with its weights at the full grid. It
 /// is evaluated one row at a time, so correcting a volume needs no second volume-sized buffer.
 pub struct BiasField {
@@ -205,6 +198,6 @@ mod tests {
         assert!(matches!(e, FieldError::Damaged { .. }) && e.to_string().contains("phase.lattice.npy"), "{e}");
         std::fs::remove_file(dir.path().join("phase.lattice.npy")).unwrap();
         let e = BiasField::load(&dir.path().join("phase")).err().unwrap();
-        assert!(e.is_io() && e.to_string().contains("phase.lattice.npy"), "a missing file is a read error: {e}");
+        assert!(matches!(e, FieldError::Read { .. }) && e.to_string().contains("phase.lattice.npy"), "a missing file is a read error: {e}");
     }
 }
