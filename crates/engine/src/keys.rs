@@ -119,13 +119,10 @@ mod tests {
         let x = Expansion::new(&spec).unwrap();
         let inst = x.instances.iter().find(|i| i.id == id).unwrap();
         let files = instance_files(&spec, inst).unwrap();
-        // A fresh stat cache: the key must come from the files' content, not remembered digests.
-        let mut stat = StatCache::load(dir.join(format!("statcache-{}", rand_suffix())));
+        // A fresh stat cache each time (it is never saved): the key must come from the files'
+        // content, not from digests remembered across calls.
+        let mut stat = StatCache::load(dir.join("statcache"));
         hash_inputs(&spec, inst, &params_used(&spec, inst.node), files, |d| (x.instances[d].id.clone(), digest.to_owned()), &mut stat).unwrap().key()
-    }
-
-    fn rand_suffix() -> u128 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
     }
 
     /// `a` uses x; `b` needs `a` and reads `dir/data.txt` (inputs are paths as written).
