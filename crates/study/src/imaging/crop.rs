@@ -24,11 +24,16 @@ pub struct CropOptions {
     pub size: u32,
     /// Robust intensity range, percentiles of the crop.
     pub percentiles: [f64; 2],
+    /// Outside the expert mask the crop is black (0 before ImageNet's normalisation): the
+    /// network sees the tumour alone, as radiomics does. Not the paper's input; off by
+    /// default, and then not written to crop.json, which stays as it was.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outside_mask_black: bool,
 }
 
 impl Default for CropOptions {
     fn default() -> Self {
-        CropOptions { spacing_mm: 0.8, margin_mm: 10.0, size: 224, percentiles: [1.0, 99.0] }
+        CropOptions { spacing_mm: 0.8, margin_mm: 10.0, size: 224, percentiles: [1.0, 99.0], outside_mask_black: false }
     }
 }
 
@@ -128,6 +133,18 @@ pub fn tumour_crop(mask: &ArrayD<f32>, spacing: [f64; 2], o: &CropOptions, choic
     let side = ((x1 - x0).max(y1 - y0) as i64 + 1) + 2 * margin;
     let (cx, cy) = ((x0 + x1) as i64 / 2, (y0 + y1) as i64 / 2);
     let (bx, by) = (cx - side / 2, cy - side / 2);
+    // Outside the image the crop repeats the nearest edge pixel.
+    let boxed = |p: &Plane| {
+        let mut crop = Plane { width: side as usize, height: side as usize, data: Vec::with_capacity((side * side) as usize) };
+        for y in 0..side {
+            for x in 0..side {
+                let (sx, sy) = ((bx + x).clamp(0, w as i64 - 1) as usize, (by + y).clamp(0, h as i64 - 1) as usize);
+                crop.data.push(p.data[sy * w + sx]);
+            }
+        }
+        crop
+    };
+    let inside = if o.outside_mask_black { Some(resize(&boxed(&m), o.size as usize, o.size as usize, true)?.data) } else { None };
     let (mut values, mut previews, mut ranges) = (Vec::new(), Vec::new(), Vec::new());
     for &zi in &t.taken {
         let mut out = Vec::with_capacity(3 * (o.size * o.size) as usize);
@@ -136,20 +153,18 @@ pub fn tumour_crop(mask: &ArrayD<f32>, spacing: [f64; 2], o: &CropOptions, choic
             if (p.width, p.height) != (m_width, m_height) {
                 return Err(format!("phase {c}'s slices are {}×{}, the mask's {m_width}×{m_height}", p.width, p.height));
             }
-            let p = resize(&p, w, h, false)?;
-            // Outside the image the crop repeats the nearest edge pixel.
-            let mut crop = Plane { width: side as usize, height: side as usize, data: Vec::with_capacity((side * side) as usize) };
-            for y in 0..side {
-                for x in 0..side {
-                    let (sx, sy) = ((bx + x).clamp(0, w as i64 - 1) as usize, (by + y).clamp(0, h as i64 - 1) as usize);
-                    crop.data.push(p.data[sy * w + sx]);
-                }
-            }
-            let crop = resize(&crop, o.size as usize, o.size as usize, false)?;
+            let crop = resize(&boxed(&resize(&p, w, h, false)?), o.size as usize, o.size as usize, false)?;
             let mut vals = crop.data.clone();
             let (lo, hi) = (percentile(&mut vals, o.percentiles[0]), percentile(&mut vals, o.percentiles[1]));
             let span = if hi > lo { hi - lo } else { 1.0 };
-            let unit: Vec<f32> = crop.data.iter().map(|v| ((v - lo) / span).clamp(0.0, 1.0)).collect();
+            let mut unit: Vec<f32> = crop.data.iter().map(|v| ((v - lo) / span).clamp(0.0, 1.0)).collect();
+            if let Some(inside) = &inside {
+                for (u, &m) in unit.iter_mut().zip(inside) {
+                    if m <= 0.5 {
+                        *u = 0.0;
+                    }
+                }
+            }
             out.extend(unit.iter().map(|u| (u - IMAGENET_MEAN[c]) / IMAGENET_STD[c]));
             if zi == z {
                 previews.push(Plane { width: crop.width, height: crop.height, data: unit });
@@ -200,7 +215,7 @@ mod tests {
                 }
             }
         }
-        let o = CropOptions { spacing_mm: 1.0, margin_mm: 4.0, size: 32, percentiles: [1.0, 99.0] };
+        let o = CropOptions { spacing_mm: 1.0, margin_mm: 4.0, size: 32, ..CropOptions::default() };
         let phase = |_: usize, z: usize| Ok(slice(&img, z));
         let Crops { values, previews, info } = tumour_crop(&mask, [1.0, 1.0], &o, Slices::Middle, phase).unwrap();
         let x = &values[0];
@@ -219,5 +234,20 @@ mod tests {
         assert_eq!((three.info.slices.clone(), three.info.box_px), (vec![3, 4, 5], info.box_px));
         assert_eq!(three.middle(), &x[..]);
         assert_eq!(three.values.len(), 3);
+        // Black outside the mask: the tumour's pixels as before, every other one at [0, 1]'s 0
+        // (a background that brightens along x, so that the plain crop has few zeros).
+        let bright = |_: usize, z: usize| {
+            let p = slice(&img, z);
+            Ok(Plane { data: p.data.iter().enumerate().map(|(i, v)| v + (i % p.width) as f32).collect(), ..p })
+        };
+        let plain = tumour_crop(&mask, [1.0, 1.0], &o, Slices::Middle, bright).unwrap();
+        let black = tumour_crop(&mask, [1.0, 1.0], &CropOptions { outside_mask_black: true, ..o.clone() }, Slices::Middle, bright).unwrap();
+        let (p, b) = (&plain.previews[0].data, &black.previews[0].data);
+        assert_eq!(p[16 * 32 + 16], b[16 * 32 + 16]);
+        assert_eq!((b[0], b[31 * 32 + 31]), (0.0, 0.0));
+        let zeros = |d: &[f32]| d.iter().filter(|&&v| v == 0.0).count();
+        assert!(zeros(b) > zeros(p) + 32 * 32 / 2, "most of the crop is outside the 8×6 tumour");
+        let outside_ch0 = -IMAGENET_MEAN[0] / IMAGENET_STD[0];
+        assert!((black.values[0][0] - outside_ch0).abs() < 1e-6);
     }
 }

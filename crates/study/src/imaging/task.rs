@@ -30,6 +30,9 @@ crate::groups::with_source! {
         /// number centred on the middle one; with more than one, `slices.npy` holds them all.
         #[serde(default = "middle")]
         pub slices: Slices,
+        /// Black outside the expert mask (`CropOptions::outside_mask_black`); off: the paper's crop.
+        #[serde(default)]
+        pub outside_mask_black: bool,
     }
 }
 
@@ -69,7 +72,7 @@ impl Task for TumourCrop {
         let (files, mask_file) = patient_files(&root, who, &p.phases).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
         let mask = read(&mask_file).map_err(|e| TaskError::msg(format!("{who}: {e}")))?;
         let sp = mask.spacing();
-        let o = CropOptions { spacing_mm: p.spacing_mm, margin_mm: p.margin_mm, size: p.size, ..CropOptions::default() };
+        let o = CropOptions { spacing_mm: p.spacing_mm, margin_mm: p.margin_mm, size: p.size, outside_mask_black: p.outside_mask_black, ..CropOptions::default() };
         // One phase in memory at a time: the crop needs only the tumour's slice of each.
         let phase_slice = |c: usize, z: usize| -> Result<Plane, String> {
             let f = &files[c];
