@@ -144,10 +144,11 @@ pub fn tumour_crop(mask: &ArrayD<f32>, spacing: [f64; 2], o: &CropOptions, choic
         }
         crop
     };
-    let inside = if o.outside_mask_black { Some(resize(&boxed(&m), o.size as usize, o.size as usize, true)?.data) } else { None };
     let (mut values, mut previews, mut ranges) = (Vec::new(), Vec::new(), Vec::new());
     for &zi in &t.taken {
         let mut out = Vec::with_capacity(3 * (o.size * o.size) as usize);
+        // Each slice's own cross-section of the tumour, in the middle slice's box.
+        let inside = if o.outside_mask_black { Some(resize(&boxed(&resize(&slice(mask, zi), w, h, true)?), o.size as usize, o.size as usize, true)?.data) } else { None };
         for c in 0..3 {
             let p = phase_slice(c, zi)?;
             if (p.width, p.height) != (m_width, m_height) {
@@ -249,5 +250,12 @@ mod tests {
         assert!(zeros(b) > zeros(p) + 32 * 32 / 2, "most of the crop is outside the 8×6 tumour");
         let outside_ch0 = -IMAGENET_MEAN[0] / IMAGENET_STD[0];
         assert!((black.values[0][0] - outside_ch0).abs() < 1e-6);
+        // With three slices, each is black outside its own cross-section; slice 1 has none.
+        mask.slice_mut(ndarray::s![.., .., 3]).fill(0.0);
+        mask[[22, 12, 3]] = 1.0;
+        let three = tumour_crop(&mask, [1.0, 1.0], &CropOptions { outside_mask_black: true, ..o.clone() }, Slices::Central(3), bright).unwrap();
+        assert_eq!(three.middle(), &black.values[0][..]);
+        let lit = |v: &[f32]| v[..32 * 32].iter().filter(|&&x| x != outside_ch0).count();
+        assert!(lit(&three.values[0]) < lit(&three.values[1]) / 4, "slice 3's tumour is one voxel");
     }
 }
