@@ -90,3 +90,132 @@ impl Data {
     }
 }
 
+
+/// One epoch's batches as the tail runs them, uploaded once (a transfer per batch waits for
+/// a GPU's queued kernels): the rows of every batch one after another, and where a patient's
+/// slices are pooled, each row's place among its batch's patients.
+pub(crate) struct Epoch {
+    rows: Tensor,
+    /// Pooled: (row → its patient's place in the batch, the batch's patients, their slice counts).
+    pool: Option<(Tensor, Tensor, Tensor)>,
+    pub batches: Vec<Batch>,
+}
+
+/// One batch of an epoch: where its rows and its units (rows, or pooled patients) start, the
+/// rows of each unit, and the patients whose labels its logits meet, in order.
+pub(crate) struct Batch {
+    rows: (i64, i64),
+    units: (i64, i64),
+    sizes: Vec<usize>,
+    pub patients: Vec<usize>,
+}
+
+impl Batch {
+    /// A value per unit (a flip) as one per row: a pooled patient's slices are flipped
+    /// together, so the tumour is mirrored as a whole and the draws are one per patient.
+    pub fn per_row<T: Copy>(&self, per_unit: &[T]) -> Vec<T> {
+        self.sizes.iter().zip(per_unit).flat_map(|(&n, &v)| std::iter::repeat_n(v, n)).collect()
+    }
+}
+
+impl Data {
+    /// The epoch of `order` (batches of indices into `units`): without pooling `units` are
+    /// rows; pooled, they are patients, and a batch runs every slice of each.
+    pub fn epoch(&self, order: &[Vec<usize>], units: &[usize], pooled: bool) -> Epoch {
+        let (mut rows, mut place, mut patients, mut counts, mut batches) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for idx in order {
+            let (row0, unit0) = (rows.len() as i64, patients.len() as i64);
+            for (k, &i) in idx.iter().enumerate() {
+                let u = units[i];
+                if pooled {
+                    rows.extend(self.groups[u].clone().map(|r| r as i64));
+                    place.extend(std::iter::repeat_n(k as i64, self.groups[u].len()));
+                    counts.push(self.groups[u].len() as f32);
+                    patients.push(u as i64);
+                } else {
+                    rows.push(u as i64);
+                    patients.push(self.owner[u] as i64);
+                }
+            }
+            let owners = patients[unit0 as usize..].iter().map(|&p| p as usize).collect();
+            let sizes = idx.iter().map(|&i| if pooled { self.groups[units[i]].len() } else { 1 }).collect();
+            batches.push(Batch { rows: (row0, rows.len() as i64 - row0), units: (unit0, idx.len() as i64), sizes, patients: owners });
+        }
+        let device = self.x.device();
+        let up = |v: &[i64]| Tensor::from_slice(v).to_device(device);
+        let pool = pooled.then(|| (up(&place), up(&patients), Tensor::from_slice(&counts).to_device(device)));
+        Epoch { rows: up(&rows), pool, batches }
+    }
+}
+
+impl Epoch {
+    /// Batch `b`'s row indices into `Data::x`.
+    pub fn rows(&self, b: &Batch) -> Tensor {
+        self.rows.narrow(0, b.rows.0, b.rows.1)
+    }
+    /// Batch `b`'s logits per unit and their 0/1 labels, from the logits of its rows: as they
+    /// are, or pooled as each patient's mean over its slices (what a held-out patient is
+    /// scored with).
+    pub fn logits_and_labels(&self, b: &Batch, row_logits: Tensor, d: &Data) -> (Tensor, Tensor) {
+        match &self.pool {
+            None => (row_logits, d.row_y.index_select(0, &self.rows(b))),
+            Some((place, patients, counts)) => {
+                let place = place.narrow(0, b.rows.0, b.rows.1);
+                let sum = Tensor::zeros([b.units.1], (row_logits.kind(), row_logits.device())).index_add(0, &place, &row_logits);
+                (sum / counts.narrow(0, b.units.0, b.units.1), d.y.index_select(0, &patients.narrow(0, b.units.0, b.units.1)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three patients with 2, 1 and 3 rows; row r's input (and logit below) is r.
+    fn data() -> Data {
+        let owner = vec![0, 0, 1, 2, 2, 2];
+        let event = vec![true, false, false];
+        let row_event: Vec<bool> = owner.iter().map(|&p| event[p]).collect();
+        Data {
+            x: Tensor::arange(6, (Kind::Float, Device::Cpu)),
+            row_y: labels(&row_event, Device::Cpu),
+            owner,
+            groups: vec![0..2, 2..3, 3..6],
+            y: labels(&event, Device::Cpu),
+            time: vec![1.0, 2.0, 3.0],
+            event,
+        }
+    }
+
+    fn values(t: &Tensor) -> Vec<f32> {
+        Vec::<f32>::try_from(t.to_kind(Kind::Float)).unwrap()
+    }
+
+    #[test]
+    fn a_pooled_batch_runs_every_slice_and_scores_each_patient_by_their_mean() {
+        let d = data();
+        let plan = d.epoch(&[vec![2, 0], vec![1]], &[0, 1, 2], true);
+        let (b0, b1) = (&plan.batches[0], &plan.batches[1]);
+        assert_eq!(values(&plan.rows(b0)), [3.0, 4.0, 5.0, 0.0, 1.0]);
+        assert_eq!(b0.patients, [2, 0]);
+        let (logits, y) = plan.logits_and_labels(b0, d.x.index_select(0, &plan.rows(b0)), &d);
+        assert_eq!(values(&logits), [4.0, 0.5]);
+        assert_eq!(values(&y), [0.0, 1.0]);
+        assert_eq!(b0.per_row(&[true, false]), [true, true, true, false, false]);
+        let (logits, y) = plan.logits_and_labels(b1, d.x.index_select(0, &plan.rows(b1)), &d);
+        assert_eq!((values(&logits), values(&y), b1.patients.clone()), (vec![2.0], vec![0.0], vec![1]));
+    }
+
+    #[test]
+    fn an_unpooled_batch_is_of_rows_with_their_own_labels() {
+        let d = data();
+        let plan = d.epoch(&[vec![0, 2], vec![1]], &[5, 0, 3], false);
+        let b0 = &plan.batches[0];
+        assert_eq!(values(&plan.rows(b0)), [5.0, 3.0]);
+        assert_eq!(b0.patients, [2, 2]);
+        let (logits, y) = plan.logits_and_labels(b0, d.x.index_select(0, &plan.rows(b0)), &d);
+        assert_eq!((values(&logits), values(&y)), (vec![5.0, 3.0], vec![0.0, 0.0]));
+        assert_eq!(b0.per_row(&[true, false]), [true, false]);
+    }
+}

@@ -9,6 +9,7 @@
 //! of training (folds, parameters, the worker protocol) is dag-study's `training`.
 
 pub mod backbone;
+mod augment;
 mod data;
 pub mod densenet;
 pub mod determinism;

@@ -4,6 +4,7 @@
 //! held-out patients, fit the logistic baseline on pooled frozen features, write it all.
 
 use super::backbone::{build, Net};
+use super::augment::{flipped, symmetry, turned};
 use super::data::{load, Data};
 use super::logistic::Logistic;
 use super::losses;
@@ -24,12 +25,34 @@ struct Trainer<'a> {
 impl Trainer<'_> {
     /// The tail's input: the prefix run on (flipped) crops end to end; the cached feature maps
     /// otherwise, flipped too when `augment` asks (a flipped crop's features are close to,
-    /// not exactly, its features flipped: a regulariser, not an identity).
-    fn input(&self, x: &Tensor, flip: Option<&[bool]>) -> Tensor {
+    /// not exactly, its features flipped: a regulariser, not an identity). `turn[i]` is row
+    /// i's symmetry of the square (`symmetry`); without `rotate` it is 0 or 1, the mirror.
+    fn input(&self, x: &Tensor, turn: Option<&[u8]>) -> Tensor {
+        let moved = |x: &Tensor| match turn {
+            Some(t) if self.job.hyper.rotate => turned(x, t),
+            Some(t) => flipped(x, Some(&t.iter().map(|&v| v == 1).collect::<Vec<_>>())),
+            None => x.shallow_clone(),
+        };
         if !self.job.end_to_end {
-            return if self.job.hyper.augment { flipped(x, flip) } else { x.shallow_clone() };
+            return if self.job.hyper.augment { moved(x) } else { x.shallow_clone() };
         }
-        self.n.net.prefix(&flipped(x, flip), &self.n.split)
+        self.n.net.prefix(&moved(x), &self.n.split)
+    }
+
+    /// The views a held-out patient is scored over (the mean of their logits): with
+    /// `augment` on cached maps, the map and its mirror, or with `rotate` all eight
+    /// symmetries; the prediction does not depend on which way the crop happened to face.
+    fn views(&self, x: &Tensor) -> Vec<Tensor> {
+        match (self.job.hyper.augment && !self.job.end_to_end, self.job.hyper.rotate) {
+            (false, _) => vec![x.shallow_clone()],
+            (true, false) => vec![x.shallow_clone(), x.flip([3])],
+            (true, true) => (0..8).map(|t| symmetry(x, t)).collect(),
+        }
+    }
+
+    /// A training row's random view: the mirror or not, or one of the eight symmetries.
+    fn draw_turn(&self, rng: &mut ChaCha8Rng) -> u8 {
+        if self.job.hyper.rotate { rng.gen_range(0..8) } else { u8::from(rng.gen_bool(0.5)) }
     }
 
     /// The loss of `logits` whose 0/1 labels are `y` (on the device) and whose rows belong to
@@ -46,34 +69,22 @@ impl Trainer<'_> {
         if self.job.end_to_end { 8 } else { 64 }
     }
 
-    /// Risk logits for every patient, in eval mode, in batches.
-    /// Trained on flipped feature maps (`augment`), the tail scores a patient as the mean
-    /// of its logits for the map and its mirror image: the prediction does not depend on
-    /// which way the crop happened to face. A patient with several slices scores the mean of
-    /// its slices' logits.
+    /// Risk logits for every patient, in eval mode, in batches: the mean over its views
+    /// (`views`), and a patient with several slices the mean over its slices' logits.
     fn predict(&self, d: &Data) -> Tensor {
         tch::no_grad(|| {
             let logits = |x: &Tensor| self.n.net.tail_t(x, &self.n.split, false).squeeze_dim(1);
             let parts: Vec<Tensor> = d
                 .chunks(self.chunk())
                 .map(|x| {
-                    let x = self.input(&x, None);
-                    if self.job.hyper.augment && !self.job.end_to_end { (logits(&x) + logits(&x.flip([3]))) / 2.0 } else { logits(&x) }
+                    let views = self.views(&self.input(&x, None));
+                    let n = views.len() as f64;
+                    let sum = views.iter().map(logits).reduce(|a, b| a + b).expect("a view");
+                    if n > 1.0 { sum / n } else { sum }
                 })
                 .collect();
             d.per_patient(Tensor::cat(&parts, 0))
         })
-    }
-}
-
-/// Each row whose `flip` is set, mirrored left to right (the last axis).
-fn flipped(x: &Tensor, flip: Option<&[bool]>) -> Tensor {
-    match flip {
-        Some(f) if f.iter().any(|&v| v) => {
-            let mask = Tensor::from_slice(&f.iter().map(|&v| v as u8 as f32).collect::<Vec<_>>()).to_device(x.device()).view([-1, 1, 1, 1]);
-            x * (1.0 - &mask) + x.flip([3]) * mask
-        }
-        _ => x.shallow_clone(),
     }
 }
 
@@ -128,7 +139,11 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
             tr.rows(),
             tr.len(),
             tr.rows() as f64 / tr.len() as f64,
-            if h.slice_sampling == SliceSampling::Every { "every slice" } else { "one slice drawn at random" }
+            match h.slice_sampling {
+                SliceSampling::One => "one slice drawn at random",
+                SliceSampling::Every => "every slice, each a sample",
+                SliceSampling::Pooled => "every slice, pooled into one logit",
+            }
         ));
     }
     let trainable = tail_state(&n.vs);
@@ -202,7 +217,7 @@ fn tag(member: usize) -> String {
 /// split if there is one), leaving the kept epoch's weights in it.
 fn fit(t: &Trainer<'_>, trainable: &[(String, Tensor)], tr: &Data, va: &Data, member: usize, log: &mut dyn FnMut(String)) -> Result<Fit, String> {
     let (job, n) = (t.job, t.n);
-    let (h, fold, device) = (&job.hyper, job.fold, n.vs.device());
+    let (h, fold) = (&job.hyper, job.fold);
     let mut opt = nn::Adam { wd: h.weight_decay, ..Default::default() }.build(&n.vs, h.lr).map_err(|e| e.to_string())?;
     let mut rng = ChaCha8Rng::seed_from_u64(job.backbone.seed ^ 0x5eed_0000 ^ fold as u64 ^ ((member as u64) << 32));
     // The slices drawn come from a stream of their own: the batches and flips are those of
@@ -224,21 +239,22 @@ fn fit(t: &Trainer<'_>, trainable: &[(String, Tensor)], tr: &Data, va: &Data, me
         // No transfer between host and device inside the epoch: its order goes up once (each
         // batch is a slice of it) and the losses come down together at its end. On a GPU every
         // transfer waits for the queued kernels; per batch, that idled it between batches. A
-        // NaN loss is therefore found at the end of its epoch (a few wasted steps). End to end,
-        // each batch's flip mask still goes up, beside a prefix pass that dwarfs it.
-        let rows = tr.epoch_rows(h.slice_sampling == SliceSampling::Every, &mut slice_rng);
-        let order = batches(rows.len(), h.batch_size, &mut rng);
-        let order_t = Tensor::from_slice(&order.iter().flatten().map(|&i| rows[i] as i64).collect::<Vec<_>>()).to_device(device);
-        let (mut start, mut stepped) = (0, Vec::new());
-        for (b, idx) in order.iter().enumerate() {
-            let sel = order_t.narrow(0, start, idx.len() as i64);
-            start += idx.len() as i64;
-            let flip: Vec<bool> = idx.iter().map(|_| rng.gen_bool(0.5)).collect();
-            let logits = n.net.tail_dropout_t(&t.input(&tr.x.index_select(0, &sel), Some(&flip)), &n.split, true, h.dropout).squeeze_dim(1);
-            let patients: Vec<usize> = idx.iter().map(|&i| tr.owner[rows[i]]).collect();
-            let Some(loss) = t.loss(&logits, &tr.row_y.index_select(0, &sel), tr, &patients) else { continue };
+        // NaN loss is therefore found at the end of its epoch (a few wasted steps). With
+        // `augment`, each batch's flip (or symmetry) masks still go up: a few bytes a row.
+        // Pooled, a batch is of patients and runs every slice of each; otherwise of rows.
+        let pooled = h.slice_sampling == SliceSampling::Pooled && tr.rows() > tr.len();
+        let units = if pooled { (0..tr.len()).collect() } else { tr.epoch_rows(h.slice_sampling == SliceSampling::Every, &mut slice_rng) };
+        let order = batches(units.len(), h.batch_size, &mut rng);
+        let plan = tr.epoch(&order, &units, pooled);
+        let mut stepped = Vec::new();
+        for (b, batch) in plan.batches.iter().enumerate() {
+            let sel = plan.rows(batch);
+            let turn = batch.per_row(&batch.patients.iter().map(|_| t.draw_turn(&mut rng)).collect::<Vec<_>>());
+            let rows = n.net.tail_dropout_t(&t.input(&tr.x.index_select(0, &sel), Some(&turn)), &n.split, true, h.dropout).squeeze_dim(1);
+            let (logits, y) = plan.logits_and_labels(batch, rows, tr);
+            let Some(loss) = t.loss(&logits, &y, tr, &batch.patients) else { continue };
             opt.backward_step(&loss);
-            stepped.push((b, idx.len(), loss.detach()));
+            stepped.push((b, batch.patients.len(), loss.detach()));
         }
         let values: Vec<f64> = if stepped.is_empty() {
             Vec::new()
@@ -301,12 +317,13 @@ fn probe_head(t: &Trainer<'_>, tr: &Data, batch: usize, c: f64) -> Result<f64, S
                 let _ = net.tail_pooled_t(&t.input(&x, None), split, true);
             }
         }
-        // What `predict` feeds the head: with `augment`, its logit is the mean over the map and
-        // its mirror, that is the head applied to the mean of the two pooled vectors.
+        // What `predict` feeds the head: its logit is the mean over the views, that is the
+        // head applied to the mean of their pooled vectors.
         let pooled = |x: &Tensor| {
-            let x = t.input(x, None);
-            let p = net.tail_pooled_t(&x, split, false);
-            if t.job.hyper.augment && !t.job.end_to_end { (p + net.tail_pooled_t(&x.flip([3]), split, false)) / 2.0 } else { p }
+            let views = t.views(&t.input(x, None));
+            let n = views.len() as f64;
+            let sum = views.iter().map(|v| net.tail_pooled_t(v, split, false)).reduce(|a, b| a + b).expect("a view");
+            if n > 1.0 { sum / n } else { sum }
         };
         let x = tr.per_patient(Tensor::cat(&tr.chunks(t.chunk()).map(|x| pooled(&x)).collect::<Vec<_>>(), 0));
         let m = Logistic::fit(&x, &tr.event, c)?;

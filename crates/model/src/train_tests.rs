@@ -2,7 +2,7 @@
 //! same bytes, and a diverging loss is an error naming the fold.
 
 use super::train::train;
-use dag_study::training::protocol::{Backbone, Hyper, Sample, TrainJob};
+use dag_study::training::protocol::{Backbone, Hyper, Sample, SliceSampling, TrainJob};
 use tch::{Device, Kind, Tensor};
 
 /// `n` patients' cut features (832 × 2 × 2), every 3rd a recurrence, whose features carry a
@@ -136,6 +136,38 @@ fn with_augment_a_mirrored_patient_scores_the_same_and_the_signal_is_learnt() {
     assert!(auc(&column(&a, "dl_score"), &events) > 0.8, "held-out AUC {}", auc(&column(&a, "dl_score"), &events));
 }
 
+/// With `rotate`, a held-out patient scores the mean over the eight symmetries of its map:
+/// a patient turned by 90° scores the same (up to the order the eight are summed in), and the
+/// tail trained on turned maps still learns the planted signal.
+#[test]
+fn with_rotate_a_turned_patient_scores_the_same_and_the_signal_is_learnt() {
+    let _rng = super::torch_rng();
+    tch::set_num_threads(1);
+    let dir = tempfile::tempdir().unwrap();
+    let hyper = Hyper { epochs: 6, batch_size: 8, patience: 0, lr: 1e-3, dropout: 0.5, augment: true, rotate: true, ..Hyper::default() };
+    let j = job(dir.path(), "rot", hyper.clone());
+    train(&j, Device::Cpu, &mut |_| {}).unwrap();
+    let mut turned = job(dir.path(), "rot-turned", hyper);
+    for s in &mut turned.test {
+        let path = dir.path().join(format!("turned-{}.npy", s.patient));
+        Tensor::read_npy(&s.file).unwrap().transpose(1, 2).flip([2]).contiguous().write_npy(&path).unwrap();
+        s.file = path;
+    }
+    train(&turned, Device::Cpu, &mut |_| {}).unwrap();
+    let read = |j: &TrainJob| column(&std::fs::read_to_string(j.out.join("predictions.csv")).unwrap(), "dl_score");
+    let (a, b) = (read(&j), read(&turned));
+    let worst = a.iter().zip(&b).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+    assert!(worst < 1e-5, "a turned patient's score moved by {worst}");
+    // The symmetries are not all alike: the planted maps are not symmetric, so the tail
+    // trained on turned maps differs from the mirror-only tail.
+    let mirror = job(dir.path(), "mirror", Hyper { rotate: false, ..j.hyper.clone() });
+    train(&mirror, Device::Cpu, &mut |_| {}).unwrap();
+    assert_ne!(read(&mirror), a);
+    let text = std::fs::read_to_string(j.out.join("predictions.csv")).unwrap();
+    let events: Vec<bool> = column(&text, "event").iter().map(|&e| e == 1.0).collect();
+    assert!(auc(&a, &events) > 0.8, "held-out AUC {}", auc(&a, &events));
+}
+
 /// `head_lr`: the classifier learns at its own rate. With the dense layers' rate all but zero,
 /// they stay where they were drawn while the head moves.
 #[test]
@@ -227,6 +259,36 @@ fn a_patient_whose_slices_are_alike_trains_and_scores_as_its_one_slice() {
         let worst = x.iter().zip(&y).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
         assert!(worst < 1e-4, "{name}: the scores differ by up to {worst}");
     }
+}
+
+#[test]
+fn pooled_slices_alike_train_as_the_one_slice() {
+    let _rng = super::torch_rng();
+    tch::set_num_threads(1);
+    let dir = tempfile::tempdir().unwrap();
+    // No dropout: each slice would draw its own mask. Flips are drawn per patient, so the
+    // batches and flips are those of the one-slice run.
+    let hyper = Hyper { epochs: 3, batch_size: 8, patience: 0, augment: true, dropout: 0.0, ..Hyper::default() };
+    let one = job(dir.path(), "one", hyper.clone());
+    train(&one, Device::Cpu, &mut |_| {}).unwrap();
+    let mut pooled = job(dir.path(), "pooled", Hyper { slice_sampling: SliceSampling::Pooled, ..hyper });
+    pooled.train = as_slices(dir.path(), pooled.train, 3);
+    pooled.test = as_slices(dir.path(), pooled.test, 3);
+    let mut lines = Vec::new();
+    train(&pooled, Device::Cpu, &mut |l| lines.push(l)).unwrap();
+    assert!(lines.iter().any(|l| l.contains("180 tumour slices for 60 training patients") && l.contains("pooled into one logit")), "{lines:?}");
+    // Three equal slices pool to the one slice's logit, and batch norm sees each row three
+    // times (the same batch mean and variance), so each epoch's loss is the one slice's.
+    let history = |j: &TrainJob| column(&std::fs::read_to_string(j.out.join("history.csv")).unwrap(), "train_loss");
+    let (a, b) = (history(&one), history(&pooled));
+    assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-5), "training losses {a:?} against {b:?}");
+    // The scores are not the one slice's to the bit: batch norm's running variance is the
+    // unbiased one, n/(n − 1) with three times the rows. They still carry the signal.
+    let text = std::fs::read_to_string(pooled.out.join("predictions.csv")).unwrap();
+    let events: Vec<bool> = column(&text, "event").iter().map(|&e| e == 1.0).collect();
+    let scores = column(&text, "dl_score");
+    assert_eq!(scores.len(), 30);
+    assert!(auc(&scores, &events) > 0.8, "held-out AUC {}", auc(&scores, &events));
 }
 
 #[test]

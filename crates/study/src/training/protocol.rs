@@ -137,6 +137,12 @@ pub struct Hyper {
     /// always flipped).
     #[serde(default)]
     pub augment: bool,
+    /// With `augment`, the square's eight symmetries (90° turns and mirrors) instead of the
+    /// left-right mirror alone: drawn per patient in training, and a held-out patient scores
+    /// the mean over all eight. A tumour has no up or down, nor a preferred orientation in
+    /// the slice.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rotate: bool,
     /// The classifier's own learning rate (the same schedule); none: `lr`. A head drawn at
     /// random barely moves at a rate gentle enough for the dense layers.
     #[serde(default)]
@@ -151,9 +157,10 @@ pub struct Hyper {
     #[serde(default)]
     pub deterministic: bool,
     /// Where patients have several tumour slices: in each epoch, one of each patient's drawn
-    /// at random (`one`: an epoch costs what it does with the middle slice alone), or every
-    /// slice (`every`). Either way a held-out patient is scored by the mean of its slices'
-    /// logits.
+    /// at random (`one`: an epoch costs what it does with the middle slice alone), every
+    /// slice as a sample of its own (`every`), or every slice together (`pooled`: a patient's
+    /// logit in training is the mean of its slices', one prediction from the whole tumour).
+    /// Either way a held-out patient is scored by the mean of its slices' logits.
     #[serde(default)]
     pub slice_sampling: SliceSampling,
     /// Tails trained per fold, each from its own start and batches; a held-out patient scores
@@ -172,6 +179,9 @@ pub enum SliceSampling {
     #[default]
     One,
     Every,
+    /// Multiple-instance learning with mean pooling: what a held-out patient is scored
+    /// with is what the loss sees in training.
+    Pooled,
 }
 
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -80,6 +80,7 @@ impl Task for DensenetTrain {
             if (0.0..1.0).contains(&h.dropout) { Ok(()) } else { Err(ParamError::at("train.dropout", format!("a rate in [0, 1), found {}", h.dropout))) },
             h.head_lr.map_or(Ok(()), |v| ranges::positive("train.head_lr", v)),
             ranges::at_least("train.ensemble", h.ensemble, 1),
+            if h.rotate && !h.augment { Err(ParamError::at("train.rotate", "the symmetries augment: give `augment: true` too")) } else { Ok(()) },
         ])
     }
 

@@ -97,3 +97,14 @@ fn the_report_says_where_each_fold_trained() {
     // Summaries written before the field existed read as the CPU's or float32's.
     assert_eq!(super::trained_on(&[json!({ "fold": 0 })]), "Trained on the CPU.\n");
 }
+
+#[test]
+fn rotating_without_augmenting_is_refused_naming_the_field() {
+    let params = |augment: bool| -> TrainParams {
+        serde_json::from_value(serde_json::json!({"input": "features", "cohort": "cohort", "folds": "folds", "train": {"augment": augment, "rotate": true}})).unwrap()
+    };
+    let errors = DensenetTrain::validate(&params(false));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].path, ["train", "rotate"]);
+    assert!(DensenetTrain::validate(&params(true)).is_empty());
+}
