@@ -42,4 +42,39 @@ for k, ms_ in rows.items():
 d = [a["pooled"]["harrell_c"] - b["pooled"]["harrell_c"] for a, b in zip(rows["network"], rows["logistic"])]
 g = [a["pooled"]["harrell_c"] - b["pooled"]["harrell_c"] for a, b in zip(rows["truth"], rows["network"])]
 print(f"\nnetwork − probe: {ms(d)}; true term − network: {ms(g)}")
+# How closely each out-of-fold score ranks patients as the true imaging term does (Spearman):
+# what a model learnt, without the outcomes' noise that C carries (the choice's criterion).
+import csv
+def column(path, col):
+    with open(path) as f:
+        return {r["patient_id"]: float(r[col]) for r in csv.DictReader(f)}
+def ranks(v):
+    order = sorted(range(len(v)), key=v.__getitem__)
+    r = [0.0] * len(v)
+    i = 0
+    while i < len(order):  # ties share their mean rank
+        j = i
+        while j + 1 < len(order) and v[order[j + 1]] == v[order[i]]: j += 1
+        for k in range(i, j + 1): r[order[k]] = (i + j) / 2
+        i = j + 1
+    return r
+def spearman(a, b):
+    a, b = ranks(a), ranks(b)
+    ma, mb = statistics.mean(a), statistics.mean(b)
+    num = sum((x - ma) * (y - mb) for x, y in zip(a, b))
+    den = (sum((x - ma) ** 2 for x in a) * sum((y - mb) ** 2 for y in b)) ** 0.5
+    return num / den if den > 0 else float("nan")
+sources = {"network": ("statistics/predictions.csv", "dl_score"), "probe": ("logistic/predictions.csv", "logistic_score")}
+if rad: sources["radiomics"] = ("radiomics_model/radiomics_scores.csv", "radiomics_score")
+rho = {k: [] for k in sources}
+for s in seeds:
+    base = f"{out}/results-{s}-{tag}"
+    truth = column(f"{base}/dataset/ground_truth.csv", "imaging_term")
+    for k, (f, col) in sources.items():
+        score = column(f"{base}/{f}", col)
+        ids = sorted(i for i in score if i in truth)
+        rho[k].append(spearman([score[i] for i in ids], [truth[i] for i in ids]))
+print("\n| Spearman ρ with the true term | " + " | ".join(f"seed {s}" for s in seeds) + " | mean ± sd |\n|---|" + "---|" * (len(seeds) + 1))
+for k, v in rho.items():
+    print(f"| {k} | " + " | ".join(f"{x:.3f}" for x in v) + f" | {ms(v)} |")
 PY

@@ -289,14 +289,23 @@ fn training(b: &mut String, d: &ReportData) {
     let h = &d.folds.first().map_or(Value::Null, |f| f["hyper"].clone());
     let _ = write!(
         b,
-        "<p>{} {how} Where the paper is silent (the learning rate, regularisation, augmentation, epochs), the study's defaults were chosen on synthetic cohorts of other seeds (1 and 2) and then frozen (README, \"Fine-tuning\"). This run: Adam at {}, weight decay {}, dropout {} before the head, {}batch {}, {} epochs.</p>",
+        "<p>{} {how} Where the paper is silent (the learning rate, regularisation, augmentation, epochs), the study's defaults were chosen on synthetic cohorts of other seeds (1 and 2) and then frozen (README, \"Fine-tuning\"). This run: {} loss, Adam at {}, weight decay {}, dropout {} before the head, {}batch {}, {} epochs{}.</p>",
         esc(&trained_on(&d.folds)),
+        if h["loss"] == "cox" { "the Cox partial likelihood (Breslow ties, over each batch) as the" } else { "binary cross-entropy on recurrence as the" },
         h["lr"],
         h["weight_decay"],
         h["dropout"],
-        if h["augment"] == true { "random left-right flips, " } else { "" },
+        match (h["augment"] == true, h["rotate"] == true) {
+            (true, true) => "random turns and mirrors of the feature maps (the eight symmetries), ",
+            (true, false) => "random left-right flips, ",
+            _ => "",
+        },
         h["batch_size"],
-        h["epochs"]
+        h["epochs"],
+        match h["ensemble"].as_u64() {
+            Some(n) if n > 1 => format!("; {n} tails per fold, each from its own start, a patient scored by the mean of their logits"),
+            _ => String::new(),
+        }
     );
     let rows: Vec<Vec<String>> = d
         .folds
