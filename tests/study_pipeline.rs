@@ -222,6 +222,8 @@ fn out_of_range_parameters_fail_before_anything_runs() {
     // A literal in the node (the study's own batch size comes from its params).
     let text = std::fs::read_to_string(spec).unwrap().replace(r#"batch_size: "{params.batch_size}""#, "batch_size: 0");
     let line_of = |needle: &str| 1 + text.lines().position(|l| l.contains(needle)).unwrap();
+    // The error points at the key, in the first line that has it (the train node's).
+    let column_of = |needle: &str| 1 + text.lines().find_map(|l| l.find(needle)).unwrap();
     p.write("p.yaml", &text);
     let r = p.run(&["--set", "unfreeze_fraction=10", "--set", "patients=5"]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
@@ -229,7 +231,7 @@ fn out_of_range_parameters_fail_before_anything_runs() {
     for expected in [
         format!("p.yaml:{features}:48: error: node `features`: parameters of task `densenet_features`: `unfreeze_fraction`: must be a share (0 < x ≤ 1), found 10"),
         "= help: the value comes from `params.unfreeze_fraction`: change it there or with `--set unfreeze_fraction=…`".to_owned(),
-        format!("p.yaml:{}:53: error: node `train`: parameters of task `densenet_train`: `train.batch_size`: must be at least 1, found 0", line_of("batch_size: 0")),
+        format!("p.yaml:{}:{}: error: node `train`: parameters of task `densenet_train`: `train.batch_size`: must be at least 1, found 0", line_of("batch_size: 0"), column_of("batch_size: 0")),
     ] {
         assert!(r.stderr.contains(&expected), "missing `{expected}` in:\n{}", r.stderr);
     }
