@@ -25,7 +25,7 @@ pub(crate) fn turned(x: &Tensor, t: &[u8]) -> Tensor {
     for s in 0..8u8 {
         if t.contains(&s) {
             let mask = Tensor::from_slice(&t.iter().map(|&v| f32::from(u8::from(v == s))).collect::<Vec<_>>()).to_device(x.device()).view([-1, 1, 1, 1]);
-            out += symmetry(x, s).contiguous() * mask.to_kind(x.kind());
+            out += symmetry(x, s) * mask.to_kind(x.kind());
         }
     }
     out

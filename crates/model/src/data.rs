@@ -90,7 +90,6 @@ impl Data {
     }
 }
 
-
 /// One epoch's batches as the tail runs them, uploaded once (a transfer per batch waits for
 /// a GPU's queued kernels): the rows of every batch one after another, and where a patient's
 /// slices are pooled, each row's place among its batch's patients.
@@ -125,20 +124,24 @@ impl Data {
         let (mut rows, mut place, mut patients, mut counts, mut batches) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for idx in order {
             let (row0, unit0) = (rows.len() as i64, patients.len() as i64);
+            let (mut owners, mut sizes) = (Vec::with_capacity(idx.len()), Vec::with_capacity(idx.len()));
             for (k, &i) in idx.iter().enumerate() {
                 let u = units[i];
                 if pooled {
-                    rows.extend(self.groups[u].clone().map(|r| r as i64));
-                    place.extend(std::iter::repeat_n(k as i64, self.groups[u].len()));
-                    counts.push(self.groups[u].len() as f32);
+                    let g = self.groups[u].clone();
+                    place.extend(std::iter::repeat_n(k as i64, g.len()));
+                    counts.push(g.len() as f32);
+                    sizes.push(g.len());
+                    rows.extend(g.map(|r| r as i64));
                     patients.push(u as i64);
+                    owners.push(u);
                 } else {
                     rows.push(u as i64);
+                    sizes.push(1);
                     patients.push(self.owner[u] as i64);
+                    owners.push(self.owner[u]);
                 }
             }
-            let owners = patients[unit0 as usize..].iter().map(|&p| p as usize).collect();
-            let sizes = idx.iter().map(|&i| if pooled { self.groups[units[i]].len() } else { 1 }).collect();
             batches.push(Batch { rows: (row0, rows.len() as i64 - row0), units: (unit0, idx.len() as i64), sizes, patients: owners });
         }
         let device = self.x.device();

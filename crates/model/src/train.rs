@@ -50,6 +50,14 @@ impl Trainer<'_> {
         }
     }
 
+    /// The mean of `f` over the views of `x` (`views`): what a held-out patient is scored
+    /// with, and (through the linear head) what the probe-started head is fitted on.
+    fn mean_over_views(&self, x: &Tensor, f: impl Fn(&Tensor) -> Tensor) -> Tensor {
+        let views = self.views(&self.input(x, None));
+        let sum = views.iter().map(f).reduce(|a, b| a + b).expect("a view");
+        if views.len() > 1 { sum / views.len() as f64 } else { sum }
+    }
+
     /// A training row's random view: the mirror or not, or one of the eight symmetries.
     fn draw_turn(&self, rng: &mut ChaCha8Rng) -> u8 {
         if self.job.hyper.rotate { rng.gen_range(0..8) } else { u8::from(rng.gen_bool(0.5)) }
@@ -76,12 +84,7 @@ impl Trainer<'_> {
             let logits = |x: &Tensor| self.n.net.tail_t(x, &self.n.split, false).squeeze_dim(1);
             let parts: Vec<Tensor> = d
                 .chunks(self.chunk())
-                .map(|x| {
-                    let views = self.views(&self.input(&x, None));
-                    let n = views.len() as f64;
-                    let sum = views.iter().map(logits).reduce(|a, b| a + b).expect("a view");
-                    if n > 1.0 { sum / n } else { sum }
-                })
+                .map(|x| self.mean_over_views(&x, logits))
                 .collect();
             d.per_patient(Tensor::cat(&parts, 0))
         })
@@ -319,12 +322,7 @@ fn probe_head(t: &Trainer<'_>, tr: &Data, batch: usize, c: f64) -> Result<f64, S
         }
         // What `predict` feeds the head: its logit is the mean over the views, that is the
         // head applied to the mean of their pooled vectors.
-        let pooled = |x: &Tensor| {
-            let views = t.views(&t.input(x, None));
-            let n = views.len() as f64;
-            let sum = views.iter().map(|v| net.tail_pooled_t(v, split, false)).reduce(|a, b| a + b).expect("a view");
-            if n > 1.0 { sum / n } else { sum }
-        };
+        let pooled = |x: &Tensor| t.mean_over_views(x, |v| net.tail_pooled_t(v, split, false));
         let x = tr.per_patient(Tensor::cat(&tr.chunks(t.chunk()).map(|x| pooled(&x)).collect::<Vec<_>>(), 0));
         let m = Logistic::fit(&x, &tr.event, c)?;
         let (w, b) = m.as_linear();
