@@ -122,8 +122,10 @@ pub struct CrossValidatedCox {
     /// Out-of-fold linear predictors x·β, one per row, uncentred: equal covariates within a
     /// fold give exactly equal scores.
     pub baseline: Vec<f64>,
-    /// Absent without a score to add (a constant one has no coefficient to fit).
-    pub combined: Option<Vec<f64>>,
+    /// Absent without a score to add (a constant one has no coefficient to fit); `Err` says
+    /// why, when the combined model had no finite fit without some fold (too few events for
+    /// its covariates: the baseline's out-of-fold scores stand without it).
+    pub combined: Option<Result<Vec<f64>, String>>,
 }
 
 /// `covs` are the baseline's columns; with `score` (its name and values) the combined model
@@ -137,7 +139,7 @@ pub fn cross_validated_cox(surv: &Surv, names: &[String], covs: &[Vec<f64>], sco
     }
     let pick = |cols: &[Vec<f64>], rows: &[usize]| -> Vec<Vec<f64>> { cols.iter().map(|c| rows.iter().map(|&i| c[i]).collect()).collect() };
     let mut baseline = vec![0.0; surv.len()];
-    let mut combined = score.map(|_| vec![0.0; surv.len()]);
+    let mut combined = score.map(|_| Ok(vec![0.0; surv.len()]));
     let mut coef = Vec::new();
     for (f, test) in fold_rows(fold) {
         let train = complement(surv.len(), &test);
@@ -147,14 +149,22 @@ pub fn cross_validated_cox(surv: &Surv, names: &[String], covs: &[Vec<f64>], sco
             baseline[i] = v;
         }
         let mut comb_coef = None;
-        if let Some(lp) = combined.as_mut() {
-            let comb = fit(&tr, &comb_names, &pick(&comb_cols, &train), ties).map_err(|e| (f, "combined", e))?;
-            for (&i, v) in test.iter().zip(linear_predictor(&comb.coef, &pick(&comb_cols, &test))) {
-                lp[i] = v;
+        if let Some(Ok(lp)) = combined.as_mut() {
+            match fit(&tr, &comb_names, &pick(&comb_cols, &train), ties) {
+                Ok(comb) => {
+                    for (&i, v) in test.iter().zip(linear_predictor(&comb.coef, &pick(&comb_cols, &test))) {
+                        lp[i] = v;
+                    }
+                    comb_coef = Some(comb.coef);
+                }
+                Err(SurvivalError::NotEstimable(why)) => combined = Some(Err(format!("without fold {f}: {why}"))),
+                Err(e) => return Err((f, "combined", e)),
             }
-            comb_coef = Some(comb.coef);
         }
         coef.push((f, base.coef, comb_coef));
+    }
+    if let Some(Err(_)) = combined {
+        coef.iter_mut().for_each(|(_, _, c)| *c = None);
     }
     Ok(CrossValidatedCox { names: comb_names, coef, baseline, combined })
 }

@@ -88,7 +88,7 @@ fn cross_validated_cox_matches_lifelines_fold_by_fold_and_pooled() {
             close(comb.as_ref().unwrap()[j], &want["combined"]["coef_per_fold"][k][n], 1e-8, &format!("fold {k} combined {n}"));
         }
     }
-    let combined = cv.combined.as_ref().unwrap();
+    let combined = cv.combined.as_ref().unwrap().as_ref().unwrap();
     for (name, lp) in [("baseline", &cv.baseline), ("combined", combined)] {
         close(harrell(&c.surv, lp).unwrap().c, &want[name]["harrell_c"], 1e-9, &format!("pooled {name} C"));
         for h in HORIZONS {
@@ -176,4 +176,28 @@ fn a_constant_score_is_reported_as_such_not_an_error() {
     assert!(v["cross_validated"]["cox"].get("combined").is_none() && v["cross_validated"]["cox"]["baseline"]["harrell_c"].is_number());
     let text = super::render_text(&report, &t, &config("zero"));
     assert!(text.contains("Cox combined: not fitted") && text.contains("is the same for every patient"), "{text}");
+}
+
+/// A score that puts every event above its whole risk set (what a handful of events can do
+/// by chance) has no finite Cox coefficient: the combined model is left out, saying why, in
+/// sample and out of fold, and the baseline's statistics stand.
+#[test]
+fn a_separating_score_leaves_the_combined_model_out_and_says_why() {
+    let dir_ = tempfile::tempdir().unwrap();
+    let t = Table::read(&dir().join("cohort.csv")).unwrap();
+    let (time, event) = (t.numbers("time_days").unwrap(), t.numbers("event").unwrap());
+    let text = std::fs::read_to_string(dir().join("cohort.csv")).unwrap();
+    let rows = text.lines().skip(1).zip(time.iter().zip(&event)).map(|(l, (t, e))| format!("{l},{}\n", if *e == 1.0 { -t } else { -1e5 }));
+    let path = dir_.path().join("c.csv");
+    std::fs::write(&path, format!("{},separating\n", text.lines().next().unwrap()) + &rows.collect::<String>()).unwrap();
+    let t = Table::read(&path).unwrap();
+    let report = analyse(&t, &Config { bootstrap: 20, ..config("separating") }).unwrap();
+    let v = serde_json::to_value(&report).unwrap();
+    let why = v["cox"]["combined"]["not_estimable"].as_str().unwrap();
+    assert!(why.contains("no finite maximum") && why.contains("separating"), "{why}");
+    assert!(v["kang"]["combined_vs_baseline"]["not_estimable"].as_str().unwrap().contains("no finite maximum"));
+    let cv = &v["cross_validated"];
+    assert!(cv["kang"]["combined_vs_baseline"]["not_estimable"].as_str().unwrap().starts_with("without fold "), "{cv}");
+    assert!(cv["cox"].get("combined").is_none() && cv["cox"]["baseline"]["harrell_c"].is_number());
+    assert_eq!(v["scores"]["separating"]["harrell_c"], 1.0);
 }

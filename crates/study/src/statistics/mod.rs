@@ -196,18 +196,27 @@ pub fn analyse_with_predictions(table: &Table, cfg: &Config) -> Result<Analysis,
     comb_names.push(cfg.score.clone());
     let mut comb_cols = covs.clone();
     comb_cols.push(score.clone());
-    let comb = if constant { None } else { Some(fit(&surv, &comb_names, &comb_cols, cfg.ties).map_err(stat("Cox combined".into()))?) };
+    // Too few events for the combined model's covariates leave it out, saying why (as a
+    // constant score does); anything else about the table is an error.
+    let comb = match constant {
+        true => Err(constant_score(cfg)),
+        false => match fit(&surv, &comb_names, &comb_cols, cfg.ties) {
+            Ok(c) => Ok(c),
+            Err(SurvivalError::NotEstimable(why)) => Err(why),
+            Err(e) => return Err(stat("Cox combined".into())(e)),
+        },
+    };
     let lp_base = linear_predictor(&base.coef, &covs);
-    let lp_comb = comb.as_ref().map(|c| linear_predictor(&c.coef, &comb_cols));
+    let lp_comb = comb.as_ref().map(|c| linear_predictor(&c.coef, &comb_cols)).map_err(String::clone);
     let mut named = vec![(cfg.score.clone(), score.clone()), ("baseline".to_owned(), lp_base.clone())];
-    named.extend(lp_comb.clone().map(|lp| ("combined".to_owned(), lp)));
+    named.extend(lp_comb.clone().ok().map(|lp| ("combined".to_owned(), lp)));
     let mut scores = Named::default();
     for (name, s) in &named {
         let mut entry = score_stats(name, &surv, s, &horizons, cfg, &stat)?;
         entry.constant = name == &cfg.score && constant;
         scores.push(name.clone(), entry);
     }
-    let mut kang = kang_pair(&surv, cfg, &score, &lp_base, lp_comb.as_deref(), "", &file)?;
+    let mut kang = kang_pair(&surv, cfg, &score, &lp_base, lp_comb.as_deref().map_err(String::as_str), "", &file)?;
     if let Some(other) = &cfg.versus {
         let key = format!("{}_vs_{other}", cfg.score);
         let k = kang_summary(&surv, &score, &table.numbers(other)?).map_err(stat(format!("Kang test {key}")))?;
@@ -218,7 +227,7 @@ pub fn analyse_with_predictions(table: &Table, cfg: &Config) -> Result<Analysis,
         events: surv.events(),
         tied_times: tied(&time),
         tied_scores: tied(&score),
-        cox: Models { baseline: cox_summary(&base), combined: comb.as_ref().map_or_else(|| without_combined(cfg), |c| Fitted::Fitted(cox_summary(c))) },
+        cox: Models { baseline: cox_summary(&base), combined: comb.as_ref().map_or_else(|why| without_combined(why), |c| Fitted::Fitted(cox_summary(c))) },
         scores,
         kang,
         constant_score: constant,
@@ -259,31 +268,39 @@ where
     let base = score_stats("the cross-validated baseline", surv, &cvc.baseline, horizons, cfg, stat)?;
     let coef_per_fold = cvc.coef.iter().map(|(f, b, _)| FoldCoef { fold: *f, coef: by_name(&cfg.covariates, b) }).collect();
     cox.push("baseline", CvModel { stats: base, coef_per_fold });
-    if let Some(lp) = &cvc.combined {
+    let combined = match &cvc.combined {
+        None => Err(constant_score(cfg)),
+        Some(c) => c.as_deref().map_err(String::clone),
+    };
+    if let Ok(lp) = combined {
         let stats = score_stats("the cross-validated combined model", surv, lp, horizons, cfg, stat)?;
         let coef_per_fold = cvc.coef.iter().filter_map(|(f, _, c)| c.as_ref().map(|c| FoldCoef { fold: *f, coef: by_name(&cvc.names, c) })).collect();
         cox.push("combined", CvModel { stats, coef_per_fold });
     }
-    let kang = kang_pair(surv, cfg, score, &cvc.baseline, cvc.combined.as_deref(), "cross-validated ", file)?;
+    let kang = kang_pair(surv, cfg, score, &cvc.baseline, combined.as_deref().map_err(String::as_str), "cross-validated ", file)?;
     let mut columns = vec![("cv_baseline".to_owned(), cvc.baseline)];
-    columns.extend(cvc.combined.map(|lp| ("cv_combined".to_owned(), lp)));
+    columns.extend(cvc.combined.and_then(Result::ok).map(|lp| ("cv_combined".to_owned(), lp)));
     Ok((CrossValidated { per_fold, mean_sd, cox, kang }, columns))
 }
 
-fn without_combined<T>(cfg: &Config) -> Fitted<T> {
-    Fitted::NotEstimable { not_estimable: format!("`{}` is the same for every patient, so the combined model has no coefficient to fit", cfg.score) }
+fn constant_score(cfg: &Config) -> String {
+    format!("`{}` is the same for every patient, so the combined model has no coefficient to fit", cfg.score)
+}
+
+fn without_combined<T>(why: &str) -> Fitted<T> {
+    Fitted::NotEstimable { not_estimable: why.to_owned() }
 }
 
 /// The score against the baseline, and the combined model against it where there is one;
 /// an error names the comparison (`prefix` says which fit).
-fn kang_pair(surv: &Surv, cfg: &Config, score: &[f64], baseline: &[f64], combined: Option<&[f64]>, prefix: &str, file: &str) -> Result<Named<Fitted<Kang>>, StatsError> {
+fn kang_pair(surv: &Surv, cfg: &Config, score: &[f64], baseline: &[f64], combined: Result<&[f64], &str>, prefix: &str, file: &str) -> Result<Named<Fitted<Kang>>, StatsError> {
     let named = |key: String| move |source| StatsError::Stat { file: file.to_owned(), what: format!("{prefix}Kang test {key}"), source };
     let mut kangs = Named::default();
     let key = format!("{}_vs_baseline", cfg.score);
     kangs.push(key.clone(), Fitted::Fitted(kang_summary(surv, score, baseline).map_err(named(key))?));
     kangs.push("combined_vs_baseline", match combined {
-        Some(lp) => Fitted::Fitted(kang_summary(surv, lp, baseline).map_err(named("combined_vs_baseline".into()))?),
-        None => without_combined(cfg),
+        Ok(lp) => Fitted::Fitted(kang_summary(surv, lp, baseline).map_err(named("combined_vs_baseline".into()))?),
+        Err(why) => without_combined(why),
     });
     Ok(kangs)
 }

@@ -137,6 +137,7 @@ pub fn fit(s: &Surv, names: &[String], columns: &[Vec<f64>], ties: Ties) -> Resu
     }
     // Centring leaves the partial likelihood unchanged and keeps exp() in range.
     let means: Vec<f64> = columns.iter().map(|c| c.iter().sum::<f64>() / n as f64).collect();
+    let sds: Vec<f64> = columns.iter().zip(&means).map(|(c, m)| (c.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n as f64).sqrt()).collect();
     let mut order: Vec<usize> = s.order();
     order.reverse();
     let design = Design {
@@ -152,7 +153,7 @@ pub fn fit(s: &Surv, names: &[String], columns: &[Vec<f64>], ties: Ties) -> Resu
     for it in 1..=200 {
         iterations = it;
         let info = -DMatrix::from_row_slice(p, p, &hess);
-        let chol = info.cholesky().ok_or_else(|| singular(names))?;
+        let chol = info.cholesky().ok_or_else(|| singular(names, &beta, &sds, s.events()))?;
         let mut step: Vec<f64> = chol.solve(&DVector::from_vec(grad.clone())).iter().copied().collect();
         // Step halving: never accept a step that lowers the likelihood.
         let mut halvings = 0;
@@ -175,7 +176,7 @@ pub fn fit(s: &Surv, names: &[String], columns: &[Vec<f64>], ties: Ties) -> Resu
         }
     }
     let max_score = grad.iter().fold(0.0f64, |m, g| m.max(g.abs()));
-    let cov = (-DMatrix::from_row_slice(p, p, &hess)).cholesky().ok_or_else(|| singular(names))?.inverse();
+    let cov = (-DMatrix::from_row_slice(p, p, &hess)).cholesky().ok_or_else(|| singular(names, &beta, &sds, s.events()))?.inverse();
     let se: Vec<f64> = (0..p).map(|j| cov[(j, j)].sqrt()).collect();
     let coef = beta;
     let normal = Normal::new(0.0, 1.0).expect("standard normal");
@@ -204,8 +205,20 @@ pub fn fit(s: &Surv, names: &[String], columns: &[Vec<f64>], ties: Ties) -> Resu
     })
 }
 
-fn singular(names: &[String]) -> SurvivalError {
-    SurvivalError::Invalid(format!("the information matrix is singular: covariates {} are collinear", names.join(", ")))
+/// At β = 0 the information is the risk sets' covariance of the covariates, so a singular one
+/// means collinear covariates. Once the fit has moved, it means the partial likelihood kept
+/// rising as a coefficient ran off (monotone likelihood: a covariate all but separates the
+/// events from those still at risk, as few events can by chance): the data's limit, not a bad
+/// table. The culprit is the coefficient largest per standard deviation of its covariate.
+fn singular(names: &[String], beta: &[f64], sds: &[f64], events: usize) -> SurvivalError {
+    let per_sd = beta.iter().zip(sds).map(|(b, s)| (b * s).abs());
+    match per_sd.enumerate().filter(|(_, v)| *v > 0.0).max_by(|a, b| a.1.total_cmp(&b.1)) {
+        None => SurvivalError::Invalid(format!("the information matrix is singular: covariates {} are collinear", names.join(", "))),
+        Some((j, _)) => SurvivalError::NotEstimable(format!(
+            "the partial likelihood has no finite maximum: it keeps rising as the coefficient of {0} grows (monotone likelihood: {0} ranks the {events} events above nearly everyone still at risk, as few events can by chance)",
+            names[j]
+        )),
+    }
 }
 
 /// x·β, uncentred, so subjects with equal covariates get exactly equal scores.
@@ -217,6 +230,22 @@ pub fn linear_predictor(coef: &[f64], columns: &[Vec<f64>]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every event has the larger x of its risk set, so the likelihood rises without end as
+    /// β grows: the fit must say so, not blame collinearity or return a huge coefficient.
+    #[test]
+    fn a_separating_covariate_is_not_estimable_and_says_why() {
+        let s = Surv::new((1..=8).map(f64::from).collect(), vec![true, true, true, false, false, true, false, false]).unwrap();
+        let x = vec![1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
+        let z = vec![0.3, -0.2, 0.5, 0.1, -0.4, 0.2, 0.0, 0.6];
+        let names = vec!["x".to_string(), "z".to_string()];
+        let e = fit(&s, &names, &[x, z.clone()], Ties::Efron).unwrap_err();
+        assert!(matches!(&e, SurvivalError::NotEstimable(m) if m.contains("no finite maximum") && m.contains("coefficient of x") && m.contains("the 4 events")), "{e}");
+        // Collinear covariates are still named as such.
+        let twice: Vec<f64> = z.iter().map(|v| 2.0 * v).collect();
+        let e = fit(&s, &names, &[z, twice], Ties::Efron).unwrap_err();
+        assert!(matches!(&e, SurvivalError::Invalid(m) if m.contains("collinear")), "{e}");
+    }
 
     #[test]
     fn efron_and_breslow_agree_without_tied_events_and_differ_with_them() {
