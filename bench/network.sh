@@ -42,6 +42,16 @@ for k, ms_ in rows.items():
 d = [a["pooled"]["harrell_c"] - b["pooled"]["harrell_c"] for a, b in zip(rows["network"], rows["logistic"])]
 g = [a["pooled"]["harrell_c"] - b["pooled"]["harrell_c"] for a, b in zip(rows["truth"], rows["network"])]
 print(f"\nnetwork − probe: {ms(d)}; true term − network: {ms(g)}")
+# Each pooled C's 95% bootstrap interval, and whether it holds 0.5: the negative control's
+# test when the cohorts are made with imaging_effect=0.
+def ci(m):
+    c = m["pooled"]["harrell_c_ci95"]
+    return f"{m['pooled']['harrell_c']:.3f} ({c['lower']:.3f}–{c['upper']:.3f})" + ("" if c["lower"] <= 0.5 <= c["upper"] else " **0.5 outside**")
+ci_rows = [k for k in rows if k != "truth"]
+short = {"network": "network", "logistic": "probe", "radiomics": "radiomics"}
+print("\n| seed | " + " | ".join(f"{short[k]} C (95% interval)" for k in ci_rows) + " |\n|---|" + "---|" * len(ci_rows))
+for i, s in enumerate(seeds):
+    print(f"| {s} | " + " | ".join(ci(rows[k][i]) for k in ci_rows) + " |")
 # How closely each out-of-fold score ranks patients as the true imaging term does (Spearman):
 # what a model learnt, without the outcomes' noise that C carries (the choice's criterion).
 import csv
@@ -67,6 +77,10 @@ def spearman(a, b):
 sources = {"network": ("statistics/predictions.csv", "dl_score"), "probe": ("logistic/predictions.csv", "logistic_score")}
 if rad: sources["radiomics"] = ("radiomics_model/radiomics_scores.csv", "radiomics_score")
 rho = {k: [] for k in sources}
+constant = [s for s in seeds if len(set(column(f"{out}/results-{s}-{tag}/dataset/ground_truth.csv", "imaging_term").values())) == 1]
+if constant:  # a negative control: the true term ranks nobody, so there is nothing to rank like
+    print(f"\nNo Spearman ρ: the true term is the same for every patient on seeds {' '.join(constant)} (imaging_effect=0).")
+    sys.exit(0)
 for s in seeds:
     base = f"{out}/results-{s}-{tag}"
     truth = column(f"{base}/dataset/ground_truth.csv", "imaging_term")
