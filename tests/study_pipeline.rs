@@ -250,3 +250,21 @@ fn a_dataset_source_given_twice_or_not_at_all_is_refused_at_checking() {
     assert!(r.stderr.contains("p.yaml:4:3: error: node `crop`: parameters of task `tumour_crop`: give either `input` (a needed node) or `dataset` (a folder)"), "{}", r.stderr);
     assert!(r.stderr.contains("node `cohort`: parameters of task `mamamia_cohort`: give either `input`"), "{}", r.stderr);
 }
+
+/// Twenty patients hold six recurrences: without one fold, three are left, and a combined Cox
+/// model on HR, HER2 and a score has no finite fit there (HR alone ranks them). The run still
+/// completes; the report says which model was not fitted and why, below its table.
+#[test]
+fn a_cohort_too_small_for_the_combined_model_still_reports_and_says_why() {
+    let p = Project::new("name: unused\nnodes: {}\n");
+    let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/study.yaml");
+    std::fs::copy(&spec, p.path("p.yaml")).unwrap();
+    let r = p.run(&["--set", "patients=20", "--set", "epochs=3", "--set", "bootstrap=20"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let truth: serde_json::Value = serde_json::from_str(&p.read("results/truth/stats.json")).unwrap();
+    let why = truth["cross_validated"]["kang"]["combined_vs_baseline"]["not_estimable"].as_str().unwrap_or_default();
+    assert!(why.starts_with("without fold ") && why.contains("no finite maximum"), "{truth}");
+    assert!(truth["cross_validated"]["cox"]["baseline"]["harrell_c"].is_number());
+    let html = p.read("results/report/report.html");
+    assert!(html.contains("not fitted (1)") && html.contains("<p class=\"note\">(1) This run, "), "the reason goes below the table");
+}

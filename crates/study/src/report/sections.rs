@@ -109,16 +109,30 @@ pub fn render(d: &ReportData) -> Result<Page, String> {
     // term, which no model could be fitted to).
     let mut analyses = vec![("the network's score".to_owned(), cox_net.clone())];
     analyses.extend(d.models[1..].iter().filter(|m| m.key != "truth").map(|m| (format!("the {} score", m.short.to_lowercase()), cox(&m.stats))));
+    // Why a combined model was not fitted can run to a sentence: it goes below the table,
+    // numbered, so the table keeps to the page.
+    let mut not_fitted = Vec::new();
     for (score, cx) in &analyses {
         for (how, c) in [("fitted on the whole cohort, as the paper (in-sample)", &cx["in_sample"]), ("cross-validated (fitted without each fold, applied to it)", &cx["cross_validated"])] {
             if c.is_null() {
                 continue;
             }
-            let k = &c["kang"];
-            rows.push(vec![esc(&format!("This run, {score}: {how}")), f3(&c["baseline_c"]), f3(&c["combined_c"]), f3(&k["z"]), k["p"].as_f64().map_or_else(|| esc(k["not_estimable"].as_str().unwrap_or("—")), fmt_p)]);
+            let (k, row) = (&c["kang"], format!("This run, {score}: {how}"));
+            let p = match (k["p"].as_f64(), k["not_estimable"].as_str()) {
+                (Some(p), _) => fmt_p(p),
+                (None, Some(why)) => {
+                    not_fitted.push(format!("({}) {row}: the combined model was not fitted: {why}", not_fitted.len() + 1));
+                    format!("not fitted ({})", not_fitted.len())
+                }
+                (None, None) => "—".into(),
+            };
+            rows.push(vec![esc(&row), f3(&c["baseline_c"]), f3(&c["combined_c"]), f3(&k["z"]), p]);
         }
     }
     b.push_str(&table(&["", "HR + HER2", "+ score", "Kang z", "p"], &rows, 0));
+    for why in &not_fitted {
+        let _ = write!(b, "<p class=\"note\">{}</p>", esc(why));
+    }
     let _ = write!(b, "<p><b>What differs from the paper.</b> The data: {} — not the paper's cohort of MAMA-MIA scans. The weights: {}. The in-sample combined model is scored on the patients it was fitted to, so its gain is optimistic; the cross-validated row is the honest estimate. {}</p>",
         esc(&d.title),
         if d.trained_from_scratch() { "the network was trained from scratch, without the ImageNet weights the paper's transfer learning starts from" } else { "the network started from ImageNet-pretrained weights, as in the paper" },
