@@ -137,7 +137,6 @@ pub fn fit(s: &Surv, names: &[String], columns: &[Vec<f64>], ties: Ties) -> Resu
     }
     // Centring leaves the partial likelihood unchanged and keeps exp() in range.
     let means: Vec<f64> = columns.iter().map(|c| c.iter().sum::<f64>() / n as f64).collect();
-    let sds: Vec<f64> = columns.iter().zip(&means).map(|(c, m)| (c.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n as f64).sqrt()).collect();
     let mut order: Vec<usize> = s.order();
     order.reverse();
     let design = Design {
@@ -153,7 +152,7 @@ pub fn fit(s: &Surv, names: &[String], columns: &[Vec<f64>], ties: Ties) -> Resu
     for it in 1..=200 {
         iterations = it;
         let info = -DMatrix::from_row_slice(p, p, &hess);
-        let chol = info.cholesky().ok_or_else(|| singular(names, &beta, &sds, s.events()))?;
+        let chol = info.cholesky().ok_or_else(|| singular(names, &beta, columns, &means, s.events()))?;
         let mut step: Vec<f64> = chol.solve(&DVector::from_vec(grad.clone())).iter().copied().collect();
         // Step halving: never accept a step that lowers the likelihood.
         let mut halvings = 0;
@@ -176,7 +175,7 @@ pub fn fit(s: &Surv, names: &[String], columns: &[Vec<f64>], ties: Ties) -> Resu
         }
     }
     let max_score = grad.iter().fold(0.0f64, |m, g| m.max(g.abs()));
-    let cov = (-DMatrix::from_row_slice(p, p, &hess)).cholesky().ok_or_else(|| singular(names, &beta, &sds, s.events()))?.inverse();
+    let cov = (-DMatrix::from_row_slice(p, p, &hess)).cholesky().ok_or_else(|| singular(names, &beta, columns, &means, s.events()))?.inverse();
     let se: Vec<f64> = (0..p).map(|j| cov[(j, j)].sqrt()).collect();
     let coef = beta;
     let normal = Normal::new(0.0, 1.0).expect("standard normal");
@@ -210,8 +209,10 @@ pub fn fit(s: &Surv, names: &[String], columns: &[Vec<f64>], ties: Ties) -> Resu
 /// rising as a coefficient ran off (monotone likelihood: a covariate all but separates the
 /// events from those still at risk, as few events can by chance): the data's limit, not a bad
 /// table. The culprit is the coefficient largest per standard deviation of its covariate.
-fn singular(names: &[String], beta: &[f64], sds: &[f64], events: usize) -> SurvivalError {
-    let per_sd = beta.iter().zip(sds).map(|(b, s)| (b * s).abs());
+/// (The SDs are worked out here, on failure, not on every fit.)
+fn singular(names: &[String], beta: &[f64], columns: &[Vec<f64>], means: &[f64], events: usize) -> SurvivalError {
+    let sd = |c: &[f64], m: f64| (c.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / c.len() as f64).sqrt();
+    let per_sd = beta.iter().zip(columns.iter().zip(means)).map(|(b, (c, m))| (b * sd(c, *m)).abs());
     match per_sd.enumerate().filter(|(_, v)| *v > 0.0).max_by(|a, b| a.1.total_cmp(&b.1)) {
         None => SurvivalError::Invalid(format!("the information matrix is singular: covariates {} are collinear", names.join(", "))),
         Some((j, _)) => SurvivalError::NotEstimable(format!(
