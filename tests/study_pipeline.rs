@@ -268,3 +268,41 @@ fn a_cohort_too_small_for_the_combined_model_still_reports_and_says_why() {
     let html = p.read("results/report/report.html");
     assert!(html.contains("not fitted (1)") && html.contains("<p class=\"note\">(1) This run, "), "the reason goes below the table");
 }
+
+/// `views` caches the prefix features of augmented views of each crop (the crop itself first),
+/// the training patients learn from them, and the report says so; the probe's scores are
+/// those of the crops alone, as without views.
+#[test]
+fn augmented_views_train_the_network_and_the_report_says_so() {
+    let p = Project::new("name: unused\nnodes: {}\n");
+    let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/study.yaml");
+    std::fs::copy(&spec, p.path("p.yaml")).unwrap();
+    let common = ["--set", "patients=30", "--set", "epochs=2", "--set", "bootstrap=20"];
+    let r = p.run(&[&common[..], &["--set", "views=3"]].concat());
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let fold: serde_json::Value = serde_json::from_str(&p.read("results/train/0/summary.json")).unwrap();
+    let n = fold["n_train"].as_u64().unwrap();
+    assert_eq!(fold["views"]["train"].as_u64(), Some(3 * n), "{fold}");
+    let html = p.read("results/report/report.html");
+    assert!(html.contains("one of 3 views of each training crop"), "the report names the views");
+    let viewed = p.read("results/scores/scored_cohort.csv");
+    let r = p.run(&[&common[..], &["--results", "plain"]].concat());
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let plain = p.read("plain/scores/scored_cohort.csv");
+    let column = |csv: &str, name: &str| -> Vec<String> {
+        let mut lines = csv.lines();
+        let k = lines.next().unwrap().split(',').position(|c| c == name).unwrap();
+        lines.map(|l| l.split(',').nth(k).unwrap().to_owned()).collect()
+    };
+    assert_eq!(column(&viewed, "logistic_score"), column(&plain, "logistic_score"), "the probe reads the crops");
+    assert_ne!(column(&viewed, "dl_score"), column(&plain, "dl_score"), "the network learnt from the views");
+    // score_views: the same training, held-out patients scored over their views.
+    let yaml = p.read("p.yaml").replace("ensemble: \"{params.ensemble}\"}", "ensemble: \"{params.ensemble}\", score_views: true}");
+    std::fs::write(p.path("p.yaml"), yaml).unwrap();
+    let r = p.run(&[&common[..], &["--set", "views=3", "--results", "tta"]].concat());
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let tta = p.read("tta/scores/scored_cohort.csv");
+    assert!(p.read("tta/report/report.html").contains("held-out patients are scored by the mean over their views"));
+    assert_eq!(column(&tta, "logistic_score"), column(&plain, "logistic_score"));
+    assert_ne!(column(&tta, "dl_score"), column(&viewed, "dl_score"));
+}

@@ -110,9 +110,13 @@ fn read_checked(path: &std::path::Path, dims: usize) -> Result<Tensor, String> {
 
 /// Writes `features.npy` (the cut's input, C×h×w) and `features.json` (what made it); with
 /// the crop's tumour slices, also `slices.npy` (S×C×h×w), whose middle row (S / 2: the slices
-/// are taken symmetrically around the middle one) is `features.npy`.
+/// are taken symmetrically around the middle one) is `features.npy`; with `views` above 1,
+/// `views.npy` (V×C×h×w), whose first row is `features.npy` and the rest augmented views.
 pub fn features(n: &Net, job: &FeaturesJob) -> Result<serde_json::Value, String> {
     let io = |p: &std::path::Path, e: &dyn std::fmt::Display| format!("{}: {e}", p.display());
+    if let (true, Some(file)) = (job.views > 1, &job.slices) {
+        return Err(format!("{}: `views` are augmented views of the middle slice's crop, and this crop has several tumour slices (`slices`); give one or the other", file.display()));
+    }
     let (f, slices) = match &job.slices {
         None => {
             let x = read_crop(&job.crop)?.to_device(n.vs.device()).unsqueeze(0);
@@ -131,6 +135,17 @@ pub fn features(n: &Net, job: &FeaturesJob) -> Result<serde_json::Value, String>
     };
     let npy = job.out.join("features.npy");
     f.write_npy(&npy).map_err(|e| io(&npy, &e))?;
+    if job.views > 1 {
+        let crop = read_crop(&job.crop)?;
+        let draws = super::views::draws(job.views, job.backbone.seed, &job.patient);
+        // View 0 is the crop, whose features are `f`; the rest a few at a time, as slices are.
+        let moved: Vec<Tensor> = draws[1..].iter().map(|d| super::views::view(&crop, d)).collect();
+        let mut parts = vec![f.unsqueeze(0)];
+        parts.extend(Tensor::stack(&moved, 0).split(8, 0).iter().map(|c| n.net.prefix(&c.to_device(n.vs.device()), &n.split).to_device(Device::Cpu)));
+        let all = Tensor::cat(&parts, 0).contiguous();
+        let path = job.out.join(dag_study::training::protocol::VIEWS_NPY);
+        all.write_npy(&path).map_err(|e| io(&path, &e))?;
+    }
     let mut meta = serde_json::json!({
         "patient": job.patient,
         "backbone": job.backbone,
@@ -140,6 +155,9 @@ pub fn features(n: &Net, job: &FeaturesJob) -> Result<serde_json::Value, String>
     });
     if let Some(count) = slices {
         meta["slices"] = count.into();
+    }
+    if job.views > 1 {
+        meta["views"] = job.views.into();
     }
     let path = job.out.join("features.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&meta).expect("json")).map_err(|e| io(&path, &e))?;

@@ -17,6 +17,9 @@ pub(crate) struct Data {
     /// Row → patient.
     pub owner: Vec<usize>,
     pub groups: Vec<std::ops::Range<usize>>,
+    /// The rows are augmented views of each patient's crop, the crop itself first
+    /// (`Sample::views`), not tumour slices.
+    pub views: bool,
     /// Per patient: (P,) 0/1 on the device, and times and events.
     pub y: Tensor,
     pub time: Vec<f64>,
@@ -30,10 +33,10 @@ fn labels(event: &[bool], device: Device) -> Tensor {
 pub(crate) fn load(samples: &[Sample], end_to_end: bool, device: Device) -> Result<Data, String> {
     let (mut xs, mut owner, mut groups) = (Vec::with_capacity(samples.len()), Vec::new(), Vec::new());
     for (i, s) in samples.iter().enumerate() {
-        let t = match &s.slices {
-            Some(f) => read_npy(f)?,
-            None if end_to_end => read_crop(&s.file)?.unsqueeze(0),
-            None => read_npy(&s.file)?.unsqueeze(0),
+        let t = match (&s.views, &s.slices) {
+            (Some(f), _) | (None, Some(f)) => read_npy(f)?,
+            (None, None) if end_to_end => read_crop(&s.file)?.unsqueeze(0),
+            (None, None) => read_npy(&s.file)?.unsqueeze(0),
         };
         let rows = t.size().first().copied().unwrap_or(0) as usize;
         if rows == 0 {
@@ -51,7 +54,11 @@ pub(crate) fn load(samples: &[Sample], end_to_end: bool, device: Device) -> Resu
     };
     let event: Vec<bool> = samples.iter().map(|s| s.event).collect();
     let row_event: Vec<bool> = owner.iter().map(|&p| event[p]).collect();
-    Ok(Data { x, row_y: labels(&row_event, device), owner, groups, y: labels(&event, device), time: samples.iter().map(|s| s.time).collect(), event })
+    let views = samples.iter().any(|s| s.views.is_some());
+    if views && samples.iter().any(|s| s.slices.is_some()) {
+        return Err("augmented views and several tumour slices cannot be mixed in one split".into());
+    }
+    Ok(Data { x, row_y: labels(&row_event, device), owner, groups, views, y: labels(&event, device), time: samples.iter().map(|s| s.time).collect(), event })
 }
 
 impl Data {
@@ -61,6 +68,10 @@ impl Data {
     }
     pub fn rows(&self) -> usize {
         self.owner.len()
+    }
+    /// Tumour slices: the rows, unless they are views of one slice's crop.
+    pub fn slices(&self) -> usize {
+        if self.views { self.len() } else { self.rows() }
     }
     /// All rows in order, `size` at a time, as views (no copy, no upload).
     pub fn chunks(&self, size: usize) -> impl Iterator<Item = Tensor> + '_ {
@@ -80,6 +91,15 @@ impl Data {
         count_shape[0] = -1;
         let counts = Tensor::from_slice(&counts).to_kind(rows.kind()).to_device(rows.device()).view(count_shape.as_slice());
         Tensor::zeros(shape.as_slice(), (rows.kind(), rows.device())).index_add(0, &owner, &rows) / counts
+    }
+    /// Per-row values (R, …) as per patient (P, …) for what reads a patient's own image (the
+    /// linear probe): its crop's row where the rows are augmented views, else as `per_patient`.
+    pub fn originals(&self, rows: Tensor) -> Tensor {
+        if !self.views {
+            return self.per_patient(rows);
+        }
+        let first = Tensor::from_slice(&self.groups.iter().map(|g| g.start as i64).collect::<Vec<_>>()).to_device(rows.device());
+        rows.index_select(0, &first)
     }
     /// The rows an epoch trains on: every row, or one of each patient's drawn at random.
     pub fn epoch_rows(&self, every: bool, rng: &mut ChaCha8Rng) -> Vec<usize> {
@@ -185,6 +205,7 @@ mod tests {
             row_y: labels(&row_event, Device::Cpu),
             owner,
             groups: vec![0..2, 2..3, 3..6],
+            views: false,
             y: labels(&event, Device::Cpu),
             time: vec![1.0, 2.0, 3.0],
             event,
@@ -208,6 +229,14 @@ mod tests {
         assert_eq!(b0.per_row(&[true, false]), [true, true, true, false, false]);
         let (logits, y) = plan.logits_and_labels(b1, d.x.index_select(0, &plan.rows(b1)), &d);
         assert_eq!((values(&logits), values(&y), b1.patients.clone()), (vec![2.0], vec![0.0], vec![1]));
+    }
+
+    #[test]
+    fn the_probe_reads_a_patients_crop_among_its_views_and_the_mean_of_its_slices() {
+        let mut d = data();
+        assert_eq!(values(&d.originals(d.x.shallow_clone())), [0.5, 2.0, 4.0]);
+        d.views = true;
+        assert_eq!(values(&d.originals(d.x.shallow_clone())), [0.0, 2.0, 3.0]);
     }
 
     #[test]

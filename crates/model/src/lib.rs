@@ -16,6 +16,7 @@ pub mod determinism;
 pub mod logistic;
 pub mod losses;
 pub mod train;
+pub mod views;
 pub mod weights;
 
 #[cfg(test)]

@@ -136,7 +136,14 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
             (false, false) => "from the cached prefix features",
         }
     ));
-    if tr.rows() > tr.len() {
+    if tr.views {
+        log(format!(
+            "fold {fold}: {} augmented views of {} training patients' crops (rotated, zoomed, shifted, intensity-jittered; the crop itself among them); one drawn at random per patient in each epoch; held-out patients are scored {}",
+            tr.rows(),
+            tr.len(),
+            if te.views { "by the mean over their views" } else { "on their crops" }
+        ));
+    } else if tr.rows() > tr.len() {
         log(format!(
             "fold {fold}: {} tumour slices for {} training patients ({:.1} each); {} per patient in each epoch; a held-out patient scores the mean over its slices",
             tr.rows(),
@@ -181,10 +188,10 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
     let Fit { history, best, best_epoch, epochs_run } = first.expect("at least one member");
     let logistic = logistic_scores(&t, &[&tr, &va], &te, h.logistic_c)?;
     write_outputs(job, &dl, &logistic, &history)?;
-    let summary = serde_json::json!({
+    let mut summary = serde_json::json!({
         "fold": fold,
         "n_train": tr.len(), "n_val": va.len(), "n_test": te.len(),
-        "slices": { "train": tr.rows(), "val": va.rows(), "test": te.rows() },
+        "slices": { "train": tr.slices(), "val": va.slices(), "test": te.slices() },
         "train_events": positives, "test_events": te.event.iter().filter(|&&e| e).count(),
         "best_epoch": best_epoch, "epochs_run": epochs_run, "best_val_loss": best,
         "stopped_early": epochs_run < h.epochs,
@@ -194,6 +201,10 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
         "deterministic": device.is_cuda() && h.deterministic,
         "dropped": job.dropped,
     });
+    if tr.views || te.views {
+        // Only then, so that a training without views writes what it always has.
+        summary["views"] = serde_json::json!({ "train": tr.rows(), "test": te.rows() });
+    }
     let path = job.out.join("summary.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&summary).expect("json")).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(summary)
@@ -323,7 +334,7 @@ fn probe_head(t: &Trainer<'_>, tr: &Data, batch: usize, c: f64) -> Result<f64, S
         // What `predict` feeds the head: its logit is the mean over the views, that is the
         // head applied to the mean of their pooled vectors.
         let pooled = |x: &Tensor| t.mean_over_views(x, |v| net.tail_pooled_t(v, split, false));
-        let x = tr.per_patient(Tensor::cat(&tr.chunks(t.chunk()).map(|x| pooled(&x)).collect::<Vec<_>>(), 0));
+        let x = tr.originals(Tensor::cat(&tr.chunks(t.chunk()).map(|x| pooled(&x)).collect::<Vec<_>>(), 0));
         let m = Logistic::fit(&x, &tr.event, c)?;
         let (w, b) = m.as_linear();
         let head = &net.classifier;
@@ -357,7 +368,7 @@ fn tail_state(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
 fn logistic_scores(t: &Trainer<'_>, fit_on: &[&Data], test: &Data, c: f64) -> Result<Vec<f64>, String> {
     let pooled = |d: &Data| tch::no_grad(|| {
         let parts: Vec<Tensor> = d.chunks(t.chunk()).map(|x| t.input(&x, None).mean_dim(&[2i64, 3][..], false, Kind::Double)).collect();
-        d.per_patient(Tensor::cat(&parts, 0))
+        d.originals(Tensor::cat(&parts, 0))
     });
     let fit_on: Vec<&Data> = fit_on.iter().copied().filter(|d| !d.time.is_empty()).collect();
     let x = Tensor::cat(&fit_on.iter().map(|d| pooled(d)).collect::<Vec<_>>(), 0);

@@ -292,6 +292,18 @@ fn cohort(b: &mut String, d: &ReportData) {
     let _ = write!(b, "<h2>The cohort</h2><p class=\"note\">Patients (recurrences) by site and tumour subtype, as the dataset labels them (the labels differ by site; a blank label is <code>unknown</code>).</p>{}", table(&header, &rows, 1));
 }
 
+/// Augmented views (`views` on the features node): how many each training crop had.
+fn views(d: &ReportData) -> String {
+    let per = |f: &Value| Some(f["views"]["train"].as_f64()? / f["n_train"].as_f64().filter(|&n| n > 0.0)?);
+    match d.folds.first().and_then(per) {
+        Some(v) if v > 1.0 => format!(
+            "each epoch one of {v:.0} views of each training crop (the crop itself, or one rotated, zoomed, shifted and with its intensity jittered; held-out patients are scored {}), ",
+            if d.folds[0]["hyper"]["score_views"] == true { "by the mean over their views" } else { "on their crops" }
+        ),
+        _ => String::new(),
+    }
+}
+
 fn training(b: &mut String, d: &ReportData) {
     b.push_str("<h2>Training</h2>");
     let inner_split = d.folds.iter().any(|f| f["n_val"].as_u64().unwrap_or(0) > 0);
@@ -303,7 +315,7 @@ fn training(b: &mut String, d: &ReportData) {
     let h = &d.folds.first().map_or(Value::Null, |f| f["hyper"].clone());
     let _ = write!(
         b,
-        "<p>{} {how} Where the paper is silent (the learning rate, regularisation, augmentation, epochs), the study's defaults were chosen on synthetic cohorts of other seeds (1 and 2) and then frozen (README, \"Fine-tuning\"). This run: {} loss, Adam at {}, weight decay {}, dropout {} before the head, {}batch {}, {} epochs{}.</p>",
+        "<p>{} {how} Where the paper is silent (the learning rate, regularisation, augmentation, epochs), the study's defaults were chosen on synthetic cohorts of other seeds (1 and 2) and then frozen (README, \"Fine-tuning\"). This run: {} loss, Adam at {}, weight decay {}, dropout {} before the head, {}{}batch {}, {} epochs{}.</p>",
         esc(&trained_on(&d.folds)),
         if h["loss"] == "cox" { "the Cox partial likelihood (Breslow ties, over each batch) as the" } else { "binary cross-entropy on recurrence as the" },
         h["lr"],
@@ -314,6 +326,7 @@ fn training(b: &mut String, d: &ReportData) {
             (true, false) => "random left-right flips, ",
             _ => "",
         },
+        views(d),
         h["batch_size"],
         h["epochs"],
         match h["ensemble"].as_u64() {

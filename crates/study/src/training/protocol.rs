@@ -41,6 +41,9 @@ impl Backbone {
     }
 }
 
+/// Beside `features.npy`: the features of the crop's augmented views (`FeaturesJob::views`).
+pub const VIEWS_NPY: &str = "views.npy";
+
 /// The frozen prefix's output for one patient's crop.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FeaturesJob {
@@ -52,6 +55,10 @@ pub struct FeaturesJob {
     /// features go to `slices.npy` beside `features.npy`.
     #[serde(default)]
     pub slices: Option<PathBuf>,
+    /// Views of the crop to cache the features of (`views.npy`, the crop itself first):
+    /// 1 is the crop alone.
+    #[serde(default = "one")]
+    pub views: usize,
     pub out: PathBuf,
 }
 
@@ -64,6 +71,10 @@ pub struct Sample {
     /// one were cropped: then these are the patient's rows, and `file` is not read.
     #[serde(default)]
     pub slices: Option<PathBuf>,
+    /// The features of augmented views of the crop, (V, …), the crop itself first: for a
+    /// training patient, its rows (one drawn per epoch); `file` and `slices` are not read.
+    #[serde(default)]
+    pub views: Option<PathBuf>,
     pub time: f64,
     pub event: bool,
 }
@@ -167,6 +178,11 @@ pub struct Hyper {
     /// the mean of their logits (1: one tail, as the paper).
     #[serde(default = "one")]
     pub ensemble: usize,
+    /// Where the features node cached augmented views (`views`): a held-out patient scores
+    /// the mean of its views' logits, not its crop's alone (test-time augmentation). The
+    /// probe reads the crops either way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub score_views: bool,
 }
 
 fn one() -> usize {

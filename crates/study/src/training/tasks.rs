@@ -72,7 +72,16 @@ crate::groups::with_backbone! {
     pub struct FeaturesParams {
         /// The needed node whose output holds this patient's `crop.npy`.
         pub input: String,
+        /// Augmented views of the crop (small rotations, zooms, shifts, intensity jitter)
+        /// whose features are cached too, the crop itself first: the training patients'
+        /// rows, one drawn per epoch. 1: the crop alone, as the paper.
+        #[serde(default = "one_view")]
+        pub views: usize,
     }
+}
+
+fn one_view() -> usize {
+    1
 }
 
 impl Task for DensenetFeatures {
@@ -88,14 +97,14 @@ impl Task for DensenetFeatures {
     }
 
     fn validate(p: &FeaturesParams) -> Vec<ParamError> {
-        ranges::refused([unfreeze_share(p.backbone.unfreeze_fraction)])
+        ranges::refused([unfreeze_share(p.backbone.unfreeze_fraction), ranges::at_least("views", p.views, 1)])
     }
 
     fn run(&self, p: FeaturesParams, ctx: &mut TaskCtx<'_>) -> Result<(), TaskError> {
         let dir = ctx.input(&p.input)?.to_owned();
         let patient = read_json(&dir.join("crop.json"))?["patient"].as_str().map(str::to_owned).or(ctx.value.map(str::to_owned)).unwrap_or_default();
         let slices = Some(dir.join(SLICES_NPY)).filter(|f| f.exists());
-        let job = Job::Features(FeaturesJob { backbone: p.backbone, patient, crop: dir.join("crop.npy"), slices, out: ctx.out.to_owned() });
+        let job = Job::Features(FeaturesJob { backbone: p.backbone, patient, crop: dir.join("crop.npy"), slices, views: p.views, out: ctx.out.to_owned() });
         worker::call(&request(ctx, job), ctx).map(drop)
     }
 }

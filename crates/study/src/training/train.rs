@@ -2,7 +2,7 @@
 //! held-out predictions into one out-of-fold score per patient.
 
 use super::folds::stratified_holdout;
-use super::protocol::{Backbone, Hyper, Job, Sample, TrainJob};
+use super::protocol::{Backbone, Hyper, Job, Sample, TrainJob, VIEWS_NPY};
 use super::tasks::{read_cohort, read_folds, read_json, request, stratum};
 use super::worker;
 use dag_engine::params::ParamError;
@@ -122,9 +122,10 @@ impl Task for DensenetTrain {
                 continue;
             };
             let slices = Some(file.with_file_name(SLICES_NPY)).filter(|f| f.exists());
-            let s = Sample { patient: row.patient_id.clone(), file: file.clone(), slices, time: row.time_days, event: row.event == 1 };
+            let s = Sample { patient: row.patient_id.clone(), file: file.clone(), slices, views: None, time: row.time_days, event: row.event == 1 };
             if f == fold {
-                test.push(s);
+                let views = Some(s.file.with_file_name(VIEWS_NPY)).filter(|f| p.train.score_views && !p.end_to_end && f.exists());
+                test.push(Sample { views, ..s });
             } else {
                 strata.push(stratum(row));
                 train.push(s);
@@ -146,7 +147,13 @@ impl Task for DensenetTrain {
         let held = stratified_holdout(&strata, p.val_fraction, p.backbone.seed ^ (fold as u64).wrapping_mul(0x9e37_79b9));
         let (mut val, mut rest) = (Vec::new(), Vec::new());
         for (s, h) in train.into_iter().zip(held) {
-            if h { val.push(s) } else { rest.push(s) }
+            if h {
+                val.push(s)
+            } else {
+                // Augmented views train; validation and held-out patients are their crops.
+                let views = Some(s.file.with_file_name(VIEWS_NPY)).filter(|f| !p.end_to_end && f.exists());
+                rest.push(Sample { views, ..s })
+            }
         }
         let job = TrainJob {
             backbone: p.backbone,

@@ -54,8 +54,8 @@ fn measure(a: &Args, root: &std::path::Path) -> Result<serde_json::Value, String
     for (i, crop) in crops.iter().enumerate() {
         let out = root.join(format!("f{i}"));
         std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-        features(&net, &FeaturesJob { backbone: backbone.clone(), patient: format!("P{i}"), crop: crop.clone(), slices: None, out: out.clone() })?;
-        samples.push(Sample { patient: format!("P{i}"), file: out.join("features.npy"), slices: None, time: 100.0 + (i * 37 % 2000) as f64, event: i % 4 == 0 });
+        features(&net, &FeaturesJob { backbone: backbone.clone(), patient: format!("P{i}"), crop: crop.clone(), slices: None, views: 1, out: out.clone() })?;
+        samples.push(Sample { patient: format!("P{i}"), file: out.join("features.npy"), slices: None, views: None, time: 100.0 + (i * 37 % 2000) as f64, event: i % 4 == 0 });
     }
     let prefix_s = start.elapsed().as_secs_f64();
     // A fold of the study: 80% train (of which 20% validation), 20% held out.
@@ -102,7 +102,7 @@ fn tail_only(a: &Args, backbone: &Backbone, net: &dag_model::backbone::Net, crop
         .map(|i| {
             let file = root.join(format!("features{i}.npy"));
             Tensor::randn(&shape[1..], (Kind::Float, Device::Cpu)).write_npy(&file).map_err(|e| e.to_string())?;
-            Ok(Sample { patient: format!("P{i}"), file, slices: None, time: 100.0 + (i * 37 % 2000) as f64, event: i % 4 == 0 })
+            Ok(Sample { patient: format!("P{i}"), file, slices: None, views: None, time: 100.0 + (i * 37 % 2000) as f64, event: i % 4 == 0 })
         })
         .collect::<Result<_, String>>()?;
     let (n_test, n_val) = (a.patients / 5, a.patients * 4 / 25);
