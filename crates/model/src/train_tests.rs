@@ -316,68 +316,56 @@ fn an_ensembles_first_member_is_the_single_tail_and_the_members_average() {
     assert_eq!(column(&text(&one), "logistic_score"), column(&text(&two), "logistic_score"));
 }
 
-#[test]
-fn training_patients_views_train_the_tail_but_the_probe_reads_their_crops() {
-    let _rng = super::torch_rng();
-    tch::set_num_threads(1);
-    let dir = tempfile::tempdir().unwrap();
-    let hyper = Hyper { epochs: 3, batch_size: 8, patience: 0, augment: true, dropout: 0.2, ..Hyper::default() };
-    let one = job(dir.path(), "one", hyper.clone());
-    train(&one, Device::Cpu, &mut |_| {}).unwrap();
-    // Each training patient's crop, then two views of noise: were the probe fitted on the mean
-    // over views (as over slices), its scores would move.
-    let mut viewed = job(dir.path(), "viewed", hyper);
-    viewed.train = viewed
-        .train
+/// The same samples given as views: each one's map, then two copies with `noise` · N(0, 1)
+/// added (seeded, so two calls make the same views).
+fn as_views(dir: &std::path::Path, samples: Vec<Sample>, noise: f64, tag: &str) -> Vec<Sample> {
+    samples
         .into_iter()
         .map(|s| {
             tch::manual_seed(7);
             let crop = Tensor::read_npy(&s.file).unwrap().unsqueeze(0);
-            let x = Tensor::cat(&[crop.shallow_clone(), crop.randn_like() * 3.0, crop.randn_like() * 3.0], 0);
-            let file = dir.path().join(format!("{}_views.npy", s.patient));
+            let x = Tensor::cat(&[crop.shallow_clone(), &crop + crop.randn_like() * noise, &crop + crop.randn_like() * noise], 0);
+            let file = dir.join(format!("{}_{tag}.npy", s.patient));
             x.write_npy(&file).unwrap();
             Sample { views: Some(file), ..s }
         })
-        .collect();
-    let summary = train(&viewed, Device::Cpu, &mut |_| {}).unwrap();
-    assert_eq!((summary["views"]["train"].as_u64(), summary["slices"]["train"].as_u64()), (Some(180), Some(60)));
-    let read = |j: &TrainJob| std::fs::read_to_string(j.out.join("predictions.csv")).unwrap();
-    let (a, b) = (read(&one), read(&viewed));
-    let (x, y) = (column(&a, "logistic_score"), column(&b, "logistic_score"));
-    let worst = x.iter().zip(&y).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
-    assert!(worst < 1e-6, "the probe's scores differ by up to {worst}");
-    assert_ne!(column(&a, "dl_score"), column(&b, "dl_score"), "the tail trained on the views");
+        .collect()
+}
+
+/// The largest difference between two predictions.csv's columns `name`.
+fn gap(a: &str, b: &str, name: &str) -> f64 {
+    column(a, name).iter().zip(column(b, name)).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max)
 }
 
 #[test]
-fn a_held_out_patient_with_views_scores_the_mean_over_them() {
+fn views_train_the_tail_score_held_out_patients_as_asked_and_the_probe_reads_the_crops() {
     let _rng = super::torch_rng();
     tch::set_num_threads(1);
     let dir = tempfile::tempdir().unwrap();
     let hyper = Hyper { epochs: 2, batch_size: 8, patience: 0, augment: true, dropout: 0.2, ..Hyper::default() };
-    let one = job(dir.path(), "one", hyper.clone());
-    train(&one, Device::Cpu, &mut |_| {}).unwrap();
-    // The same training; the held-out crops given as views: three copies, then with noise.
-    let with_views = |name: &str, noise: f64| {
+    let run = |name: &str, train_noise: Option<f64>, test_noise: Option<f64>| {
         let mut j = job(dir.path(), name, hyper.clone());
-        j.test = j
-            .test
-            .into_iter()
-            .map(|s| {
-                let crop = Tensor::read_npy(&s.file).unwrap().unsqueeze(0);
-                let x = Tensor::cat(&[crop.shallow_clone(), &crop + crop.randn_like() * noise, &crop + crop.randn_like() * noise], 0);
-                let file = dir.path().join(format!("{}_{name}.npy", s.patient));
-                x.write_npy(&file).unwrap();
-                Sample { views: Some(file), ..s }
-            })
-            .collect();
-        train(&j, Device::Cpu, &mut |_| {}).unwrap();
-        std::fs::read_to_string(j.out.join("predictions.csv")).unwrap()
+        if let Some(noise) = train_noise {
+            j.train = as_views(dir.path(), j.train, noise, &format!("{name}_train"));
+        }
+        if let Some(noise) = test_noise {
+            j.test = as_views(dir.path(), j.test, noise, &format!("{name}_test"));
+        }
+        let summary = train(&j, Device::Cpu, &mut |_| {}).unwrap();
+        (summary, std::fs::read_to_string(j.out.join("predictions.csv")).unwrap())
     };
-    let plain = std::fs::read_to_string(one.out.join("predictions.csv")).unwrap();
-    let (alike, noisy) = (with_views("alike", 0.0), with_views("noisy", 2.0));
-    let gap = |a: &str, b: &str, name: &str| column(a, name).iter().zip(column(b, name)).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+    let (_, plain) = run("plain", None, None);
+    // Training patients' noisy views: the tail learns from them; were the probe fitted on
+    // the mean over views (as over slices), its scores would move.
+    let (summary, trained) = run("trained", Some(3.0), None);
+    assert_eq!((summary["views"]["train"].as_u64(), summary["slices"]["train"].as_u64()), (Some(180), Some(60)));
+    assert!(gap(&plain, &trained, "dl_score") > 1e-3, "the tail trained on the views");
+    assert!(gap(&plain, &trained, "logistic_score") < 1e-6, "the probe reads the training crops");
+    // Held-out patients with views (the same training): alike, they score as the crop; noisy,
+    // by the mean over them; the probe reads their crops.
+    let (_, alike) = run("alike", None, Some(0.0));
     assert!(gap(&plain, &alike, "dl_score") < 1e-4, "views alike score as the crop");
+    let (_, noisy) = run("noisy", None, Some(2.0));
     assert!(gap(&plain, &noisy, "dl_score") > 1e-3, "the score is the mean over the views");
-    assert!(gap(&plain, &noisy, "logistic_score") < 1e-6, "the probe reads the crop");
+    assert!(gap(&plain, &noisy, "logistic_score") < 1e-6, "the probe reads the held-out crops");
 }
