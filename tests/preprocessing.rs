@@ -87,20 +87,26 @@ fn keeping_some_slices_while_resampling_along_them_is_refused_at_checking() {
 }
 
 /// `bias: per_patient`: one field, fitted to the first phase, stored for every phase; it is
-/// the per-phase run's field of that phase.
+/// the per-phase run's field of that phase. With `corrected: true`, the first phase (read
+/// once, to fit and to correct) is written as the per-phase run writes it, and each other
+/// phase is its own.
 #[test]
 fn a_per_patient_field_is_the_first_phases_field_for_every_phase() {
     let p = Project::new("name: unused\nnodes: {}\n");
     assert_eq!(p.dag(&["synth", "--out", "data", "--patients", "1", "--unknown", "0", "--seed", "5"]).code, 0);
     let id = std::fs::read_dir(p.path("data/images")).unwrap().next().unwrap().unwrap().file_name().to_string_lossy().into_owned();
-    let spec = |bias: &str| format!("name: b\nsets:\n  patient: {{values: [{id}]}}\nnodes:\n  n4:\n    foreach: patient\n    task: n4\n    with: {{dataset: data, patient: \"{{patient}}\", bias: {bias}}}\n");
-    let lattices = |bias: &str| -> Vec<Vec<u8>> {
+    let spec = |bias: &str| format!("name: b\nsets:\n  patient: {{values: [{id}]}}\nnodes:\n  n4:\n    foreach: patient\n    task: n4\n    with: {{dataset: data, patient: \"{{patient}}\", bias: {bias}, corrected: true}}\n");
+    let low = id.to_lowercase();
+    let outputs = |bias: &str| -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         p.write("p.yaml", &spec(bias));
         let r = p.run(&[]);
         assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-        (0..3).map(|ph| std::fs::read(p.path(&format!("results/n4/{id}/bias/{id}/{}_{ph:04}.lattice.npy", id.to_lowercase()))).unwrap()).collect()
+        let read = |rel: String| std::fs::read(p.path(&rel)).unwrap();
+        ((0..3).map(|ph| read(format!("results/n4/{id}/bias/{id}/{low}_{ph:04}.lattice.npy"))).collect(), (0..3).map(|ph| read(format!("results/n4/{id}/images/{id}/{low}_{ph:04}.nii"))).collect())
     };
-    let (per_phase, per_patient) = (lattices("per_phase"), lattices("per_patient"));
+    let ((per_phase, phase_images), (per_patient, patient_images)) = (outputs("per_phase"), outputs("per_patient"));
     assert!(per_patient.iter().all(|l| *l == per_phase[0]), "every phase holds the first phase's field");
     assert!(per_phase[1] != per_phase[0], "per phase, each phase has its own field");
+    assert!(patient_images[0] == phase_images[0], "the first phase, corrected by its own field either way");
+    assert!(patient_images[1] != patient_images[0] && patient_images[2] != patient_images[1], "each phase's own voxels");
 }

@@ -86,14 +86,23 @@ impl Task for N4Correct {
         let options = super::n4::N4Options { shrink: p.shrink, ..Default::default() };
         let fit = |f: &Path, data: &ndarray::ArrayD<f32>| super::n4::n4(data, None, &options).map_err(|e| TaskError::msg(format!("{who}: {}: {e}", f.display())));
         let load = |f: &Path| read(f).map_err(|e| TaskError::msg(format!("{who}: {e}")));
-        let once = match p.bias {
-            BiasPer::PerPatient => Some(fit(&files[0], &load(&files[0])?.data)?),
-            BiasPer::PerPhase => None,
+        // The first phase, read to fit the patient's field, is kept to be corrected too: at
+        // real size a phase takes a second or more to read.
+        let (once, mut first) = match p.bias {
+            BiasPer::PerPatient => {
+                let v = load(&files[0])?;
+                (Some(fit(&files[0], &v.data)?), back.is_some().then_some(v))
+            }
+            BiasPer::PerPhase => (None, None),
         };
         for (f, &ph) in files.iter().zip(&p.phases) {
             ctx.check_cancelled()?;
             // A phase is read to fit its own field, or to be written corrected.
-            let v = if once.is_none() || back.is_some() { Some(load(f)?) } else { None };
+            let v = match first.take() {
+                Some(v) => Some(v),
+                None if once.is_none() || back.is_some() => Some(load(f)?),
+                None => None,
+            };
             let own;
             let field = match (&once, &v) {
                 (Some(field), _) => field,
