@@ -138,9 +138,14 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
     ));
     if tr.views {
         log(format!(
-            "fold {fold}: {} augmented views of {} training patients' crops (rotated, zoomed, shifted, intensity-jittered; the crop itself among them); one drawn at random per patient in each epoch; held-out patients are scored {}",
+            "fold {fold}: {} augmented views of {} training patients' crops (rotated, zoomed, shifted, intensity-jittered; the crop itself among them); {} in each epoch; held-out patients are scored {}",
             tr.rows(),
             tr.len(),
+            match h.slice_sampling {
+                SliceSampling::One => "one per patient, drawn at random",
+                SliceSampling::Every => "every view, each a sample",
+                SliceSampling::Pooled => "all of a patient's views, pooled into one logit",
+            },
             if te.views { "by the mean over their views" } else { "on their crops" }
         ));
     } else if tr.rows() > tr.len() {

@@ -296,10 +296,18 @@ fn cohort(b: &mut String, d: &ReportData) {
 fn views(d: &ReportData) -> String {
     let per = |f: &Value| Some(f["views"]["train"].as_f64()? / f["n_train"].as_f64().filter(|&n| n > 0.0)?);
     match d.folds.first().and_then(per) {
-        Some(v) if v > 1.0 => format!(
-            "each epoch one of {v:.0} views of each training crop (the crop itself, or one rotated, zoomed, shifted and with its intensity jittered; held-out patients are scored {}), ",
-            if d.folds[0]["hyper"]["score_views"] == true { "by the mean over their views" } else { "on their crops" }
-        ),
+        Some(v) if v > 1.0 => {
+            let h = &d.folds[0]["hyper"];
+            let (which, pooled) = match h["slice_sampling"].as_str() {
+                Some("every") => ("all", ""),
+                Some("pooled") => ("all", ", pooled into one logit"),
+                _ => ("one of", ""),
+            };
+            format!(
+                "each epoch {which} {v:.0} views of each training crop{pooled} (the crop itself, and others rotated, zoomed, shifted and with their intensity jittered; held-out patients are scored {}), ",
+                if h["score_views"] == true { "by the mean over their views" } else { "on their crops" }
+            )
+        }
         _ => String::new(),
     }
 }
