@@ -71,8 +71,9 @@ pub struct Sample {
     /// one were cropped: then these are the patient's rows, and `file` is not read.
     #[serde(default)]
     pub slices: Option<PathBuf>,
-    /// The features of augmented views of the crop, (V, …), the crop itself first: for a
-    /// training patient, its rows (one drawn per epoch); `file` and `slices` are not read.
+    /// The features of augmented views of the crop, (V, …), the crop itself first: the rows
+    /// of a training patient (one drawn per epoch), or of a held-out one with `score_views`
+    /// (scored by their mean); `file` and `slices` are not read.
     #[serde(default)]
     pub views: Option<PathBuf>,
     pub time: f64,
