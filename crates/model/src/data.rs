@@ -2,7 +2,7 @@
 //! patients have several, with the bookkeeping from rows to patients.
 
 use super::backbone::{read_crop, read_npy};
-use dag_study::training::protocol::Sample;
+use dag_study::training::protocol::{Sample, SliceSampling};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
@@ -72,6 +72,26 @@ impl Data {
     /// Tumour slices: the rows, unless they are views of one slice's crop.
     pub fn slices(&self) -> usize {
         if self.views { self.len() } else { self.rows() }
+    }
+    /// What a fold's log says of the training rows, where they are not one per patient:
+    /// augmented views or tumour slices, and how an epoch takes them.
+    pub fn rows_described(&self, sampling: SliceSampling, test_views: bool) -> Option<String> {
+        let (rows, n) = (self.rows(), self.len());
+        if self.views {
+            let each = match sampling {
+                SliceSampling::One => "one per patient, drawn at random",
+                SliceSampling::Every => "every view, each a sample",
+                SliceSampling::Pooled => "all of a patient's views, pooled into one logit",
+            };
+            let scored = if test_views { "by the mean over their views" } else { "on their crops" };
+            return Some(format!("{rows} augmented views of {n} training patients' crops (rotated, zoomed, shifted, intensity-jittered; the crop itself among them); {each} in each epoch; held-out patients are scored {scored}"));
+        }
+        let each = match sampling {
+            SliceSampling::One => "one slice drawn at random",
+            SliceSampling::Every => "every slice, each a sample",
+            SliceSampling::Pooled => "every slice, pooled into one logit",
+        };
+        (rows > n).then(|| format!("{rows} tumour slices for {n} training patients ({:.1} each); {each} per patient in each epoch; a held-out patient scores the mean over its slices", rows as f64 / n as f64))
     }
     /// All rows in order, `size` at a time, as views (no copy, no upload).
     pub fn chunks(&self, size: usize) -> impl Iterator<Item = Tensor> + '_ {

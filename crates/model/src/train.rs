@@ -136,30 +136,8 @@ pub fn train(job: &TrainJob, device: Device, log: &mut dyn FnMut(String)) -> Res
             (false, false) => "from the cached prefix features",
         }
     ));
-    if tr.views {
-        log(format!(
-            "fold {fold}: {} augmented views of {} training patients' crops (rotated, zoomed, shifted, intensity-jittered; the crop itself among them); {} in each epoch; held-out patients are scored {}",
-            tr.rows(),
-            tr.len(),
-            match h.slice_sampling {
-                SliceSampling::One => "one per patient, drawn at random",
-                SliceSampling::Every => "every view, each a sample",
-                SliceSampling::Pooled => "all of a patient's views, pooled into one logit",
-            },
-            if te.views { "by the mean over their views" } else { "on their crops" }
-        ));
-    } else if tr.rows() > tr.len() {
-        log(format!(
-            "fold {fold}: {} tumour slices for {} training patients ({:.1} each); {} per patient in each epoch; a held-out patient scores the mean over its slices",
-            tr.rows(),
-            tr.len(),
-            tr.rows() as f64 / tr.len() as f64,
-            match h.slice_sampling {
-                SliceSampling::One => "one slice drawn at random",
-                SliceSampling::Every => "every slice, each a sample",
-                SliceSampling::Pooled => "every slice, pooled into one logit",
-            }
-        ));
+    if let Some(rows) = tr.rows_described(h.slice_sampling, te.views) {
+        log(format!("fold {fold}: {rows}"));
     }
     let trainable = tail_state(&n.vs);
     // An ensemble's members differ in their start (member 0: the tail as drawn with the
