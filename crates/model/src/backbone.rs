@@ -108,6 +108,12 @@ fn read_checked(path: &std::path::Path, dims: usize) -> Result<Tensor, String> {
     Ok(x)
 }
 
+/// The prefix on a stack of crops (N, 3, H, W), a few at a time, on the CPU: a whole tumour's
+/// slices, or a patient's views, through it at once can take GBs.
+fn prefix_in_chunks(n: &Net, x: &Tensor) -> Vec<Tensor> {
+    x.split(8, 0).iter().map(|c| n.net.prefix(&c.to_device(n.vs.device()), &n.split).to_device(Device::Cpu)).collect()
+}
+
 /// Writes `features.npy` (the cut's input, C×h×w) and `features.json` (what made it); with
 /// the crop's tumour slices, also `slices.npy` (S×C×h×w), whose middle row (S / 2: the slices
 /// are taken symmetrically around the middle one) is `features.npy`; with `views` above 1,
@@ -117,31 +123,29 @@ pub fn features(n: &Net, job: &FeaturesJob) -> Result<serde_json::Value, String>
     if let (true, Some(file)) = (job.views > 1, &job.slices) {
         return Err(format!("{}: `views` are augmented views of the middle slice's crop, and this crop has several tumour slices (`slices`); give one or the other", file.display()));
     }
-    let (f, slices) = match &job.slices {
+    // The crop is read once: for its features, and for its views.
+    let (f, slices, crop) = match &job.slices {
         None => {
-            let x = read_crop(&job.crop)?.to_device(n.vs.device()).unsqueeze(0);
-            (n.net.prefix(&x, &n.split).squeeze_dim(0).to_device(Device::Cpu).contiguous(), None)
+            let crop = read_crop(&job.crop)?;
+            let x = crop.to_device(n.vs.device()).unsqueeze(0);
+            (n.net.prefix(&x, &n.split).squeeze_dim(0).to_device(Device::Cpu).contiguous(), None, Some(crop))
         }
         Some(file) => {
-            let x = read_crops(file)?;
-            // A few slices at a time: a whole tumour's through the prefix at once can take GBs.
-            let parts: Vec<Tensor> = x.split(8, 0).iter().map(|c| n.net.prefix(&c.to_device(n.vs.device()), &n.split).to_device(Device::Cpu)).collect();
-            let all = Tensor::cat(&parts, 0).contiguous();
+            let all = Tensor::cat(&prefix_in_chunks(n, &read_crops(file)?), 0).contiguous();
             let path = job.out.join("slices.npy");
             all.write_npy(&path).map_err(|e| io(&path, &e))?;
             let count = all.size()[0];
-            (all.get(count / 2).contiguous(), Some(count))
+            (all.get(count / 2).contiguous(), Some(count), None)
         }
     };
     let npy = job.out.join("features.npy");
     f.write_npy(&npy).map_err(|e| io(&npy, &e))?;
-    if job.views > 1 {
-        let crop = read_crop(&job.crop)?;
+    if let (true, Some(crop)) = (job.views > 1, &crop) {
         let draws = super::views::draws(job.views, job.backbone.seed, &job.patient);
-        // View 0 is the crop, whose features are `f`; the rest a few at a time, as slices are.
-        let moved: Vec<Tensor> = draws[1..].iter().map(|d| super::views::view(&crop, d)).collect();
+        // View 0 is the crop, whose features are `f`.
+        let moved: Vec<Tensor> = draws[1..].iter().map(|d| super::views::view(crop, d)).collect();
         let mut parts = vec![f.unsqueeze(0)];
-        parts.extend(Tensor::stack(&moved, 0).split(8, 0).iter().map(|c| n.net.prefix(&c.to_device(n.vs.device()), &n.split).to_device(Device::Cpu)));
+        parts.extend(prefix_in_chunks(n, &Tensor::stack(&moved, 0)));
         let all = Tensor::cat(&parts, 0).contiguous();
         let path = job.out.join(dag_study::training::protocol::VIEWS_NPY);
         all.write_npy(&path).map_err(|e| io(&path, &e))?;

@@ -294,10 +294,11 @@ fn cohort(b: &mut String, d: &ReportData) {
 
 /// Augmented views (`views` on the features node): how many each training crop had.
 fn views(d: &ReportData) -> String {
-    let per = |f: &Value| Some(f["views"]["train"].as_f64()? / f["n_train"].as_f64().filter(|&n| n > 0.0)?);
-    match d.folds.first().and_then(per) {
+    let Some(f) = d.folds.first() else { return String::new() };
+    let per = || Some(f["views"]["train"].as_f64()? / f["n_train"].as_f64().filter(|&n| n > 0.0)?);
+    match per() {
         Some(v) if v > 1.0 => {
-            let h = &d.folds[0]["hyper"];
+            let h = &f["hyper"];
             let (which, pooled) = match h["slice_sampling"].as_str() {
                 Some("every") => ("all", ""),
                 Some("pooled") => ("all", ", pooled into one logit"),

@@ -186,7 +186,7 @@ pub struct Hyper {
     pub score_views: bool,
 }
 
-fn one() -> usize {
+pub(super) fn one() -> usize {
     1
 }
 

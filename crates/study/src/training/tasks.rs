@@ -75,13 +75,9 @@ crate::groups::with_backbone! {
         /// Augmented views of the crop (small rotations, zooms, shifts, intensity jitter)
         /// whose features are cached too, the crop itself first: the training patients'
         /// rows, one drawn per epoch. 1: the crop alone, as the paper.
-        #[serde(default = "one_view")]
+        #[serde(default = "super::protocol::one")]
         pub views: usize,
     }
-}
-
-fn one_view() -> usize {
-    1
 }
 
 impl Task for DensenetFeatures {

@@ -112,6 +112,8 @@ impl Task for DensenetTrain {
             let id = m["patient"].as_str().unwrap_or_default().to_owned();
             file_of.insert(id, dir.join(file));
         }
+        // A patient's cached augmented views (`views` on the features node), where wanted.
+        let views_of = |s: &Sample, wanted: bool| Some(s.file.with_file_name(VIEWS_NPY)).filter(|f| wanted && !p.end_to_end && f.exists());
         let (mut train, mut test, mut strata, mut dropped) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for row in &cohort {
             let f = *fold_of.get(&row.patient_id).ok_or_else(|| TaskError::msg(format!("{}: no fold for patient {}", folds_path.display(), row.patient_id)))?;
@@ -124,8 +126,7 @@ impl Task for DensenetTrain {
             let slices = Some(file.with_file_name(SLICES_NPY)).filter(|f| f.exists());
             let s = Sample { patient: row.patient_id.clone(), file: file.clone(), slices, views: None, time: row.time_days, event: row.event == 1 };
             if f == fold {
-                let views = Some(s.file.with_file_name(VIEWS_NPY)).filter(|f| p.train.score_views && !p.end_to_end && f.exists());
-                test.push(Sample { views, ..s });
+                test.push(Sample { views: views_of(&s, p.train.score_views), ..s });
             } else {
                 strata.push(stratum(row));
                 train.push(s);
@@ -150,9 +151,8 @@ impl Task for DensenetTrain {
             if h {
                 val.push(s)
             } else {
-                // Augmented views train; validation and held-out patients are their crops.
-                let views = Some(s.file.with_file_name(VIEWS_NPY)).filter(|f| !p.end_to_end && f.exists());
-                rest.push(Sample { views, ..s })
+                // Augmented views train; validation patients are their crops.
+                rest.push(Sample { views: views_of(&s, true), ..s })
             }
         }
         let job = TrainJob {
